@@ -1,0 +1,73 @@
+"""Options shared by the client, workflows and activities."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from legato.api.v1 import common_pb2, enums_pb2
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a failed activity (or workflow) is retried by the server."""
+
+    initial_interval: timedelta = timedelta(seconds=1)
+    """Delay before the first retry."""
+    backoff_coefficient: float = 2.0
+    """Each retry waits this many times longer than the previous one (>= 1)."""
+    maximum_interval: timedelta | None = None
+    """Upper bound of the delay; default 100 x initial_interval."""
+    maximum_attempts: int = 0
+    """Total attempts including the first; 0 = unlimited, 1 = no retries."""
+    non_retryable_error_types: tuple[str, ...] = field(default_factory=tuple)
+    """ApplicationError types (or exception class names) that are never retried."""
+
+    def to_proto(self) -> common_pb2.RetryPolicy:
+        proto = common_pb2.RetryPolicy(
+            backoff_coefficient=self.backoff_coefficient,
+            maximum_attempts=self.maximum_attempts,
+            non_retryable_error_types=list(self.non_retryable_error_types),
+        )
+        proto.initial_interval.FromTimedelta(self.initial_interval)
+        if self.maximum_interval is not None:
+            proto.maximum_interval.FromTimedelta(self.maximum_interval)
+        return proto
+
+    @staticmethod
+    def from_proto(proto: common_pb2.RetryPolicy) -> RetryPolicy:
+        return RetryPolicy(
+            initial_interval=proto.initial_interval.ToTimedelta() if proto.HasField("initial_interval") else timedelta(seconds=1),
+            backoff_coefficient=proto.backoff_coefficient or 2.0,
+            maximum_interval=proto.maximum_interval.ToTimedelta() if proto.HasField("maximum_interval") else None,
+            maximum_attempts=proto.maximum_attempts,
+            non_retryable_error_types=tuple(proto.non_retryable_error_types),
+        )
+
+
+class WorkflowIDReusePolicy(enum.IntEnum):
+    """May a new run start with the id of an earlier, closed run?"""
+
+    ALLOW_DUPLICATE = enums_pb2.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+    ALLOW_DUPLICATE_FAILED_ONLY = enums_pb2.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+    REJECT_DUPLICATE = enums_pb2.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+    TERMINATE_IF_RUNNING = enums_pb2.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING
+
+
+class WorkflowExecutionStatus(enum.IntEnum):
+    RUNNING = enums_pb2.WORKFLOW_EXECUTION_STATUS_RUNNING
+    COMPLETED = enums_pb2.WORKFLOW_EXECUTION_STATUS_COMPLETED
+    FAILED = enums_pb2.WORKFLOW_EXECUTION_STATUS_FAILED
+    CANCELED = enums_pb2.WORKFLOW_EXECUTION_STATUS_CANCELED
+    TERMINATED = enums_pb2.WORKFLOW_EXECUTION_STATUS_TERMINATED
+    CONTINUED_AS_NEW = enums_pb2.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
+    TIMED_OUT = enums_pb2.WORKFLOW_EXECUTION_STATUS_TIMED_OUT
+
+
+class ParentClosePolicy(enum.IntEnum):
+    """What happens to a child workflow when its parent closes."""
+
+    TERMINATE = enums_pb2.PARENT_CLOSE_POLICY_TERMINATE
+    ABANDON = enums_pb2.PARENT_CLOSE_POLICY_ABANDON
+    REQUEST_CANCEL = enums_pb2.PARENT_CLOSE_POLICY_REQUEST_CANCEL

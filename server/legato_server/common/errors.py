@@ -1,0 +1,98 @@
+"""Typed errors every server role raises, and their gRPC status codes.
+
+Handlers raise these; the gRPC boundary (``common.rpc``) turns them into
+statuses with the same message, and turns statuses from a remote role back into
+the same types, so code behaves the same whether a peer role is in-process or
+across the network. Messages say what was wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+
+class ServiceError(Exception):
+    """Base of every error a Legato service reports to its caller."""
+
+    code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidArgument(ServiceError):
+    """The request is malformed or out of range; retrying it unchanged will fail again."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class NotFound(ServiceError):
+    """A namespace, workflow, activity or task the request names does not exist (any more)."""
+
+    code = grpc.StatusCode.NOT_FOUND
+
+
+class AlreadyExists(ServiceError):
+    """A workflow with this id is running, or a namespace with this name exists."""
+
+    code = grpc.StatusCode.ALREADY_EXISTS
+
+
+class WorkflowAlreadyStarted(AlreadyExists):
+    """Starting a workflow whose id is in use (or, by reuse policy, may not be reused)."""
+
+    def __init__(self, message: str, *, run_id: str = "", start_request_id: str = "") -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.start_request_id = start_request_id
+
+
+class FailedPrecondition(ServiceError):
+    """The target is in a state that does not allow this (e.g. the workflow is closed)."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class DeadlineExceeded(ServiceError):
+    """The call ran out of time (e.g. no worker answered a query)."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+class ResourceExhausted(ServiceError):
+    """A rate limit or a size limit was hit."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class Unavailable(ServiceError):
+    """Transient: a shard is moving or a store is unreachable; the caller should retry."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+
+
+class Internal(ServiceError):
+    """A bug or an invariant violated on the server."""
+
+    code = grpc.StatusCode.INTERNAL
+
+
+_BY_CODE: dict[grpc.StatusCode, type[ServiceError]] = {
+    cls.code: cls
+    for cls in (
+        InvalidArgument,
+        NotFound,
+        AlreadyExists,
+        FailedPrecondition,
+        DeadlineExceeded,
+        ResourceExhausted,
+        Unavailable,
+        Internal,
+    )
+}
+
+
+def error_from_status(code: grpc.StatusCode, message: str) -> ServiceError:
+    """The typed error for a gRPC status received from another role."""
+    return _BY_CODE.get(code, ServiceError)(message)

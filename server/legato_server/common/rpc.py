@@ -1,0 +1,72 @@
+"""One client interface for every role, in-process or over gRPC.
+
+A role's *handler* is an object with one ``async def Method(self, request)``
+per RPC of its service, taking and returning the proto messages and raising
+``common.errors.ServiceError`` subclasses. Other roles call it through the same
+shape whether it lives in this process (they hold the handler itself) or on
+another host (they hold a ``GrpcClient`` over a channel). ``servicer_for``
+exposes a handler on a grpc.aio server, mapping typed errors to statuses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.protobuf import descriptor as _descriptor
+
+from legato_server.common.errors import ServiceError, error_from_status
+
+log = logging.getLogger(__name__)
+
+
+def _method_names(service: _descriptor.ServiceDescriptor) -> list[str]:
+    return [m.name for m in service.methods]
+
+
+def servicer_for(handler: object, service: _descriptor.ServiceDescriptor) -> object:
+    """A grpc servicer object that forwards each RPC of ``service`` to ``handler``."""
+
+    def bind(name: str) -> Callable[..., Awaitable[Any]]:
+        target = getattr(handler, name)
+
+        async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            try:
+                return await target(request)
+            except ServiceError as err:
+                await context.abort(err.code, err.message)
+            except Exception:
+                log.exception("unhandled error in %s.%s", service.name, name)
+                await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {name}; see server log")
+
+        call.__name__ = name
+        return call
+
+    servicer = type(f"{service.name}Servicer", (), {})()
+    for name in _method_names(service):
+        setattr(servicer, name, bind(name))
+    return servicer
+
+
+class GrpcClient:
+    """Calls a remote role's handler through a gRPC stub, raising the same typed errors."""
+
+    def __init__(self, stub: object, service: _descriptor.ServiceDescriptor, *, timeout_s: float = 30.0) -> None:
+        self._stub = stub
+        self._timeout_s = timeout_s
+        for name in _method_names(service):
+            setattr(self, name, self._bind(name))
+
+    def _bind(self, name: str) -> Callable[..., Awaitable[Any]]:
+        rpc = getattr(self._stub, name)
+
+        async def call(request: Any, *, timeout: float | None = None) -> Any:
+            try:
+                return await rpc(request, timeout=timeout or self._timeout_s)
+            except grpc.aio.AioRpcError as err:
+                raise error_from_status(err.code(), err.details() or "") from err
+
+        call.__name__ = name
+        return call
