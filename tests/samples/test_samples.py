@@ -1,0 +1,56 @@
+"""Every sample runs, as a user would run it, against a real dev server.
+
+Each sample is executed as its own process (``python samples/X.py``) with
+LEGATO_ADDRESS pointing at a ``legato-server start-dev`` started for this
+module, and its printed outcome is checked.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from legato.testing import WorkflowEnvironment
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+@pytest.fixture(scope="module")
+async def address() -> AsyncIterator[str]:
+    async with WorkflowEnvironment.start_local() as env:
+        yield env.address
+
+
+@pytest.mark.parametrize(
+    ("sample", "expected"),
+    [
+        pytest.param("hello_activity.py", "Workflow result: Hello, World!", id="hello-activity"),
+        pytest.param("signals_queries.py", "Approved by: alice, bob", id="signals-and-queries"),
+        pytest.param("child_workflows.py", "1^2 + 2^2 + 3^2 + 4^2 = 30", id="child-workflows"),
+        pytest.param("saga.py", "rolled back: cancelled hotel for lisbon; cancelled flight for lisbon", id="saga"),
+        pytest.param("timer_cancellation.py", "cleanup: released table for two", id="timer-cancellation"),
+        pytest.param("continue_as_new.py", "counted to 10", id="continue-as-new"),
+        pytest.param(
+            "heartbeat_retry.py",
+            "attempt 2 resumed at item 6 and finished 10 items",
+            id="heartbeat-retry",
+        ),
+    ],
+)
+async def test_sample_runs(address: str, sample: str, expected: str) -> None:
+    env = {**os.environ, "LEGATO_ADDRESS": address}
+    proc = subprocess.run(
+        [sys.executable, str(SAMPLES / sample)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, f"{sample} failed:\n{proc.stdout}\n{proc.stderr}"
+    assert expected in proc.stdout, proc.stdout
