@@ -183,7 +183,7 @@ def _payload_lists(message: Message) -> Iterator[Any]:
             else:
                 for item in value.values():
                     yield from _payload_lists(item)
-        elif fd.label == fd.LABEL_REPEATED:
+        elif isinstance(value, Sequence):  # a repeated message field
             for item in value:
                 yield from _payload_lists(item)
         else:
