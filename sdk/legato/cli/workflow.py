@@ -1,0 +1,284 @@
+"""``legato workflow ...``: the subcommand tree and the commands that change a workflow.
+
+Reading commands (list, count, describe, show) live in ``inspection.py``; waiting
+for a result lives in ``results.py``. Inputs are JSON on the command line, one
+flag per argument (``--input '"order-1"' --input 1999``), turned into payloads
+with the SDK's ``PayloadConverter`` so a Python worker receives exactly the
+values it would get from ``legato.client``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+
+import grpc
+
+from legato.api.v1 import common_pb2, enums_pb2
+from legato.api.v1 import workflow_service_pb2 as ws
+from legato.cli import inspection, results
+from legato.cli.arguments import (
+    CommandGroup,
+    Context,
+    add_execution_options,
+    add_output_option,
+    duration_arg,
+    execution_from,
+    json_arg,
+    key_json_arg,
+    positive_int_arg,
+)
+from legato.cli.connection import DEFAULT_CALL_TIMEOUT, cli_identity
+from legato.cli.errors import CliError, RpcFailure
+from legato.cli.format import decode_payloads, render_fields, value_text
+from legato.converter import PayloadConverter
+
+ID_REUSE_POLICIES = {
+    "allow-duplicate": enums_pb2.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+    "allow-duplicate-failed-only": enums_pb2.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+    "reject-duplicate": enums_pb2.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+    "terminate-if-running": enums_pb2.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING,
+}
+
+_converter = PayloadConverter()
+
+
+def register(root: argparse._SubParsersAction, *, parents: list[argparse.ArgumentParser]) -> None:
+    commands = CommandGroup(
+        root, "workflow", help="start, inspect, signal, query and stop workflows", parents=parents
+    )
+
+    start = commands.add("start", start_workflow, "start a workflow and print its id and run id")
+    _add_start_options(start)
+
+    execute = commands.add("execute", execute_workflow, "start a workflow and wait for its result")
+    _add_start_options(execute)
+    _add_wait_timeout(execute)
+
+    listing = commands.add("list", inspection.list_workflows, "list workflow runs, newest first")
+    _add_filters(listing)
+    listing.add_argument(
+        "--limit",
+        type=positive_int_arg,
+        default=100,
+        metavar="N",
+        help="show at most N runs; 0 = all (default: 100)",
+    )
+    add_output_option(listing)
+
+    count = commands.add("count", inspection.count_workflows, "count workflow runs")
+    _add_filters(count)
+
+    describe = commands.add(
+        "describe", inspection.describe_workflow, "show a run's status, configuration and pending work"
+    )
+    add_execution_options(describe)
+    add_output_option(describe)
+
+    show = commands.add(
+        "show", inspection.show_history, "show a run's event history (--output json for the SDK replayer)"
+    )
+    add_execution_options(show)
+    add_output_option(show)
+
+    signal = commands.add("signal", signal_workflow, "send a signal to a workflow")
+    add_execution_options(signal)
+    signal.add_argument("--name", required=True, help="signal name")
+    _add_inputs(signal, "signal argument")
+
+    query = commands.add("query", query_workflow, "query a workflow and print the answer")
+    add_execution_options(query)
+    query.add_argument("--type", required=True, dest="query_type", metavar="NAME", help="query name")
+    _add_inputs(query, "query argument")
+
+    cancel = commands.add("cancel", cancel_workflow, "ask a workflow to cancel itself")
+    add_execution_options(cancel)
+    cancel.add_argument("--reason", default="", help="recorded in the history")
+
+    terminate = commands.add(
+        "terminate", terminate_workflow, "stop a workflow at once, without running its code"
+    )
+    add_execution_options(terminate)
+    terminate.add_argument("--reason", required=True, help="recorded in the history")
+
+    result = commands.add("result", results.print_result, "wait for a workflow to close and print its result")
+    add_execution_options(result)
+    _add_wait_timeout(result)
+
+
+def _add_inputs(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--input",
+        type=json_arg,
+        action="append",
+        default=[],
+        metavar="JSON",
+        help=f"a {what} as JSON, e.g. '\"text\"' or '{{\"n\": 1}}'; repeat for more",
+    )
+
+
+def _add_wait_timeout(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=duration_arg,
+        metavar="DURATION",
+        help="give up waiting after this long (default: wait forever)",
+    )
+
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--type", dest="workflow_type", default="", metavar="TYPE", help="only workflows of this type"
+    )
+    parser.add_argument(
+        "--status",
+        choices=tuple(inspection.STATUSES),
+        action="append",
+        default=[],
+        metavar="STATUS",
+        help="only runs in this status: " + ", ".join(inspection.STATUSES) + "; repeat for several",
+    )
+    parser.add_argument("--task-queue", default="", metavar="QUEUE", help="only workflows on this task queue")
+
+
+def _add_start_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--type", required=True, dest="workflow_type", metavar="TYPE", help="workflow type name"
+    )
+    parser.add_argument("--task-queue", required=True, metavar="QUEUE", help="task queue the workers poll")
+    parser.add_argument("--id", dest="workflow_id", metavar="ID", help="workflow id (default: a random UUID)")
+    _add_inputs(parser, "workflow argument")
+    for flag, what in (
+        ("--execution-timeout", "all runs, retries and continue-as-new included"),
+        ("--run-timeout", "one run"),
+        ("--task-timeout", "one workflow task (default 10s)"),
+    ):
+        parser.add_argument(flag, type=duration_arg, metavar="DURATION", help=f"timeout of {what}")
+    parser.add_argument(
+        "--id-reuse-policy",
+        choices=tuple(ID_REUSE_POLICIES),
+        metavar="POLICY",
+        help="may this id reuse the id of an earlier run: "
+        + ", ".join(ID_REUSE_POLICIES)
+        + " (default: allow-duplicate)",
+    )
+    parser.add_argument("--cron", metavar="SCHEDULE", default="", help="cron schedule, e.g. '*/5 * * * *'")
+    parser.add_argument(
+        "--memo",
+        type=key_json_arg,
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="memo entry; repeat for more",
+    )
+
+
+def _start(args: argparse.Namespace, context: Context) -> common_pb2.WorkflowExecution:
+    workflow_id = args.workflow_id or str(uuid.uuid4())
+    request = ws.StartWorkflowExecutionRequest(
+        namespace=context.namespace,
+        workflow_id=workflow_id,
+        workflow_type=common_pb2.WorkflowType(name=args.workflow_type),
+        task_queue=common_pb2.TaskQueue(name=args.task_queue),
+        input=_converter.to_payloads(args.input),
+        identity=cli_identity(),
+        request_id=str(uuid.uuid4()),
+        workflow_id_reuse_policy=(
+            ID_REUSE_POLICIES[args.id_reuse_policy]
+            if args.id_reuse_policy
+            else enums_pb2.WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED
+        ),
+        cron_schedule=args.cron,
+        memo=common_pb2.Memo(fields={key: _converter.to_payload(value) for key, value in args.memo}),
+    )
+    for field, value in (
+        ("workflow_execution_timeout", args.execution_timeout),
+        ("workflow_run_timeout", args.run_timeout),
+        ("workflow_task_timeout", args.task_timeout),
+    ):
+        if value is not None:
+            getattr(request, field).FromTimedelta(value)
+    response = context.connection.call("StartWorkflowExecution", request)
+    return common_pb2.WorkflowExecution(workflow_id=workflow_id, run_id=response.run_id)
+
+
+def _started_fields(execution: common_pb2.WorkflowExecution) -> str:
+    return render_fields([("Workflow ID", execution.workflow_id), ("Run ID", execution.run_id)])
+
+
+def start_workflow(args: argparse.Namespace, context: Context) -> int:
+    print(_started_fields(_start(args, context)))
+    return 0
+
+
+def execute_workflow(args: argparse.Namespace, context: Context) -> int:
+    execution = _start(args, context)
+    # The ids go to stderr so that stdout carries only the result, for scripts.
+    print(_started_fields(execution), file=sys.stderr)
+    return results.wait_and_print(context, execution, timeout=args.timeout)
+
+
+def signal_workflow(args: argparse.Namespace, context: Context) -> int:
+    context.connection.call(
+        "SignalWorkflowExecution",
+        ws.SignalWorkflowExecutionRequest(
+            namespace=context.namespace,
+            workflow_execution=execution_from(args),
+            signal_name=args.name,
+            input=_converter.to_payloads(args.input),
+            identity=cli_identity(),
+            request_id=str(uuid.uuid4()),
+        ),
+    )
+    print(f"Signal {args.name} sent to workflow {args.workflow_id}.")
+    return 0
+
+
+def query_workflow(args: argparse.Namespace, context: Context) -> int:
+    request = ws.QueryWorkflowRequest(
+        namespace=context.namespace,
+        execution=execution_from(args),
+        query=ws.WorkflowQuery(query_type=args.query_type, query_args=_converter.to_payloads(args.input)),
+    )
+    try:
+        response = context.connection.call("QueryWorkflow", request, timeout=DEFAULT_CALL_TIMEOUT)
+    except RpcFailure as failure:
+        if failure.code != grpc.StatusCode.DEADLINE_EXCEEDED:
+            raise
+        raise CliError(
+            f"query {args.query_type!r} got no answer within {DEFAULT_CALL_TIMEOUT:.0f}s: "
+            "is a worker polling the workflow's task queue?"
+        ) from None
+    for value in decode_payloads(response.query_result):
+        print(value_text(value, indent=2))
+    return 0
+
+
+def cancel_workflow(args: argparse.Namespace, context: Context) -> int:
+    context.connection.call(
+        "RequestCancelWorkflowExecution",
+        ws.RequestCancelWorkflowExecutionRequest(
+            namespace=context.namespace,
+            workflow_execution=execution_from(args),
+            identity=cli_identity(),
+            request_id=str(uuid.uuid4()),
+            reason=args.reason,
+        ),
+    )
+    print(f"Cancellation requested for workflow {args.workflow_id}.")
+    return 0
+
+
+def terminate_workflow(args: argparse.Namespace, context: Context) -> int:
+    context.connection.call(
+        "TerminateWorkflowExecution",
+        ws.TerminateWorkflowExecutionRequest(
+            namespace=context.namespace,
+            workflow_execution=execution_from(args),
+            reason=args.reason,
+            identity=cli_identity(),
+        ),
+    )
+    print(f"Workflow {args.workflow_id} terminated.")
+    return 0
