@@ -1,0 +1,101 @@
+"""Namespaces: unique by name and by id, conditional updates, paged listing by name."""
+
+from __future__ import annotations
+
+import pytest
+from legato_server.persistence.interface import (
+    AlreadyExistsError,
+    ConditionFailedError,
+    NamespaceRecord,
+    NotFoundError,
+    Persistence,
+)
+
+from tests.persistence.builders import unique
+
+
+def _namespace(name: str | None = None, *, id: str | None = None) -> NamespaceRecord:
+    name = name or unique("namespace")
+    return NamespaceRecord(
+        id=id or unique("ns-id"), name=name, data=f"info:{name}".encode(), notification_version=1
+    )
+
+
+async def test_get_by_name_and_by_id(persistence: Persistence) -> None:
+    record = _namespace()
+
+    await persistence.namespaces.create_namespace(record)
+
+    assert await persistence.namespaces.get_namespace(name=record.name) == record
+    assert await persistence.namespaces.get_namespace(id=record.id) == record
+
+
+@pytest.mark.parametrize("lookup", ["name", "id"])
+async def test_missing_namespace_is_not_found(persistence: Persistence, lookup: str) -> None:
+    with pytest.raises(NotFoundError):
+        await persistence.namespaces.get_namespace(**{lookup: unique("missing")})
+
+
+@pytest.mark.parametrize("clash", ["same-name", "same-id"])
+async def test_name_and_id_are_each_unique(persistence: Persistence, clash: str) -> None:
+    existing = _namespace()
+    await persistence.namespaces.create_namespace(existing)
+    duplicate = _namespace(existing.name) if clash == "same-name" else _namespace(id=existing.id)
+
+    with pytest.raises(AlreadyExistsError):
+        await persistence.namespaces.create_namespace(duplicate)
+
+    assert await persistence.namespaces.get_namespace(id=existing.id) == existing
+    assert await persistence.namespaces.get_namespace(name=existing.name) == existing
+    if clash == "same-id":
+        with pytest.raises(NotFoundError):
+            await persistence.namespaces.get_namespace(name=duplicate.name)
+
+
+async def test_update_with_the_read_version_overwrites_data(persistence: Persistence) -> None:
+    record = _namespace()
+    await persistence.namespaces.create_namespace(record)
+    changed = NamespaceRecord(id=record.id, name=record.name, data=b"new-info", notification_version=2)
+
+    await persistence.namespaces.update_namespace(changed, previous_notification_version=1)
+
+    assert await persistence.namespaces.get_namespace(id=record.id) == changed
+
+
+@pytest.mark.parametrize("previous_version", [0, 2], ids=["stale-read", "future-read"])
+async def test_update_with_another_version_fails_and_writes_nothing(
+    persistence: Persistence, previous_version: int
+) -> None:
+    record = _namespace()
+    await persistence.namespaces.create_namespace(record)
+    changed = NamespaceRecord(
+        id=record.id, name=record.name, data=b"lost-update", notification_version=previous_version + 1
+    )
+
+    with pytest.raises(ConditionFailedError):
+        await persistence.namespaces.update_namespace(changed, previous_notification_version=previous_version)
+
+    assert await persistence.namespaces.get_namespace(id=record.id) == record
+
+
+async def test_list_pages_through_all_namespaces_in_name_order(persistence: Persistence) -> None:
+    # Other tests may share the database, so check ours appear in order, once,
+    # within a listing that is sorted as a whole.
+    prefix = unique("list")
+    ours = [_namespace(f"{prefix}-{letter}") for letter in "ecadb"]
+    for record in ours:
+        await persistence.namespaces.create_namespace(record)
+    listed: list[NamespaceRecord] = []
+    token = b""
+
+    while True:
+        page, token = await persistence.namespaces.list_namespaces(page_size=2, page_token=token)
+        assert len(page) <= 2
+        listed.extend(page)
+        if not token:
+            break
+
+    names = [record.name for record in listed]
+    assert names == sorted(names)
+    assert len(names) == len(set(names))
+    assert [r for r in listed if r.name.startswith(prefix)] == sorted(ours, key=lambda r: r.name)
