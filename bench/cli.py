@@ -1,0 +1,263 @@
+"""Argument parsing and the top-level run: server up, workloads, reports, exit code.
+
+Usage text lives in ``bench/__main__.py`` (its docstring is ``--help``).
+Everything here except ``_run`` is SDK-free so it can be unit-tested without
+a server; the SDK is imported only when a run starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from bench.report import (
+    RunContext,
+    WorkloadMeasurement,
+    build_record,
+    format_table,
+    git_commit,
+    git_dirty,
+    json_line,
+)
+from bench.specs import WORKLOAD_NAMES, WORKLOADS, PlannedWorkload
+
+EXIT_OK = 0
+EXIT_WORKFLOW_ERRORS = 1
+EXIT_USAGE = 2  # argparse's own
+EXIT_INFRASTRUCTURE = 3
+EXIT_INTERRUPTED = 130
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _address(text: str) -> str:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return text
+
+
+def build_parser(description: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--workload",
+        nargs="+",
+        choices=WORKLOAD_NAMES,
+        metavar="NAME",
+        help=f"workloads to run, in this order (default: all: {' '.join(WORKLOAD_NAMES)})",
+    )
+    parser.add_argument("--n", type=_positive_int, help="workflows per workload (default: per workload)")
+    parser.add_argument(
+        "--conc",
+        type=_positive_int,
+        help="max workflows in flight (default: per workload; 1 = latency floor)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=_non_negative_int,
+        help="warm-up workflows per workload, not counted (default: per workload)",
+    )
+    parser.add_argument("--address", type=_address, help="use this running server, start none (HOST:PORT)")
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument(
+        "--db-file", metavar="PATH", help="SQLite file for the started server (kept afterwards)"
+    )
+    store.add_argument("--in-memory", action="store_true", help="started server keeps everything in memory")
+    parser.add_argument(
+        "--server-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument for `legato-server start-dev` (repeatable; write --server-arg=--flag for flags)",
+    )
+    parser.add_argument("--namespace", default="default", help="namespace (default: default)")
+    parser.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=300.0,
+        help="seconds one workflow may take before it is an error",
+    )
+    parser.add_argument(
+        "--startup-timeout",
+        type=_positive_float,
+        default=30.0,
+        help="seconds to wait for the server to serve",
+    )
+    parser.add_argument(
+        "--max-concurrent-workflow-tasks", type=_positive_int, help="worker option (default: SDK's)"
+    )
+    parser.add_argument(
+        "--max-concurrent-activities", type=_positive_int, help="worker option (default: SDK's)"
+    )
+    parser.add_argument(
+        "--progress-interval",
+        type=_positive_float,
+        default=1.0,
+        help="seconds between progress lines (stderr)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines, only the final table")
+    parser.add_argument("--no-uvloop", action="store_true", help="use the standard asyncio loop")
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None, *, description: str | None = None) -> argparse.Namespace:
+    parser = build_parser(description)
+    args = parser.parse_args(argv)
+    if args.address and (args.db_file or args.in_memory or args.server_arg):
+        parser.error(
+            "--db-file, --in-memory and --server-arg configure the started server; not with --address"
+        )
+    names = args.workload or list(WORKLOAD_NAMES)
+    args.workload = list(dict.fromkeys(names))  # keep order, drop repeats
+    return args
+
+
+def plan_workloads(args: argparse.Namespace) -> list[PlannedWorkload]:
+    """Sizes per workload: its defaults from ``bench.specs``, overridden by --n/--conc/--warmup."""
+    plan = []
+    for name in args.workload:
+        spec = WORKLOADS[name]
+        n = args.n if args.n is not None else spec.n
+        conc = args.conc if args.conc is not None else spec.conc
+        warmup = args.warmup if args.warmup is not None else spec.warmup
+        plan.append(PlannedWorkload(spec=spec, n=n, conc=min(conc, n), warmup=warmup))
+    return plan
+
+
+def _loop_factory(no_uvloop: bool) -> tuple[Any, str]:
+    if not no_uvloop:
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return uvloop.new_event_loop, "uvloop"
+    return None, "asyncio"
+
+
+def main(argv: Sequence[str] | None = None, *, description: str | None = None) -> int:
+    args = parse_args(argv, description=description)
+    factory, loop_name = _loop_factory(args.no_uvloop)
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(_run(args, loop_name=loop_name))
+
+
+def _stderr(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+async def _run(args: argparse.Namespace, *, loop_name: str) -> int:
+    from bench.runner import RunOptions, ServerDiedError, run_workloads
+    from bench.server import DevServer, DevServerOptions, ServerStartError
+
+    plan = plan_workloads(args)
+    # SIGTERM (timeout(1), CI cancelling a job) takes the same path as Ctrl-C: cancel
+    # the run so the finally below stops the server, which sits in its own session.
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+    server = None
+    records: list[dict[str, Any]] = []
+    failed = interrupted = False
+    try:
+        if args.address:
+            address, store = args.address, "external"
+        else:
+            server = await DevServer.start(
+                DevServerOptions(
+                    db_file=args.db_file,
+                    in_memory=args.in_memory,
+                    extra_args=args.server_arg,
+                    startup_timeout_s=args.startup_timeout,
+                )
+            )
+            address, store = server.address, server.store
+            _stderr(
+                f"legato-server start-dev: pid {server.pid} at {address}, store {store}"
+                f"{f' ({server.db_path})' if server.db_path else ''}, log {server.log_path}; harness pid {os.getpid()}"
+            )
+        context = RunContext(
+            commit=git_commit(),
+            store=store,
+            address=address,
+            loop=loop_name,
+            extra={"dirty": git_dirty(), "python": platform.python_version()},
+        )
+
+        def emit(measurement: WorkloadMeasurement) -> None:
+            record = build_record(measurement, context)
+            records.append(record)
+            sys.stdout.write(json_line(record) + "\n")
+            sys.stdout.flush()
+
+        await run_workloads(
+            plan,
+            options=RunOptions(
+                address=address,
+                namespace=args.namespace,
+                timeout_s=args.timeout,
+                progress_interval_s=None if args.quiet else args.progress_interval,
+                max_concurrent_workflow_tasks=args.max_concurrent_workflow_tasks,
+                max_concurrent_activities=args.max_concurrent_activities,
+            ),
+            server=server,
+            emit=emit,
+        )
+    except (ServerStartError, ServerDiedError) as error:
+        _stderr(f"error: {error}")
+        failed = True
+    except asyncio.CancelledError:  # Ctrl-C or SIGTERM: report what finished, then stop
+        _stderr("interrupted")
+        interrupted = True
+    finally:
+        if server is not None:
+            server.stop(keep_workdir=failed)
+    if records:
+        _stderr("")
+        _stderr(format_table(records))
+    if failed:
+        return EXIT_INFRASTRUCTURE
+    if interrupted:
+        return EXIT_INTERRUPTED
+    bad = [r for r in records if r["errors"] or r["warmup_errors"]]
+    if bad:
+        _stderr("")
+        for record in bad:
+            _stderr(
+                f"{record['workload']}: {record['errors']} of {record['n']} failed"
+                f" (+{record['warmup_errors']} in warm-up)"
+            )
+            for entry in record.get("error_summary", []):
+                _stderr(f"  {entry['count']:>5} x {entry['error']}")
+        return EXIT_WORKFLOW_ERRORS
+    return EXIT_OK

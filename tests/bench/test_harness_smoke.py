@@ -1,0 +1,41 @@
+"""End to end: ``python -m bench`` starts a real dev server and runs every workload, tiny.
+
+No timing assertions: this proves the harness, the SDK and the server fit
+together and that the output contract holds, not how fast anything is.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.report import REQUIRED_KEYS
+from bench.specs import WORKLOAD_NAMES
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_every_workload_end_to_end() -> None:
+    command = [sys.executable, "-m", "bench", "--workload", *WORKLOAD_NAMES, "--n", "3", "--conc", "2"]
+    completed = subprocess.run(
+        [*command, "--timeout", "60"],  # a hang fails as workflow errors instead of stalling the suite
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert completed.returncode == 0, f"exit {completed.returncode}\nstderr:\n{completed.stderr[-4000:]}"
+    records = [json.loads(line) for line in completed.stdout.splitlines() if line.strip()]
+    assert [record["workload"] for record in records] == list(WORKLOAD_NAMES)
+    for record in records:
+        missing = set(REQUIRED_KEYS) - set(record)
+        assert not missing, f"{record['workload']} lacks {missing}"
+        assert record["errors"] == 0 and record["warmup_errors"] == 0, record.get("error_summary")
+        assert record["n"] == 3 and record["conc"] == 2 and record["completed"] == 3
+        assert record["server_cpu_s_per_wf"] is not None and record["server_peak_rss_mb"] is not None
+        assert record["store"] == "sqlite-file"
+    timer = next(record for record in records if record["workload"] == "timer")
+    assert timer["latency_kind"] == "timer_lateness"
+    assert "workload" in completed.stderr and "hello" in completed.stderr  # the table
