@@ -1,4 +1,8 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
 from legato.api.v1 import common_pb2 as _common_pb2
+from legato.api.v1 import history_pb2 as _history_pb2
 from legato.api.v1 import workflow_service_pb2 as _workflow_service_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -80,12 +84,14 @@ class DescribeWorkflowExecutionRequest(_message.Message):
     def __init__(self, namespace_id: _Optional[str] = ..., request: _Optional[_Union[_workflow_service_pb2.DescribeWorkflowExecutionRequest, _Mapping]] = ...) -> None: ...
 
 class GetWorkflowExecutionHistoryRequest(_message.Message):
-    __slots__ = ("namespace_id", "request")
+    __slots__ = ("namespace_id", "request", "long_poll_timeout")
     NAMESPACE_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_FIELD_NUMBER: _ClassVar[int]
+    LONG_POLL_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     namespace_id: str
     request: _workflow_service_pb2.GetWorkflowExecutionHistoryRequest
-    def __init__(self, namespace_id: _Optional[str] = ..., request: _Optional[_Union[_workflow_service_pb2.GetWorkflowExecutionHistoryRequest, _Mapping]] = ...) -> None: ...
+    long_poll_timeout: _duration_pb2.Duration
+    def __init__(self, namespace_id: _Optional[str] = ..., request: _Optional[_Union[_workflow_service_pb2.GetWorkflowExecutionHistoryRequest, _Mapping]] = ..., long_poll_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class QueryWorkflowRequest(_message.Message):
     __slots__ = ("namespace_id", "request")
@@ -178,3 +184,23 @@ class RecordActivityTaskHeartbeatRequest(_message.Message):
     namespace_id: str
     heartbeat_request: _workflow_service_pb2.RecordActivityTaskHeartbeatRequest
     def __init__(self, namespace_id: _Optional[str] = ..., heartbeat_request: _Optional[_Union[_workflow_service_pb2.RecordActivityTaskHeartbeatRequest, _Mapping]] = ...) -> None: ...
+
+class RecordChildExecutionCompletedRequest(_message.Message):
+    __slots__ = ("namespace_id", "parent_execution", "parent_initiated_event_id", "child_execution", "child_workflow_type_name", "completion_event")
+    NAMESPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    PARENT_INITIATED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHILD_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    CHILD_WORKFLOW_TYPE_NAME_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_EVENT_FIELD_NUMBER: _ClassVar[int]
+    namespace_id: str
+    parent_execution: _common_pb2.WorkflowExecution
+    parent_initiated_event_id: int
+    child_execution: _common_pb2.WorkflowExecution
+    child_workflow_type_name: str
+    completion_event: _history_pb2.HistoryEvent
+    def __init__(self, namespace_id: _Optional[str] = ..., parent_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., parent_initiated_event_id: _Optional[int] = ..., child_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., child_workflow_type_name: _Optional[str] = ..., completion_event: _Optional[_Union[_history_pb2.HistoryEvent, _Mapping]] = ...) -> None: ...
+
+class RecordChildExecutionCompletedResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -120,6 +120,11 @@ class HistoryServiceStub:
                 request_serializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.RecordActivityTaskHeartbeatRequest.SerializeToString,
                 response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RecordActivityTaskHeartbeatResponse.FromString,
                 _registered_method=True)
+        self.RecordChildExecutionCompleted = channel.unary_unary(
+                '/legato_server.internal.v1.history.HistoryService/RecordChildExecutionCompleted',
+                request_serializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.RecordChildExecutionCompletedRequest.SerializeToString,
+                response_deserializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.RecordChildExecutionCompletedResponse.FromString,
+                _registered_method=True)
 
 
 class HistoryServiceServicer:
@@ -230,6 +235,14 @@ class HistoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordChildExecutionCompleted(self, request, context):
+        """History to history: a child run closed; record it in the parent.
+        Routed by the parent's (namespace_id, workflow_id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HistoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -317,6 +330,11 @@ def add_HistoryServiceServicer_to_server(servicer, server):
                     servicer.RecordActivityTaskHeartbeat,
                     request_deserializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.RecordActivityTaskHeartbeatRequest.FromString,
                     response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RecordActivityTaskHeartbeatResponse.SerializeToString,
+            ),
+            'RecordChildExecutionCompleted': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordChildExecutionCompleted,
+                    request_deserializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.RecordChildExecutionCompletedRequest.FromString,
+                    response_serializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.RecordChildExecutionCompletedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -778,6 +796,33 @@ class HistoryService:
             '/legato_server.internal.v1.history.HistoryService/RecordActivityTaskHeartbeat',
             legato__server_dot_internal_dot_v1_dot_history__service__pb2.RecordActivityTaskHeartbeatRequest.SerializeToString,
             legato_dot_api_dot_v1_dot_workflow__service__pb2.RecordActivityTaskHeartbeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordChildExecutionCompleted(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/legato_server.internal.v1.history.HistoryService/RecordChildExecutionCompleted',
+            legato__server_dot_internal_dot_v1_dot_history__service__pb2.RecordChildExecutionCompletedRequest.SerializeToString,
+            legato__server_dot_internal_dot_v1_dot_history__service__pb2.RecordChildExecutionCompletedResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,126 @@
+"""The history engine: the shards this host owns and the dependencies every operation uses.
+
+Operations (start, signal, workflow tasks, ...) are plain functions taking the
+engine; the handler maps RPCs onto them. The engine knows which shards it owns,
+routes a (namespace_id, workflow_id) to its open shard, and creates each
+shard's queue processors. Calls to other workflows (child start, signal or
+cancel of another run, parent notification) go through ``history_client``,
+which may route them to another host.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, Protocol
+
+from legato_server.common.errors import Unavailable
+from legato_server.history.clock import Clock
+from legato_server.history.routing import shard_for
+from legato_server.history.shard import Shard
+from legato_server.persistence.interface import Persistence, ShardOwnershipLostError
+
+log = logging.getLogger(__name__)
+
+
+class NamespaceEntry(Protocol):
+    id: str
+    name: str
+    retention: timedelta
+
+
+class NamespaceRegistry(Protocol):
+    async def get_by_id(self, id: str) -> Any: ...
+
+    async def get_by_name(self, name: str) -> Any: ...
+
+
+class HistoryEngine:
+    def __init__(
+        self,
+        *,
+        persistence: Persistence,
+        matching_client: Any,
+        namespace_registry: NamespaceRegistry,
+        host_identity: str,
+        num_history_shards: int,
+        clock: Clock,
+    ) -> None:
+        self.persistence = persistence
+        self.matching = matching_client
+        self.namespaces = namespace_registry
+        self.host_identity = host_identity
+        self.num_shards = num_history_shards
+        self.clock = clock
+        self.shards: dict[int, Shard] = {}
+        self.history_client: Any = None  # set by the service once the client exists
+
+    def shard_id_for(self, namespace_id: str, workflow_id: str) -> int:
+        return shard_for(namespace_id, workflow_id, self.num_shards)
+
+    def shard(self, namespace_id: str, workflow_id: str) -> Shard:
+        """The open shard owning this workflow id, or Unavailable if this host does not own it."""
+        shard_id = self.shard_id_for(namespace_id, workflow_id)
+        shard = self.shards.get(shard_id)
+        if shard is None or shard.closed:
+            raise Unavailable(f"shard {shard_id} is not owned by history host {self.host_identity}; retry")
+        return shard
+
+    async def acquire_shard(self, shard_id: int) -> Shard:
+        from legato_server.history.timer_queue import TimerQueueProcessor
+        from legato_server.history.timer_tasks import execute_timer_task
+        from legato_server.history.transfer_queue import TransferQueueProcessor
+        from legato_server.history.transfer_tasks import execute_transfer_task
+
+        old = self.shards.get(shard_id)
+        if old is not None and not old.closed:
+            return old
+        shard = Shard(
+            shard_id=shard_id,
+            persistence=self.persistence,
+            host_identity=self.host_identity,
+            clock=self.clock,
+        )
+        for _ in range(3):
+            try:
+                await shard.acquire()
+                break
+            except ShardOwnershipLostError:
+                continue  # another host bumped it between our read and write; read again
+        else:
+            raise Unavailable(f"shard {shard_id}: could not acquire ownership; retry")
+        shard.on_lost(self._shard_lost)
+
+        async def transfer(shard: Shard, info: Any) -> None:
+            await execute_transfer_task(self, shard, info)
+
+        async def timer(shard: Shard, info: Any, fire_ms: int) -> None:
+            await execute_timer_task(self, shard, info, fire_ms)
+
+        shard.transfer_processor = TransferQueueProcessor(shard, transfer)
+        shard.timer_processor = TimerQueueProcessor(shard, timer)
+        self.shards[shard_id] = shard
+        await shard.transfer_processor.start()
+        await shard.timer_processor.start()
+        return shard
+
+    def _shard_lost(self, shard: Shard) -> None:
+        if self.shards.get(shard.shard_id) is shard:
+            del self.shards[shard.shard_id]
+
+    async def release_shard(self, shard_id: int) -> None:
+        shard = self.shards.pop(shard_id, None)
+        if shard is not None:
+            await shard.close()
+
+    async def stop(self) -> None:
+        for shard_id in list(self.shards):
+            await self.release_shard(shard_id)
+
+    async def retention_ms(self, namespace_id: str) -> int:
+        entry = await self.namespaces.get_by_id(namespace_id)
+        return int(entry.retention.total_seconds() * 1000)
+
+    async def namespace_name(self, namespace_id: str) -> str:
+        entry = await self.namespaces.get_by_id(namespace_id)
+        return str(entry.name)
