@@ -657,7 +657,12 @@ class WorkflowInstance:
             command.continue_as_new_workflow_execution_command_attributes.CopyFrom(err.attributes)
             self._finish(command)
         elif self._cancel_requested and _is_cancellation(err):
-            self._finish(command_pb2.Command(command_type=E.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION))
+            self._finish(
+                command_pb2.Command(
+                    command_type=E.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
+                    cancel_workflow_execution_command_attributes={},
+                )
+            )
         elif isinstance(err, asyncio.CancelledError):
             self._task_failure = RuntimeError(
                 "the workflow's run method was cancelled although no cancellation was requested"

@@ -14,13 +14,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from legato.testing import WorkflowEnvironment
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-@pytest.fixture(scope="module")
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def address() -> AsyncIterator[str]:
     async with WorkflowEnvironment.start_local() as env:
         yield env.address

@@ -8,10 +8,14 @@ state the query must see, and the Completed event tells it where to stop)
 and asks matching to deliver it: to the sticky queue when the run has one (that
 worker has it cached), falling back to the normal queue if the sticky worker
 does not answer in time. A run that has not completed its first workflow task
-has no state to query: FailedPrecondition.
+has no state to query yet: the query waits (up to FIRST_TASK_WAIT_S) for a
+worker to complete it, as a query sent right after a start is common; if the
+run closes first, or no worker comes in time, FailedPrecondition.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
@@ -21,6 +25,9 @@ from legato_server.history.history_read import read_run_events
 from legato_server.history.mutable_state import MutableState
 from legato_server.internal.v1 import history_service_pb2 as hsvc
 from legato_server.internal.v1 import matching_service_pb2 as msvc
+
+# How long a query waits for a new run's first workflow task to complete.
+FIRST_TASK_WAIT_S = 10.0
 
 
 async def query_workflow(
@@ -34,20 +41,35 @@ async def query_workflow(
     run_id = await shard.resolve_run_id(request.namespace_id, execution.workflow_id, execution.run_id)
     key = (request.namespace_id, execution.workflow_id, run_id)
 
-    def snapshot(ms: MutableState) -> tuple[int, str, str, str, str]:
+    def snapshot(ms: MutableState) -> tuple[int, str, str, str, str, bool]:
         return (
             ms.info.last_completed_workflow_task_started_event_id,
             ms.info.workflow_type_name,
             ms.info.task_queue,
             ms.info.sticky_task_queue if ms.is_running else "",
             ms.info.namespace,
+            ms.is_running,
         )
 
-    last_started, workflow_type, task_queue, sticky_queue, namespace = await shard.read(key, snapshot)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + FIRST_TASK_WAIT_S
+    while True:
+        # Subscribe before reading, so a completion between the read and the wait is not missed.
+        with shard.notifier.subscribe(key) as woken:
+            last_started, workflow_type, task_queue, sticky_queue, namespace, running = await shard.read(
+                key, snapshot
+            )
+            remaining = deadline - loop.time()
+            if last_started or not running or remaining <= 0:
+                break
+            try:
+                await asyncio.wait_for(woken.wait(), remaining)
+            except TimeoutError:
+                pass
     if last_started == 0:
         raise FailedPrecondition(
             f"workflow {execution.workflow_id!r} has not completed its first workflow task yet; "
-            "it can be queried once a worker has run it"
+            f"no worker completed it within {FIRST_TASK_WAIT_S:g}s; it can be queried once a worker has run it"
         )
     events = await read_run_events(shard, key, 1, last_started + 2)
     task = ws.PollWorkflowTaskQueueResponse(

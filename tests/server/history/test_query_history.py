@@ -26,10 +26,27 @@ def _query(workflow_id: str = "wf") -> hsvc.QueryWorkflowRequest:
     )
 
 
-async def test_query_before_first_task_is_failed_precondition(harness: Harness) -> None:
+async def test_query_before_first_task_fails_when_no_worker_comes(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("legato_server.history.query.FIRST_TASK_WAIT_S", 0.05)
     await harness.start("wf")
     with pytest.raises(FailedPrecondition, match="first workflow task"):
         await harness.handler.QueryWorkflow(_query())
+    assert harness.matching.queries == []
+
+
+async def test_query_before_first_task_waits_for_it(harness: Harness) -> None:
+    harness.matching.query_result = ws.QueryWorkflowResponse(
+        query_result=common_pb2.Payloads(payloads=[common_pb2.Payload(data=b"ready")])
+    )
+    await harness.start("wf")
+    query = asyncio.ensure_future(harness.handler.QueryWorkflow(_query()))
+    task = await harness.poll_workflow_task("wf")
+    assert not query.done()  # still waiting for the first workflow task
+    await harness.complete_workflow_task(task, cmd.start_timer())
+    response = await asyncio.wait_for(query, 5)
+    assert response.query_result.payloads[0].data == b"ready"
 
 
 async def test_query_goes_to_normal_queue_with_history_to_last_started(harness: Harness) -> None:
