@@ -103,12 +103,6 @@ def create_channel(address: str, *, tls: bool | TLSConfig = False) -> grpc.aio.C
     return grpc.aio.secure_channel(address, credentials, options=options)
 
 
-def _status_of(error: BaseException) -> grpc.StatusCode | None:
-    if isinstance(error, grpc.aio.AioRpcError):
-        return error.code()
-    return None
-
-
 class ServiceClient:
     """Calls ``WorkflowService`` RPCs by name, with retries and error mapping."""
 
@@ -146,18 +140,6 @@ class ServiceClient:
             channel=channel,
         )
 
-    async def wait_ready(self, timeout: float) -> None:
-        """Wait until the channel is connected, raising ``RPCError(UNAVAILABLE)`` after ``timeout``."""
-        if self._channel is None:
-            return
-        try:
-            await asyncio.wait_for(self._channel.channel_ready(), timeout)
-        except asyncio.TimeoutError as err:
-            raise RPCError(
-                f"could not connect to the Legato server within {timeout:.0f}s",
-                status=grpc.StatusCode.UNAVAILABLE,
-            ) from err
-
     async def close(self) -> None:
         if self._channel is not None:
             await self._channel.close()
@@ -170,18 +152,19 @@ class ServiceClient:
         rpc: str,
         request: Any,
         *,
-        timeout: float | None = None,
+        deadline: float | None = None,
         long_poll: bool = False,
         retry: bool = True,
     ) -> Any:
         """Invoke ``rpc`` with ``request``; returns the response message.
 
-        ``timeout`` defaults to ``DEFAULT_RPC_TIMEOUT`` (``LONG_POLL_TIMEOUT`` for
+        ``deadline`` (seconds) defaults to ``DEFAULT_RPC_TIMEOUT`` (``LONG_POLL_TIMEOUT`` for
         long polls). Raises ``RPCError`` once retries are exhausted or on a
         non-retryable status.
         """
         method = getattr(self._stub, rpc)
-        deadline = timeout if timeout is not None else (LONG_POLL_TIMEOUT if long_poll else DEFAULT_RPC_TIMEOUT)
+        if deadline is None:
+            deadline = LONG_POLL_TIMEOUT if long_poll else DEFAULT_RPC_TIMEOUT
         started = self._now()
         attempt = 0
         while True:
@@ -195,9 +178,12 @@ class ServiceClient:
                 )
                 delay = self.retry.backoff(attempt)
                 out_of_budget = (
-                    attempt >= self.retry.max_attempts or self._now() - started + delay > self.retry.max_elapsed
+                    attempt >= self.retry.max_attempts
+                    or self._now() - started + delay > self.retry.max_elapsed
                 )
                 if not retry or not retryable or out_of_budget:
                     raise RPCError(f"{rpc}: {err.details() or status.name}", status=status) from None
-                log.debug("%s failed with %s (attempt %d); retrying in %.2fs", rpc, status.name, attempt, delay)
+                log.debug(
+                    "%s failed with %s (attempt %d); retrying in %.2fs", rpc, status.name, attempt, delay
+                )
                 await self._sleep(delay)

@@ -1,0 +1,104 @@
+"""Pieces both task workers (workflow and activity) share: the poll loop and proto helpers.
+
+The poll loop is where "bounded concurrency" lives: a poller takes a slot
+*before* it polls, so a worker with no free slot does not take tasks it could
+not start (they would wait in this process while another worker idles). A slot
+goes back when the poll comes back empty or when the task it fetched is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import grpc
+from google.protobuf import duration_pb2, timestamp_pb2
+
+from legato.exceptions import RPCError
+
+log = logging.getLogger("legato.worker")
+
+FATAL_POLL_STATUSES = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.UNIMPLEMENTED,
+    }
+)
+"""Poll errors a retry cannot fix (unknown namespace, bad queue name, auth): they stop the worker."""
+
+
+class WorkerFatalError(Exception):
+    """A poller hit an error that retrying cannot fix; ``Worker.run`` raises it."""
+
+
+def to_datetime(ts: timestamp_pb2.Timestamp, present: bool) -> datetime | None:
+    return ts.ToDatetime(tzinfo=UTC) if present else None
+
+
+def to_timedelta(d: duration_pb2.Duration, present: bool) -> timedelta | None:
+    if not present:
+        return None
+    value = d.ToTimedelta()
+    return value if value > timedelta(0) else None
+
+
+async def poll_loop(
+    *,
+    name: str,
+    slots: asyncio.Semaphore,
+    poll: Callable[[], Awaitable[Any]],
+    has_task: Callable[[Any], bool],
+    handle: Callable[[Any], Awaitable[None]],
+    in_flight: set[asyncio.Task[None]],
+    error_backoff: float = 1.0,
+) -> None:
+    """Poll until cancelled: take a slot, long-poll, hand a task to ``handle`` in its own asyncio task.
+
+    Transient errors (already retried by the service layer) are logged and
+    polled again after a pause; fatal ones raise ``WorkerFatalError``.
+    """
+    failures = 0
+    while True:
+        await slots.acquire()
+        released = False
+        try:
+            try:
+                response = await poll()
+                failures = 0
+            except RPCError as err:
+                if err.status in FATAL_POLL_STATUSES:
+                    raise WorkerFatalError(f"{name}: {err}") from err
+                if err.status != grpc.StatusCode.DEADLINE_EXCEEDED:
+                    failures += 1
+                    log.warning("%s: poll failed (%s); polling again", name, err)
+                    slots.release()
+                    released = True
+                    await asyncio.sleep(min(error_backoff * failures, 10.0))
+                    continue
+                response = None
+            if response is None or not has_task(response):
+                slots.release()
+                released = True
+                continue
+
+            async def run_and_release(task: Any) -> None:
+                try:
+                    await handle(task)
+                except Exception:
+                    log.exception("%s: unexpected error handling a task", name)
+                finally:
+                    slots.release()
+
+            job = asyncio.create_task(run_and_release(response), name=f"{name}-task")
+            in_flight.add(job)
+            job.add_done_callback(in_flight.discard)
+            released = True  # the job owns the slot now
+        finally:
+            if not released:
+                slots.release()
