@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+
 from legato_server.persistence.config import (
     CassandraConfig,
     MySQLConfig,
@@ -32,7 +33,6 @@ from legato_server.persistence.config import (
 )
 from legato_server.persistence.factory import create_persistence
 from legato_server.persistence.interface import Persistence, ShardInfo
-
 from tests import infra
 from tests.persistence.builders import acquire_shard, unique_shard_id
 

@@ -1,0 +1,63 @@
+# Shared helpers for the scripts/infra/*.sh launchers. Source it; don't run it.
+#
+# Every launcher keeps what it downloads or builds under LEGATO_E2E_CACHE
+# (default ~/.cache/legato-e2e), keyed by version, so a second run starts from
+# the cache; and its running state (data, logs, pid) under a per-component dir.
+
+set -euo pipefail
+
+LEGATO_E2E_CACHE="${LEGATO_E2E_CACHE:-$HOME/.cache/legato-e2e}"
+mkdir -p "$LEGATO_E2E_CACHE"
+
+log() { printf '[%s %s] %s\n' "$(date +%H:%M:%S)" "${INFRA_NAME:-infra}" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# port_open HOST PORT: true if a TCP connect succeeds.
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+# pid_alive PIDFILE: true if the file names a live process.
+pid_alive() {
+    [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+# wait_until DEADLINE_S DESCRIPTION CMD...: poll CMD every 0.5 s until it succeeds.
+# Gives up (returns 1) at the deadline, or at once if WAIT_PIDFILE names a dead process.
+wait_until() {
+    local deadline=$(( $(date +%s) + $1 )) what=$2
+    shift 2
+    until "$@"; do
+        if [[ -n "${WAIT_PIDFILE:-}" ]] && ! pid_alive "$WAIT_PIDFILE"; then
+            log "process died while waiting for $what"
+            return 1
+        fi
+        if (( $(date +%s) >= deadline )); then
+            log "timed out waiting for $what"
+            return 1
+        fi
+        sleep 0.5
+    done
+}
+
+# stop_pidfile PIDFILE NAME [GRACE_S]: TERM the process, KILL it after the grace period.
+stop_pidfile() {
+    local pidfile=$1 name=$2 grace=${3:-30}
+    if ! pid_alive "$pidfile"; then
+        log "$name is not running"
+        rm -f "$pidfile"
+        return 0
+    fi
+    local pid
+    pid=$(cat "$pidfile")
+    log "stopping $name (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    local deadline=$(( $(date +%s) + grace ))
+    while kill -0 "$pid" 2>/dev/null; do
+        if (( $(date +%s) >= deadline )); then
+            log "$name did not stop in ${grace}s; killing"
+            kill -9 "$pid" 2>/dev/null || true
+            break
+        fi
+        sleep 0.5
+    done
+    rm -f "$pidfile"
+}
