@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 
-from legato_server.persistence.cassandra.paging import check_page_size, decode_token, encode_token
+from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 from legato_server.persistence.cassandra.session import CassandraSession, Row, applied
 from legato_server.persistence.interface import (
     AlreadyExistsError,

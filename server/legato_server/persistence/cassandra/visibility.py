@@ -21,7 +21,7 @@ deletes keep it in check.
 
 from __future__ import annotations
 
-from legato_server.persistence.cassandra.paging import check_page_size, decode_token, encode_token
+from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 from legato_server.persistence.cassandra.session import CassandraSession, Row
 from legato_server.persistence.interface import VisibilityFilter, VisibilityRecord, VisibilityStore
 

@@ -37,7 +37,7 @@ from legato_server.persistence.interface import (
     WorkflowSnapshot,
 )
 from legato_server.persistence.mysql.database import Database
-from legato_server.persistence.mysql.paging import check_page_size, decode_token, encode_token
+from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 
 _LOCK_SHARD = "SELECT range_id FROM shards WHERE shard_id = %s FOR UPDATE"
 _LOCK_CURRENT = (

@@ -12,7 +12,7 @@ from legato_server.persistence.interface import (
     NotFoundError,
 )
 from legato_server.persistence.mysql.database import DUPLICATE_KEY, Database
-from legato_server.persistence.mysql.paging import check_page_size, decode_token, encode_token
+from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 
 
 def _to_record(row: tuple) -> NamespaceRecord:

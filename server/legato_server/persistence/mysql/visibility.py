@@ -14,7 +14,7 @@ from typing import Any
 
 from legato_server.persistence.interface import VisibilityFilter, VisibilityRecord, VisibilityStore
 from legato_server.persistence.mysql.database import Database
-from legato_server.persistence.mysql.paging import check_page_size, decode_token, encode_token
+from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 
 _COLUMNS = (
     "namespace_id, run_id, workflow_id, workflow_type, task_queue, status, start_time_ms, execution_time_ms, "

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 
 from legato_server.persistence.interface import EventBatch
-from legato_server.persistence.sqlite.paging import check_page_size, decode_token, encode_token
+from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 
 _INSERT = (
     "INSERT OR REPLACE INTO history_batches "

@@ -17,7 +17,7 @@ from legato_server.persistence.interface import (
     NotFoundError,
 )
 from legato_server.persistence.sqlite.database import Database
-from legato_server.persistence.sqlite.paging import check_page_size, decode_token, encode_token
+from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 
 _COLUMNS = "id, name, data, notification_version"
 
