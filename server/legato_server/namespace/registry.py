@@ -166,7 +166,9 @@ class NamespaceRegistry:
             raise errors.NotFound(f'namespace id "{namespace_id}" not found') from None
         return self._remember(record)
 
-    async def list(self, *, page_size: int = 100, page_token: bytes = b"") -> tuple[list[NamespaceEntry], bytes]:
+    async def list(
+        self, *, page_size: int = 100, page_token: bytes = b""
+    ) -> tuple[list[NamespaceEntry], bytes]:
         """One page of namespaces ordered by name, and the token of the next page (b"" at the end)."""
         records, next_token = await self._store.list_namespaces(page_size=page_size, page_token=page_token)
         return [self._remember(record) for record in records], next_token
@@ -201,7 +203,9 @@ class NamespaceRegistry:
             raise errors.AlreadyExists(f'namespace "{name}" already exists') from None
         return self._remember(record)
 
-    async def ensure(self, *, name: str, retention: timedelta = DEFAULT_RETENTION, description: str = "") -> NamespaceEntry:
+    async def ensure(
+        self, *, name: str, retention: timedelta = DEFAULT_RETENTION, description: str = ""
+    ) -> NamespaceEntry:
         """The namespace ``name``, registered first if it does not exist (dev servers, tests)."""
         try:
             return await self.get_by_name(name)

@@ -68,6 +68,13 @@ def connect(path: Path | None, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute("PRAGMA foreign_keys = OFF")
+        # A WAL checkpoint is the only fsync on the commit path under
+        # synchronous=NORMAL, and it runs inside whichever commit crosses the
+        # threshold: checkpoint every ~40 MiB of WAL instead of every 4 MiB so
+        # that cost is paid ten times less often. Keep hot pages in memory.
+        connection.execute("PRAGMA wal_autocheckpoint = 10000")
+        connection.execute("PRAGMA cache_size = -65536")
+        connection.execute("PRAGMA temp_store = MEMORY")
     except sqlite3.Error as error:
         connection.close()
         raise translate_error(error, f"configure SQLite database {target}") from error

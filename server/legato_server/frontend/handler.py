@@ -1,0 +1,510 @@
+"""The frontend role: the public ``WorkflowService``, one method per RPC.
+
+The frontend is stateless. For every call it (1) validates the request
+(``validation``): names, ids, sizes, durations, retry policies, tokens, so
+nothing malformed reaches history, matching or storage; (2) resolves the
+namespace name to its id through the ``NamespaceRegistry``; (3) fills what the
+caller may omit (request ids, the default workflow task timeout); and
+(4) forwards the call: workflow calls to history (routed by shard inside the
+history client), polls and query answers to matching, list/count to the
+visibility store.
+
+Everything it raises is a ``common.errors`` type; the gRPC adapter turns them
+into statuses with the same message.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from google.protobuf import timestamp_pb2
+
+from legato.api.v1 import common_pb2, enums_pb2
+from legato.api.v1 import workflow_service_pb2 as ws
+from legato_server.common import errors
+from legato_server.frontend import validation as check
+from legato_server.internal.v1 import history_service_pb2 as hs
+from legato_server.internal.v1 import matching_service_pb2 as ms
+from legato_server.matching import deadline
+from legato_server.namespace import (
+    DEFAULT_RETENTION,
+    NamespaceEntry,
+    NamespaceRegistry,
+    validate_namespace_name,
+    validate_retention,
+)
+from legato_server.persistence.interface import (
+    PersistenceError,
+    VisibilityFilter,
+    VisibilityRecord,
+    VisibilityStore,
+)
+
+# A history long-poll waits at most this long, whatever the caller's deadline.
+LONG_POLL_MAX_S = 60.0
+
+
+def _server_version() -> str:
+    try:
+        return importlib.metadata.version("legato")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+class FrontendHandler:
+    """Implements every ``legato.api.v1.WorkflowService`` RPC.
+
+    ``history`` and ``matching`` are the roles' handlers (same process) or
+    their clients; both are called as ``await role.RpcName(request)``.
+    """
+
+    def __init__(
+        self,
+        *,
+        namespaces: NamespaceRegistry,
+        history: Any,
+        matching: Any,
+        visibility: VisibilityStore,
+    ) -> None:
+        self._namespaces = namespaces
+        self._history = history
+        self._matching = matching
+        self._visibility = visibility
+        self._version = _server_version()
+
+    # ------------------------------------------------------------ namespaces
+
+    async def RegisterNamespace(self, request: ws.RegisterNamespaceRequest) -> ws.RegisterNamespaceResponse:
+        validate_namespace_name(request.namespace)
+        check.check_length(request.description, "description", max_length=check.MAX_DESCRIPTION_LENGTH)
+        check.check_length(request.owner_email, "owner_email", max_length=255)
+        retention = DEFAULT_RETENTION
+        if request.HasField("workflow_execution_retention_period"):
+            retention = check.duration(request, "workflow_execution_retention_period")
+            validate_retention(retention)
+        _check_namespace_data(request.data)
+        await self._namespaces.register(
+            name=request.namespace,
+            retention=retention,
+            description=request.description,
+            owner_email=request.owner_email,
+            data=dict(request.data),
+        )
+        return ws.RegisterNamespaceResponse()
+
+    async def DescribeNamespace(self, request: ws.DescribeNamespaceRequest) -> ws.DescribeNamespaceResponse:
+        if request.id:
+            entry = await self._namespaces.get_by_id(request.id)
+        elif request.namespace:
+            entry = await self._namespace(request.namespace)
+        else:
+            raise errors.InvalidArgument("namespace or id is required")
+        return entry.to_proto()
+
+    async def ListNamespaces(self, request: ws.ListNamespacesRequest) -> ws.ListNamespacesResponse:
+        size = check.page_size(request.page_size)
+        try:
+            entries, token = await self._namespaces.list(page_size=size, page_token=request.next_page_token)
+        except ValueError:
+            raise errors.InvalidArgument(
+                "next_page_token is malformed; pass the token of the previous page"
+            ) from None
+        return ws.ListNamespacesResponse(namespaces=[e.to_proto() for e in entries], next_page_token=token)
+
+    async def UpdateNamespace(self, request: ws.UpdateNamespaceRequest) -> ws.UpdateNamespaceResponse:
+        validate_namespace_name(request.namespace)
+        retention: timedelta | None = None
+        if request.HasField("workflow_execution_retention_period"):
+            retention = check.duration(request, "workflow_execution_retention_period")
+            validate_retention(retention)
+        if request.HasField("description"):
+            check.check_length(request.description, "description", max_length=check.MAX_DESCRIPTION_LENGTH)
+        if request.HasField("owner_email"):
+            check.check_length(request.owner_email, "owner_email", max_length=255)
+        _check_namespace_data(request.data)
+        entry = await self._namespaces.update(
+            name=request.namespace,
+            description=request.description if request.HasField("description") else None,
+            owner_email=request.owner_email if request.HasField("owner_email") else None,
+            retention=retention,
+            data=dict(request.data) or None,
+        )
+        described = entry.to_proto()
+        return ws.UpdateNamespaceResponse(namespace_info=described.namespace_info, config=described.config)
+
+    # ------------------------------------------------------------ workflow lifecycle
+
+    async def StartWorkflowExecution(
+        self, request: ws.StartWorkflowExecutionRequest
+    ) -> ws.StartWorkflowExecutionResponse:
+        entry = await self._namespace(request.namespace)
+        start = ws.StartWorkflowExecutionRequest()
+        start.CopyFrom(request)
+        _check_start(start)
+        check.payloads(start, "input", "memo", "header", "search_attributes")
+        return await self._history.StartWorkflowExecution(  # type: ignore[no-any-return]
+            hs.StartWorkflowExecutionRequest(namespace_id=entry.id, start_request=start)
+        )
+
+    async def SignalWorkflowExecution(
+        self, request: ws.SignalWorkflowExecutionRequest
+    ) -> ws.SignalWorkflowExecutionResponse:
+        entry = await self._namespace(request.namespace)
+        check.workflow_id(request.workflow_execution.workflow_id, "workflow_execution.workflow_id")
+        check.require_text(request.signal_name, "signal_name")
+        check.identity(request.identity)
+        check.request_id(request.request_id)
+        check.payloads(request, "input", "header")
+        signal = ws.SignalWorkflowExecutionRequest()
+        signal.CopyFrom(request)
+        signal.request_id = signal.request_id or str(uuid.uuid4())
+        return await self._history.SignalWorkflowExecution(  # type: ignore[no-any-return]
+            hs.SignalWorkflowExecutionRequest(namespace_id=entry.id, signal_request=signal)
+        )
+
+    async def SignalWithStartWorkflowExecution(
+        self, request: ws.SignalWithStartWorkflowExecutionRequest
+    ) -> ws.SignalWithStartWorkflowExecutionResponse:
+        entry = await self._namespace(request.namespace)
+        signal_with_start = ws.SignalWithStartWorkflowExecutionRequest()
+        signal_with_start.CopyFrom(request)
+        _check_start(signal_with_start)
+        check.require_text(request.signal_name, "signal_name")
+        check.payloads(signal_with_start, "input", "signal_input", "memo", "header", "search_attributes")
+        return await self._history.SignalWithStartWorkflowExecution(  # type: ignore[no-any-return]
+            hs.SignalWithStartWorkflowExecutionRequest(
+                namespace_id=entry.id, signal_with_start_request=signal_with_start
+            )
+        )
+
+    async def QueryWorkflow(self, request: ws.QueryWorkflowRequest) -> ws.QueryWorkflowResponse:
+        entry = await self._namespace(request.namespace)
+        check.workflow_id(request.execution.workflow_id, "execution.workflow_id")
+        check.require_text(request.query.query_type, "query.query_type")
+        check.payloads(request.query, "query_args", "header")
+        return await self._history.QueryWorkflow(  # type: ignore[no-any-return]
+            hs.QueryWorkflowRequest(namespace_id=entry.id, request=request)
+        )
+
+    async def RequestCancelWorkflowExecution(
+        self, request: ws.RequestCancelWorkflowExecutionRequest
+    ) -> ws.RequestCancelWorkflowExecutionResponse:
+        entry = await self._namespace(request.namespace)
+        check.workflow_id(request.workflow_execution.workflow_id, "workflow_execution.workflow_id")
+        check.identity(request.identity)
+        check.request_id(request.request_id)
+        check.check_length(request.reason, "reason", max_length=check.MAX_DESCRIPTION_LENGTH)
+        cancel = ws.RequestCancelWorkflowExecutionRequest()
+        cancel.CopyFrom(request)
+        cancel.request_id = cancel.request_id or str(uuid.uuid4())
+        return await self._history.RequestCancelWorkflowExecution(  # type: ignore[no-any-return]
+            hs.RequestCancelWorkflowExecutionRequest(namespace_id=entry.id, cancel_request=cancel)
+        )
+
+    async def TerminateWorkflowExecution(
+        self, request: ws.TerminateWorkflowExecutionRequest
+    ) -> ws.TerminateWorkflowExecutionResponse:
+        entry = await self._namespace(request.namespace)
+        check.workflow_id(request.workflow_execution.workflow_id, "workflow_execution.workflow_id")
+        check.identity(request.identity)
+        check.check_length(request.reason, "reason", max_length=check.MAX_DESCRIPTION_LENGTH)
+        check.payloads(request, "details")
+        return await self._history.TerminateWorkflowExecution(  # type: ignore[no-any-return]
+            hs.TerminateWorkflowExecutionRequest(namespace_id=entry.id, terminate_request=request)
+        )
+
+    async def DescribeWorkflowExecution(
+        self, request: ws.DescribeWorkflowExecutionRequest
+    ) -> ws.DescribeWorkflowExecutionResponse:
+        entry = await self._namespace(request.namespace)
+        check.workflow_id(request.execution.workflow_id, "execution.workflow_id")
+        return await self._history.DescribeWorkflowExecution(  # type: ignore[no-any-return]
+            hs.DescribeWorkflowExecutionRequest(namespace_id=entry.id, request=request)
+        )
+
+    async def GetWorkflowExecutionHistory(
+        self, request: ws.GetWorkflowExecutionHistoryRequest
+    ) -> ws.GetWorkflowExecutionHistoryResponse:
+        entry = await self._namespace(request.namespace)
+        check.workflow_id(request.execution.workflow_id, "execution.workflow_id")
+        get = ws.GetWorkflowExecutionHistoryRequest()
+        get.CopyFrom(request)
+        get.maximum_page_size = check.page_size(request.maximum_page_size, "maximum_page_size", default=1000)
+        forwarded = hs.GetWorkflowExecutionHistoryRequest(namespace_id=entry.id, request=get)
+        left = deadline.time_left_s()
+        if request.wait_new_event and left is not None:
+            # The long-poll ends (empty, with a token) before the caller's deadline.
+            forwarded.long_poll_timeout.FromTimedelta(timedelta(seconds=min(left, LONG_POLL_MAX_S)))
+        return await self._history.GetWorkflowExecutionHistory(forwarded)  # type: ignore[no-any-return]
+
+    async def ResetStickyTaskQueue(
+        self, request: ws.ResetStickyTaskQueueRequest
+    ) -> ws.ResetStickyTaskQueueResponse:
+        entry = await self._namespace(request.namespace)
+        check.workflow_id(request.execution.workflow_id, "execution.workflow_id")
+        return await self._history.ResetStickyTaskQueue(  # type: ignore[no-any-return]
+            hs.ResetStickyTaskQueueRequest(namespace_id=entry.id, request=request)
+        )
+
+    # ------------------------------------------------------------ visibility
+
+    async def ListWorkflowExecutions(
+        self, request: ws.ListWorkflowExecutionsRequest
+    ) -> ws.ListWorkflowExecutionsResponse:
+        entry = await self._namespace(request.namespace)
+        size = check.page_size(request.page_size)
+        try:
+            records, token = await self._visibility.list_executions(
+                namespace_id=entry.id,
+                filter=_visibility_filter(request.filter),
+                page_size=size,
+                page_token=request.next_page_token,
+            )
+        except ValueError:
+            raise errors.InvalidArgument(
+                "next_page_token is malformed; pass the token of the previous page"
+            ) from None
+        except PersistenceError as err:
+            raise errors.Unavailable(f"could not list workflows: {err}") from err
+        return ws.ListWorkflowExecutionsResponse(
+            executions=[_execution_info(record) for record in records], next_page_token=token
+        )
+
+    async def CountWorkflowExecutions(
+        self, request: ws.CountWorkflowExecutionsRequest
+    ) -> ws.CountWorkflowExecutionsResponse:
+        entry = await self._namespace(request.namespace)
+        try:
+            count = await self._visibility.count_executions(
+                namespace_id=entry.id, filter=_visibility_filter(request.filter)
+            )
+        except PersistenceError as err:
+            raise errors.Unavailable(f"could not count workflows: {err}") from err
+        return ws.CountWorkflowExecutionsResponse(count=count)
+
+    # ------------------------------------------------------------ workers
+
+    async def PollWorkflowTaskQueue(
+        self, request: ws.PollWorkflowTaskQueueRequest
+    ) -> ws.PollWorkflowTaskQueueResponse:
+        entry = await self._namespace(request.namespace)
+        check.task_queue(request.task_queue)
+        check.identity(request.identity)
+        response = await self._matching.PollWorkflowTaskQueue(
+            ms.PollWorkflowTaskQueueRequest(
+                namespace_id=entry.id, poller_id=str(uuid.uuid4()), poll_request=request
+            )
+        )
+        if response.task_token and not response.namespace:
+            response.namespace = entry.name
+        return response  # type: ignore[no-any-return]
+
+    async def PollActivityTaskQueue(
+        self, request: ws.PollActivityTaskQueueRequest
+    ) -> ws.PollActivityTaskQueueResponse:
+        entry = await self._namespace(request.namespace)
+        check.task_queue(request.task_queue, allow_sticky=False)
+        check.identity(request.identity)
+        response = await self._matching.PollActivityTaskQueue(
+            ms.PollActivityTaskQueueRequest(
+                namespace_id=entry.id, poller_id=str(uuid.uuid4()), poll_request=request
+            )
+        )
+        if response.task_token and not response.workflow_namespace:
+            response.workflow_namespace = entry.name
+        return response  # type: ignore[no-any-return]
+
+    async def RespondWorkflowTaskCompleted(
+        self, request: ws.RespondWorkflowTaskCompletedRequest
+    ) -> ws.RespondWorkflowTaskCompletedResponse:
+        namespace_id = await self._token_namespace(request.task_token, request.namespace)
+        check.identity(request.identity)
+        for index, command in enumerate(request.commands):
+            check.payload_size(command, f"commands[{index}]")
+        if request.HasField("sticky_attributes"):
+            check.task_queue(
+                request.sticky_attributes.worker_task_queue, "sticky_attributes.worker_task_queue"
+            )
+            check.duration(
+                request.sticky_attributes, "schedule_to_start_timeout", maximum=check.MAX_WORKFLOW_TIMEOUT
+            )
+        return await self._history.RespondWorkflowTaskCompleted(  # type: ignore[no-any-return]
+            hs.RespondWorkflowTaskCompletedRequest(namespace_id=namespace_id, complete_request=request)
+        )
+
+    async def RespondWorkflowTaskFailed(
+        self, request: ws.RespondWorkflowTaskFailedRequest
+    ) -> ws.RespondWorkflowTaskFailedResponse:
+        namespace_id = await self._token_namespace(request.task_token, request.namespace)
+        check.identity(request.identity)
+        check.payloads(request, "failure")
+        return await self._history.RespondWorkflowTaskFailed(  # type: ignore[no-any-return]
+            hs.RespondWorkflowTaskFailedRequest(namespace_id=namespace_id, failed_request=request)
+        )
+
+    async def RespondQueryTaskCompleted(
+        self, request: ws.RespondQueryTaskCompletedRequest
+    ) -> ws.RespondQueryTaskCompletedResponse:
+        token = check.query_task_token(request.task_token)
+        if request.namespace:
+            entry = await self._namespace(request.namespace)
+            if entry.id != token.namespace_id:
+                raise errors.InvalidArgument(
+                    f'task token belongs to another namespace than "{request.namespace}"'
+                )
+        check.payloads(request, "query_result", "failure")
+        check.check_length(request.error_message, "error_message", max_length=64 * 1024)
+        return await self._matching.RespondQueryTaskCompleted(  # type: ignore[no-any-return]
+            ms.RespondQueryTaskCompletedRequest(
+                namespace_id=token.namespace_id,
+                task_queue=token.task_queue,
+                query_id=token.query_id,
+                completed_request=request,
+            )
+        )
+
+    async def RespondActivityTaskCompleted(
+        self, request: ws.RespondActivityTaskCompletedRequest
+    ) -> ws.RespondActivityTaskCompletedResponse:
+        namespace_id = await self._token_namespace(request.task_token, request.namespace)
+        check.identity(request.identity)
+        check.payloads(request, "result")
+        return await self._history.RespondActivityTaskCompleted(  # type: ignore[no-any-return]
+            hs.RespondActivityTaskCompletedRequest(namespace_id=namespace_id, complete_request=request)
+        )
+
+    async def RespondActivityTaskFailed(
+        self, request: ws.RespondActivityTaskFailedRequest
+    ) -> ws.RespondActivityTaskFailedResponse:
+        namespace_id = await self._token_namespace(request.task_token, request.namespace)
+        check.identity(request.identity)
+        check.payloads(request, "failure", "last_heartbeat_details")
+        return await self._history.RespondActivityTaskFailed(  # type: ignore[no-any-return]
+            hs.RespondActivityTaskFailedRequest(namespace_id=namespace_id, failed_request=request)
+        )
+
+    async def RespondActivityTaskCanceled(
+        self, request: ws.RespondActivityTaskCanceledRequest
+    ) -> ws.RespondActivityTaskCanceledResponse:
+        namespace_id = await self._token_namespace(request.task_token, request.namespace)
+        check.identity(request.identity)
+        check.payloads(request, "details")
+        return await self._history.RespondActivityTaskCanceled(  # type: ignore[no-any-return]
+            hs.RespondActivityTaskCanceledRequest(namespace_id=namespace_id, cancel_request=request)
+        )
+
+    async def RecordActivityTaskHeartbeat(
+        self, request: ws.RecordActivityTaskHeartbeatRequest
+    ) -> ws.RecordActivityTaskHeartbeatResponse:
+        namespace_id = await self._token_namespace(request.task_token, request.namespace)
+        check.identity(request.identity)
+        check.payloads(request, "details")
+        return await self._history.RecordActivityTaskHeartbeat(  # type: ignore[no-any-return]
+            hs.RecordActivityTaskHeartbeatRequest(namespace_id=namespace_id, heartbeat_request=request)
+        )
+
+    # ------------------------------------------------------------ system
+
+    async def GetSystemInfo(self, request: ws.GetSystemInfoRequest) -> ws.GetSystemInfoResponse:
+        return ws.GetSystemInfoResponse(
+            server_version=self._version,
+            capabilities=ws.GetSystemInfoResponse.Capabilities(
+                signal_and_query_header=True, sticky_queues=True
+            ),
+        )
+
+    # ------------------------------------------------------------ helpers
+
+    async def _namespace(self, name: str) -> NamespaceEntry:
+        validate_namespace_name(name)
+        return await self._namespaces.get_by_name(name)
+
+    async def _token_namespace(self, task_token: bytes, namespace: str) -> str:
+        """The namespace id a task token names, checked against the request's namespace if given."""
+        token = check.task_token(task_token)
+        if namespace:
+            entry = await self._namespace(namespace)
+            if entry.id != token.namespace_id:
+                raise errors.InvalidArgument(f'task token belongs to another namespace than "{namespace}"')
+        else:
+            await self._namespaces.get_by_id(token.namespace_id)
+        return token.namespace_id
+
+
+def _check_start(
+    request: ws.StartWorkflowExecutionRequest | ws.SignalWithStartWorkflowExecutionRequest,
+) -> None:
+    """Validate a start (or signal-with-start) and fill its defaults in place."""
+    check.workflow_id(request.workflow_id)
+    check.require_text(request.workflow_type.name, "workflow_type.name")
+    check.task_queue(request.task_queue, allow_sticky=False)
+    check.identity(request.identity)
+    check.request_id(request.request_id)
+    execution_timeout = check.duration(request, "workflow_execution_timeout")
+    run_timeout = check.duration(request, "workflow_run_timeout")
+    task_timeout = check.duration(request, "workflow_task_timeout", maximum=check.MAX_WORKFLOW_TASK_TIMEOUT)
+    if isinstance(request, ws.StartWorkflowExecutionRequest):
+        check.duration(request, "workflow_start_delay")
+    if request.HasField("retry_policy"):
+        check.retry_policy(request.retry_policy)
+    if not task_timeout:
+        request.workflow_task_timeout.FromTimedelta(check.DEFAULT_WORKFLOW_TASK_TIMEOUT)
+    if execution_timeout and (not run_timeout or run_timeout > execution_timeout):
+        # A run cannot outlive the whole execution.
+        request.workflow_run_timeout.FromTimedelta(execution_timeout)
+    if not request.task_queue.kind:
+        request.task_queue.kind = enums_pb2.TASK_QUEUE_KIND_NORMAL
+    request.request_id = request.request_id or str(uuid.uuid4())
+
+
+def _check_namespace_data(data: Any) -> None:
+    if len(data) > 100:
+        raise errors.InvalidArgument(f"data has {len(data)} entries; the limit is 100")
+    for key, value in data.items():
+        check.require_text(key, "data key", max_length=255)
+        check.check_length(value, f"data[{key!r}]", max_length=check.MAX_DESCRIPTION_LENGTH)
+
+
+def _visibility_filter(source: common_pb2.WorkflowExecutionFilter) -> VisibilityFilter:
+    def millis(field: str) -> int | None:
+        if not source.HasField(field):
+            return None
+        stamp: timestamp_pb2.Timestamp = getattr(source, field)
+        return stamp.ToMilliseconds()
+
+    return VisibilityFilter(
+        workflow_id=source.workflow_id or None,
+        workflow_type=source.workflow_type or None,
+        statuses=tuple(source.statuses),
+        task_queue=source.task_queue or None,
+        start_time_from_ms=millis("start_time_from"),
+        start_time_to_ms=millis("start_time_to"),
+        close_time_from_ms=millis("close_time_from"),
+        close_time_to_ms=millis("close_time_to"),
+    )
+
+
+def _execution_info(record: VisibilityRecord) -> common_pb2.WorkflowExecutionInfo:
+    info = common_pb2.WorkflowExecutionInfo(
+        execution=common_pb2.WorkflowExecution(workflow_id=record.workflow_id, run_id=record.run_id),
+        type=common_pb2.WorkflowType(name=record.workflow_type),
+        status=record.status,  # type: ignore[arg-type]
+        history_length=record.history_length,
+        task_queue=record.task_queue,
+    )
+    info.start_time.FromMilliseconds(record.start_time_ms)
+    if record.execution_time_ms:
+        info.execution_time.FromMilliseconds(record.execution_time_ms)
+    if record.close_time_ms is not None:
+        info.close_time.FromMilliseconds(record.close_time_ms)
+    if record.memo:
+        info.memo.ParseFromString(record.memo)
+    if record.search_attributes:
+        info.search_attributes.ParseFromString(record.search_attributes)
+    if record.parent_workflow_id:
+        info.parent_execution.workflow_id = record.parent_workflow_id
+        info.parent_execution.run_id = record.parent_run_id
+    return info

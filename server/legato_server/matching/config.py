@@ -1,0 +1,27 @@
+"""Tunables of the matching role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass
+class MatchingConfig:
+    poll_timeout: timedelta = timedelta(seconds=60)
+    """Longest a poll waits for a task before returning an empty response."""
+    poll_deadline_margin: timedelta = timedelta(seconds=1)
+    """A poll returns this long before its caller's gRPC deadline, so the empty
+    response arrives instead of DEADLINE_EXCEEDED."""
+    sticky_poller_recency: timedelta = timedelta(seconds=10)
+    """AddWorkflowTask on a sticky queue nobody polled within this long is
+    rejected (FAILED_PRECONDITION) so history reschedules on the normal queue."""
+    reject_unpolled_sticky: bool = True
+    """Whether that rejection is on; off = such tasks wait in the sticky backlog
+    until history's schedule-to-start timer moves them."""
+    default_query_timeout: timedelta = timedelta(seconds=10)
+    """How long a query waits for a worker when the call carries no deadline."""
+    backlog_prefetch: int = 16
+    """Backlog tasks read ahead into memory per queue, ready for the next pollers."""
+    backlog_read_batch: int = 100
+    """Tasks read from the store per backlog read."""

@@ -1,0 +1,156 @@
+"""The rendezvous of tasks and pollers on one task queue, in memory.
+
+Pollers wait in arrival order (FIFO fairness): a task offered to the matcher
+goes to the poller that has waited longest. When no poller is waiting, tasks
+wait instead, in two lines that pollers serve first-come:
+
+* queries, first: a caller is blocked on each of them, and they are never
+  persisted;
+* backlog tasks read ahead from the store (at most ``prefetch`` of them, so a
+  large backlog stays on disk), plus tasks given back by pollers that went
+  away.
+
+Everything is futures and callbacks on the event loop: a sync match is one
+``set_result`` on the waiting poller's future, with no sleeping, no polling and
+no lock. A poll that times out gets ``None``.
+
+The one race: a poller can be cancelled (its client disconnected) after a task
+was handed to it but before it ran. The matcher notices (the future holds a
+result although the poller was cancelled) and gives the task to
+``on_orphan``, which puts it back; a task is never lost in the hand-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import deque
+from collections.abc import Callable
+
+from legato_server.matching.tasks import MatchTask, QueryTask, Task
+
+
+class TaskMatcher:
+    def __init__(self, *, prefetch: int, on_orphan: Callable[[Task], None]) -> None:
+        self._prefetch = max(1, prefetch)
+        self._on_orphan = on_orphan
+        # Insertion-ordered: the first key is the poller that has waited longest.
+        self._pollers: dict[int, asyncio.Future[Task | None]] = {}
+        self._poller_ids = itertools.count()
+        self._queries: deque[QueryTask] = deque()
+        self._ready: deque[MatchTask] = deque()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._last_poll_monotonic: float | None = None
+
+    # ------------------------------------------------------------ producers
+
+    def offer(self, task: Task) -> bool:
+        """Hand ``task`` to the longest-waiting poller; False if no poller is waiting."""
+        while self._pollers:
+            poller = self._pollers.pop(next(iter(self._pollers)))
+            if not poller.done():
+                poller.set_result(task)
+                return True
+        return False
+
+    def add_query(self, query: QueryTask) -> None:
+        """Give a query to a poller now, or to the next one that comes."""
+        if not self.offer(query):
+            self._queries.append(query)
+
+    def add_ready(self, task: MatchTask, *, front: bool = False) -> None:
+        """Give a backlog task to a poller now, or queue it in memory for the next one."""
+        if self.offer(task):
+            return
+        if front:
+            self._ready.appendleft(task)
+        else:
+            self._ready.append(task)
+        if len(self._ready) >= self._prefetch:
+            self._room.clear()
+
+    def give_back(self, task: Task) -> None:
+        """Return a task a poller took but could not use, ahead of everything else."""
+        if isinstance(task, QueryTask):
+            if not self.offer(task):
+                self._queries.appendleft(task)
+        else:
+            self.add_ready(task, front=True)
+
+    async def wait_for_room(self) -> None:
+        """Wait until the read-ahead buffer has room (the backlog reader calls this)."""
+        while len(self._ready) >= self._prefetch:
+            self._room.clear()
+            await self._room.wait()
+
+    # ------------------------------------------------------------ consumers
+
+    async def poll(self, timeout_s: float) -> Task | None:
+        """The next task for this poller, or None after ``timeout_s`` without one."""
+        self._last_poll_monotonic = time.monotonic()
+        task = self._take_waiting()
+        if task is not None or timeout_s <= 0:
+            return task
+        loop = asyncio.get_running_loop()
+        poller: asyncio.Future[Task | None] = loop.create_future()
+        poller_id = next(self._poller_ids)
+        self._pollers[poller_id] = poller
+        expiry = loop.call_later(timeout_s, _resolve_empty, poller)
+        try:
+            return await poller
+        except asyncio.CancelledError:
+            if poller.done() and not poller.cancelled():
+                orphan = poller.result()
+                if orphan is not None:
+                    self._on_orphan(orphan)
+            raise
+        finally:
+            expiry.cancel()
+            self._pollers.pop(poller_id, None)
+            self._last_poll_monotonic = time.monotonic()
+
+    def _take_waiting(self) -> Task | None:
+        while self._queries:
+            query = self._queries.popleft()
+            if not query.answer.done():  # done = its caller gave up
+                return query
+        if self._ready:
+            task = self._ready.popleft()
+            if len(self._ready) < self._prefetch:
+                self._room.set()
+            return task
+        return None
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def waiting_pollers(self) -> int:
+        return sum(1 for poller in self._pollers.values() if not poller.done())
+
+    def polled_within(self, seconds: float) -> bool:
+        """True if a poller is waiting now or one was active in the last ``seconds``."""
+        if self.waiting_pollers:
+            return True
+        last = self._last_poll_monotonic
+        return last is not None and time.monotonic() - last <= seconds
+
+    def release_pollers(self) -> None:
+        """Answer every waiting poller with no task (on shutdown: workers get an empty poll, not an error)."""
+        pollers = list(self._pollers.values())
+        self._pollers.clear()
+        for poller in pollers:
+            _resolve_empty(poller)
+
+    def drain_ready(self) -> list[MatchTask]:
+        """Remove and return the in-memory backlog tasks (on unload; they stay in the store)."""
+        tasks = list(self._ready)
+        self._ready.clear()
+        self._room.set()
+        return tasks
+
+
+def _resolve_empty(poller: asyncio.Future[Task | None]) -> None:
+    if not poller.done():
+        poller.set_result(None)

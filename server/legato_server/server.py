@@ -1,0 +1,437 @@
+"""Assembly: persistence -> namespace registry -> matching -> history -> frontend.
+
+``start_server(ServerConfig)`` runs any subset of the roles in this process
+(``services``) behind one grpc.aio server:
+
+* ``frontend``: the public ``legato.api.v1.WorkflowService`` plus the standard
+  ``grpc.health.v1.Health`` service (SERVING for "" and for
+  "legato.api.v1.WorkflowService" once every local role is up);
+* ``matching`` and ``history``: their internal services, so roles in other
+  processes can reach them.
+
+Roles in the same process call each other's handlers directly; a role that
+runs elsewhere is reached through ``common.rpc.GrpcClient`` at the address in
+``ServerConfig.peers``. History and matching need each other, so matching is
+created first and given history's client once history is up.
+
+Every process registers in membership with a heartbeat; the history shards it
+owns are the ones the consistent-hash ring over live history hosts assigns it
+(all of them, for a single host).
+
+Shard count: ``num_history_shards`` is fixed when a cluster's database is
+first used (``init_cluster_metadata``; the first value wins and a different
+configured value is ignored with a warning). ``ServerConfig`` defaults to 4,
+right for start-dev and tests; ``legato-server start`` defaults to 64 when the
+YAML file does not say, and production clusters should set it explicitly.
+
+Each RPC's gRPC deadline is recorded (``matching.deadline``) before its handler
+runs, so long-polls and queries end before their caller gives up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import grpc
+from google.protobuf import descriptor as _descriptor
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from legato.api.v1 import workflow_service_pb2, workflow_service_pb2_grpc
+from legato_server.common.rpc import GrpcClient, servicer_for
+from legato_server.frontend import FrontendHandler
+from legato_server.internal.v1 import (
+    history_service_pb2,
+    history_service_pb2_grpc,
+    matching_service_pb2,
+    matching_service_pb2_grpc,
+)
+from legato_server.matching import MatchingConfig, MatchingHandler
+from legato_server.matching.deadline import call_deadline, set_call_timeout
+from legato_server.membership import MembershipMonitor
+from legato_server.namespace import NamespaceRegistry
+from legato_server.persistence.config import PersistenceConfig
+from legato_server.persistence.factory import create_persistence
+from legato_server.persistence.interface import Persistence
+
+log = logging.getLogger(__name__)
+
+ROLES = ("frontend", "history", "matching")
+WORKFLOW_SERVICE = workflow_service_pb2.DESCRIPTOR.services_by_name["WorkflowService"]
+HISTORY_SERVICE = history_service_pb2.DESCRIPTOR.services_by_name["HistoryService"]
+MATCHING_SERVICE = matching_service_pb2.DESCRIPTOR.services_by_name["MatchingService"]
+MIB = 1024 * 1024
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    """Interface the gRPC server binds."""
+    port: int = 7233
+    """gRPC port; 0 picks a free one (see ``RunningServer.address``)."""
+    persistence: PersistenceConfig = field(default_factory=PersistenceConfig)
+    services: tuple[str, ...] = ROLES
+    """Roles this process runs: any of "frontend", "history", "matching"."""
+    num_history_shards: int = 4
+    """Used only when the database is new; the stored count wins afterwards."""
+    cluster_name: str = "legato"
+    namespaces: tuple[str, ...] = ()
+    """Namespaces registered at start if missing (start-dev: "default")."""
+    peers: dict[str, str] = field(default_factory=dict)
+    """Address ("host:port") of each role that is not in ``services``."""
+    matching: MatchingConfig = field(default_factory=MatchingConfig)
+    host_id: str | None = None
+    """Identity in membership; None = "<hostname>:<port>", stable across restarts,
+    so a restarted process replaces its own row instead of leaving a dead member
+    in the ring until its TTL runs out."""
+    advertise_address: str | None = None
+    """Address peers use to reach this process; None = host:port as bound."""
+    membership_heartbeat: timedelta = timedelta(seconds=5)
+    membership_ttl: timedelta = timedelta(seconds=20)
+    max_receive_message_bytes: int = 16 * MIB
+    max_send_message_bytes: int = 64 * MIB
+    shutdown_grace: timedelta = timedelta(seconds=5)
+    """How long in-flight calls may finish when the server stops."""
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.services) - set(ROLES))
+        if unknown or not self.services:
+            raise ValueError(
+                f"services must be a non-empty subset of {', '.join(ROLES)}; got {list(self.services)}"
+            )
+        for role in ROLES:
+            if (
+                role not in self.services
+                and role != "frontend"
+                and self._needs(role)
+                and role not in self.peers
+            ):
+                raise ValueError(f"role {role!r} is not run here: set peers[{role!r}] to its address")
+
+    def _needs(self, role: str) -> bool:
+        if role == "history":
+            return "frontend" in self.services or "matching" in self.services
+        if role == "matching":
+            return "frontend" in self.services or "history" in self.services
+        return False
+
+
+@dataclass
+class RunningServer:
+    """A started server. ``stop()`` shuts it down gracefully (idempotent)."""
+
+    address: str
+    config: ServerConfig
+    persistence: Persistence
+    namespaces: NamespaceRegistry
+    membership: MembershipMonitor
+    num_history_shards: int
+    frontend: FrontendHandler | None = None
+    matching: MatchingHandler | None = None
+    history: Any = None
+    """The in-process HistoryService (``.handler``, ``.client``), if history runs here."""
+    _grpc: grpc.aio.Server | None = None
+    _health: Any = None
+    _channels: list[grpc.aio.Channel] = field(default_factory=list)
+    _stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    _stopping: bool = False
+
+    async def stop(self) -> None:
+        if self._stopping:
+            await self._stopped.wait()
+            return
+        self._stopping = True
+        try:
+            if self._health is not None:
+                await self._health.enter_graceful_shutdown()
+            if self.matching is not None:
+                self.matching.release_pollers()
+            if self._grpc is not None:
+                await self._grpc.stop(self.config.shutdown_grace.total_seconds())
+            await _quietly("history", self.history.stop() if self.history is not None else None)
+            await _quietly("matching", self.matching.stop() if self.matching is not None else None)
+            await _quietly("membership", self.membership.stop())
+            for channel in self._channels:
+                await _quietly("channel", channel.close())
+            await _quietly("persistence", self.persistence.close())
+        finally:
+            self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+
+
+async def start_server(config: ServerConfig) -> RunningServer:
+    """Start the configured roles; returns once the gRPC server accepts calls and health is SERVING."""
+    persistence = await create_persistence(config.persistence)
+    cleanup: list[Callable[[], Any]] = [persistence.close]
+    try:
+        return await _assemble(config, persistence, cleanup)
+    except BaseException:
+        for undo in reversed(cleanup):
+            await _quietly("cleanup", undo())
+        raise
+
+
+async def _assemble(
+    config: ServerConfig, persistence: Persistence, cleanup: list[Callable[[], Any]]
+) -> RunningServer:
+    shards = await persistence.cluster_metadata.init_cluster_metadata(
+        cluster_name=config.cluster_name, num_history_shards=config.num_history_shards
+    )
+    if shards != config.num_history_shards:
+        log.warning(
+            "the database was created with %d history shards; using %d (configured: %d; it cannot change)",
+            shards,
+            shards,
+            config.num_history_shards,
+        )
+    namespaces = NamespaceRegistry(persistence.namespaces)
+
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", config.max_receive_message_bytes),
+            ("grpc.max_send_message_length", config.max_send_message_bytes),
+        ]
+    )
+    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    address = f"{config.host}:{port}"
+    cleanup.append(lambda: server.stop(None))
+
+    host_id = config.host_id or f"{socket.gethostname()}:{port}"
+    membership = MembershipMonitor(
+        store=persistence.membership,
+        host_id=host_id,
+        rpc_address=config.advertise_address or address,
+        roles=config.services,
+        heartbeat_interval=config.membership_heartbeat,
+        ttl=config.membership_ttl,
+    )
+    await membership.start()
+    cleanup.append(membership.stop)
+
+    channels: list[grpc.aio.Channel] = []
+
+    def peer(role: str, stub_class: type, service: _descriptor.ServiceDescriptor) -> GrpcClient:
+        channel = grpc.aio.insecure_channel(
+            config.peers[role],
+            options=[
+                ("grpc.max_receive_message_length", config.max_send_message_bytes),
+                ("grpc.max_send_message_length", config.max_receive_message_bytes),
+            ],
+        )
+        channels.append(channel)
+        cleanup.append(channel.close)
+        return GrpcClient(stub_class(channel), service)
+
+    matching: MatchingHandler | None = None
+    matching_client: Any
+    if "matching" in config.services:
+        matching = MatchingHandler(task_queues=persistence.task_queues, config=config.matching)
+        cleanup.append(matching.stop)
+        matching_client = matching
+    elif config._needs("matching"):
+        matching_client = peer("matching", matching_service_pb2_grpc.MatchingServiceStub, MATCHING_SERVICE)
+
+    history: Any = None
+    history_client: Any = None
+    if "history" in config.services:
+        from legato_server.history import start_history_service
+
+        history = await start_history_service(
+            persistence=persistence,
+            matching_client=matching_client,
+            namespace_registry=namespaces,
+            host_identity=host_id,
+            num_history_shards=shards,
+            owned_shards=membership.owned_shards(shards),
+        )
+        cleanup.append(history.stop)
+        history_client = history.client
+    elif config._needs("history"):
+        history_client = peer("history", history_service_pb2_grpc.HistoryServiceStub, HISTORY_SERVICE)
+    if matching is not None:
+        matching.bind_history(history_client)
+
+    for name in config.namespaces:
+        await namespaces.ensure(name=name)
+
+    frontend: FrontendHandler | None = None
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    if "frontend" in config.services:
+        frontend = FrontendHandler(
+            namespaces=namespaces,
+            history=history_client,
+            matching=matching_client,
+            visibility=persistence.visibility,
+        )
+        workflow_service_pb2_grpc.add_WorkflowServiceServicer_to_server(
+            _servicer(frontend, WORKFLOW_SERVICE), server
+        )
+    if matching is not None:
+        matching_service_pb2_grpc.add_MatchingServiceServicer_to_server(
+            _servicer(matching, MATCHING_SERVICE), server
+        )
+    if history is not None:
+        history_service_pb2_grpc.add_HistoryServiceServicer_to_server(
+            _servicer(history.handler, HISTORY_SERVICE), server
+        )
+    await server.start()
+    for service_name in _served_names(config.services):
+        await health_servicer.set(service_name, health_pb2.HealthCheckResponse.SERVING)
+    log.info("legato server %s listening on %s with %s", host_id, address, ", ".join(config.services))
+    return RunningServer(
+        address=address,
+        config=config,
+        persistence=persistence,
+        namespaces=namespaces,
+        membership=membership,
+        num_history_shards=shards,
+        frontend=frontend,
+        matching=matching,
+        history=history,
+        _grpc=server,
+        _health=health_servicer,
+        _channels=channels,
+    )
+
+
+def _served_names(services: Iterable[str]) -> list[str]:
+    names = [""]
+    for role, descriptor in (
+        ("frontend", WORKFLOW_SERVICE),
+        ("history", HISTORY_SERVICE),
+        ("matching", MATCHING_SERVICE),
+    ):
+        if role in services:
+            names.append(descriptor.full_name)
+    return names
+
+
+def _servicer(handler: object, service: _descriptor.ServiceDescriptor) -> object:
+    """``servicer_for`` with each call's gRPC deadline recorded for the handler (see ``matching.deadline``)."""
+    inner = servicer_for(handler, service)
+    for method in service.methods:
+        setattr(inner, method.name, _with_deadline(getattr(inner, method.name)))
+    return inner
+
+
+def _with_deadline(call: Callable[..., Any]) -> Callable[..., Any]:
+    async def with_deadline(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        token = set_call_timeout(context.time_remaining())
+        try:
+            return await call(request, context)
+        finally:
+            call_deadline.reset(token)
+
+    with_deadline.__name__ = call.__name__
+    return with_deadline
+
+
+async def _quietly(what: str, awaitable: Any) -> None:
+    if awaitable is None:
+        return
+    try:
+        await awaitable
+    except Exception:
+        log.exception("error while stopping %s", what)
+
+
+# ---------------------------------------------------------------- config files
+
+_TOP_LEVEL_KEYS = {
+    "host",
+    "port",
+    "services",
+    "num_history_shards",
+    "cluster_name",
+    "namespaces",
+    "peers",
+    "host_id",
+    "advertise_address",
+    "persistence",
+    "matching",
+    "shutdown_grace_seconds",
+}
+PRODUCTION_DEFAULT_SHARDS = 64
+
+
+def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
+    """A ServerConfig from parsed YAML (``legato-server start --config``); ValueError names a bad key.
+
+    Format (every key optional)::
+
+        host: 0.0.0.0
+        port: 7233
+        services: [frontend, history, matching]
+        num_history_shards: 64          # fixed at cluster creation
+        cluster_name: legato
+        namespaces: [default]           # registered at start if missing
+        advertise_address: 10.0.0.5:7233
+        peers: {history: "history:7233", matching: "matching:7233"}   # roles not run here
+        persistence:
+          kind: sqlite | mysql | cassandra
+          sqlite: {path: /var/lib/legato/legato.db}
+          mysql: {host: db, port: 3306, user: legato, password: ..., database: legato}
+          cassandra: {hosts: [c1, c2], keyspace: legato}
+        matching: {poll_timeout_seconds: 60, sticky_poller_recency_seconds: 10}
+        shutdown_grace_seconds: 5
+    """
+    from legato_server.persistence.config import CassandraConfig, MySQLConfig, SQLiteConfig
+
+    _reject_unknown(data, _TOP_LEVEL_KEYS, "")
+    persistence_data = dict(data.get("persistence") or {})
+    _reject_unknown(persistence_data, {"kind", "sqlite", "mysql", "cassandra"}, "persistence.")
+    sqlite_data = dict(persistence_data.get("sqlite") or {})
+    if sqlite_data.get("path") is not None:
+        from pathlib import Path
+
+        sqlite_data["path"] = Path(sqlite_data["path"])
+    try:
+        persistence = PersistenceConfig(
+            kind=str(persistence_data.get("kind", "sqlite")),
+            sqlite=SQLiteConfig(**sqlite_data),
+            mysql=MySQLConfig(**(persistence_data.get("mysql") or {})),
+            cassandra=CassandraConfig(**(persistence_data.get("cassandra") or {})),
+        )
+    except TypeError as err:
+        raise ValueError(f"persistence: {err}") from err
+    matching_data = dict(data.get("matching") or {})
+    matching_keys = {
+        "poll_timeout_seconds": "poll_timeout",
+        "sticky_poller_recency_seconds": "sticky_poller_recency",
+        "default_query_timeout_seconds": "default_query_timeout",
+    }
+    _reject_unknown(matching_data, set(matching_keys), "matching.")
+    matching = MatchingConfig()
+    for key, value in matching_data.items():
+        setattr(matching, matching_keys[key], timedelta(seconds=float(value)))
+    services = data.get("services", list(ROLES))
+    if isinstance(services, str):
+        services = [s.strip() for s in services.split(",") if s.strip()]
+    return ServerConfig(
+        host=str(data.get("host", "127.0.0.1")),
+        port=int(data.get("port", 7233)),
+        persistence=persistence,
+        services=tuple(services),
+        num_history_shards=int(data.get("num_history_shards", PRODUCTION_DEFAULT_SHARDS)),
+        cluster_name=str(data.get("cluster_name", "legato")),
+        namespaces=tuple(data.get("namespaces") or ()),
+        peers={str(k): str(v) for k, v in (data.get("peers") or {}).items()},
+        matching=matching,
+        host_id=data.get("host_id"),
+        advertise_address=data.get("advertise_address"),
+        shutdown_grace=timedelta(seconds=float(data.get("shutdown_grace_seconds", 5))),
+    )
+
+
+def _reject_unknown(data: dict[str, Any], allowed: set[str], prefix: str) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValueError(f"unknown config key {prefix}{unknown[0]}; allowed: {', '.join(sorted(allowed))}")
