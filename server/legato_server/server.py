@@ -52,7 +52,7 @@ from legato_server.internal.v1 import (
     matching_service_pb2_grpc,
 )
 from legato_server.matching import MatchingConfig, MatchingHandler
-from legato_server.matching.deadline import call_deadline, set_call_timeout
+from legato_server.common.deadline import call_deadline, set_call_timeout
 from legato_server.membership import MembershipMonitor
 from legato_server.namespace import NamespaceRegistry
 from legato_server.persistence.config import PersistenceConfig

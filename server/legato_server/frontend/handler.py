@@ -28,7 +28,7 @@ from legato_server.common import errors
 from legato_server.frontend import validation as check
 from legato_server.internal.v1 import history_service_pb2 as hs
 from legato_server.internal.v1 import matching_service_pb2 as ms
-from legato_server.matching import deadline
+from legato_server.common import deadline
 from legato_server.namespace import (
     DEFAULT_RETENTION,
     NamespaceEntry,

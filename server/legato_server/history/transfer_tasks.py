@@ -60,17 +60,29 @@ async def _dispatch_workflow_task(engine: HistoryEngine, shard: Shard, task: hs.
 
     if not await shard.read(_key(task), wanted):
         return
-    await engine.matching.AddWorkflowTask(
-        msvc.AddWorkflowTaskRequest(
-            namespace_id=task.namespace_id,
-            execution={"workflow_id": task.workflow_id, "run_id": task.run_id},
-            task_queue=task.task_queue,
-            scheduled_event_id=task.event_id,
-            schedule_to_start_timeout=task.schedule_to_start_timeout
-            if task.HasField("schedule_to_start_timeout")
-            else None,
+    try:
+        await engine.matching.AddWorkflowTask(
+            msvc.AddWorkflowTaskRequest(
+                namespace_id=task.namespace_id,
+                execution={"workflow_id": task.workflow_id, "run_id": task.run_id},
+                task_queue=task.task_queue,
+                scheduled_event_id=task.event_id,
+                schedule_to_start_timeout=task.schedule_to_start_timeout
+                if task.HasField("schedule_to_start_timeout")
+                else None,
+            )
         )
-    )
+    except FailedPrecondition:
+        if task.task_queue.kind != enums_pb2.TASK_QUEUE_KIND_STICKY:
+            raise
+        # Matching knows no worker polls that sticky queue any more: do now what
+        # the sticky schedule-to-start timeout would do seconds later, and move
+        # the task to the normal queue, where any worker can replay the run.
+        async def redirect(ms: MutableState) -> None:
+            if wanted(ms) and ms.wt.task_queue.kind == enums_pb2.TASK_QUEUE_KIND_STICKY:
+                ms.fail_workflow_task(cause=0, timeout_type=enums_pb2.TIMEOUT_TYPE_SCHEDULE_TO_START)
+
+        await shard.update(_key(task), redirect)
 
 
 async def _dispatch_activity_task(engine: HistoryEngine, shard: Shard, task: hs.TransferTaskInfo) -> None:

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from legato.api.v1 import enums_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
-from legato_server.common.errors import DeadlineExceeded, NotFound
+from legato_server.common.errors import DeadlineExceeded, FailedPrecondition, NotFound
 from legato_server.internal.v1 import matching_service_pb2 as msvc
 
 START_MS = 1_800_000_000_000
@@ -55,9 +56,13 @@ class FakeMatching:
     queries: list[msvc.QueryWorkflowRequest] = field(default_factory=list)
     query_result: ws.QueryWorkflowResponse | None = None
     sticky_unanswered: bool = False
+    # Reject sticky AddWorkflowTask as real matching does when no worker polls the queue.
+    sticky_unpolled: bool = False
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def AddWorkflowTask(self, request: msvc.AddWorkflowTaskRequest) -> msvc.AddWorkflowTaskResponse:
+        if self.sticky_unpolled and request.task_queue.kind == enums_pb2.TASK_QUEUE_KIND_STICKY:
+            raise FailedPrecondition(f"sticky worker unavailable: {request.task_queue.name}")
         self.workflow_tasks.append(request)
         self.changed.set()
         return msvc.AddWorkflowTaskResponse()

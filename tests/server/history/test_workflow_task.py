@@ -198,6 +198,22 @@ async def test_sticky_queue_gets_partial_history_and_falls_back_on_timeout(harne
     assert full.history.events[0].event_id == 1
 
 
+async def test_sticky_task_moves_to_normal_queue_at_once_when_no_worker_polls_it(harness: Harness) -> None:
+    await harness.start("wf")
+    task = await harness.poll_workflow_task("wf")
+    sticky = ws.StickyExecutionAttributes(
+        worker_task_queue=common_pb2.TaskQueue(name="gone-sticky", kind=enums_pb2.TASK_QUEUE_KIND_STICKY),
+        schedule_to_start_timeout=duration(5),
+    )
+    await harness.complete_workflow_task(task, cmd.start_timer("t", 1), sticky_attributes=sticky)
+    harness.matching.sticky_unpolled = True
+    await harness.clock.advance(2)  # the timer fires; the sticky dispatch is rejected
+    fallback = await harness.next_workflow_task_dispatch("wf")
+    assert fallback.task_queue.name == "tq"  # without waiting the 5 s schedule-to-start timeout
+    full = await harness.record_workflow_task_started(fallback)
+    assert full.history.events[0].event_id == 1
+
+
 async def test_reset_sticky_task_queue(harness: Harness) -> None:
     from legato_server.internal.v1 import history_service_pb2 as hsvc
 
