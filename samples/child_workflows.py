@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from _common import run_with_worker, unique_id
+
 from legato import workflow
 from legato.client import Client
-
-from _common import run_with_worker, unique_id
 
 TASK_QUEUE = "samples-children"
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from _common import run_with_worker, unique_id
+
 from legato import RetryPolicy, activity, workflow
 from legato.client import Client
-
-from _common import run_with_worker, unique_id
 
 TASK_QUEUE = "samples-heartbeat"
 ITEMS = 10

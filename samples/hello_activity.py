@@ -1,7 +1,7 @@
 """Hello activity: a workflow that calls one activity and returns its result.
 
-    legato-server start-dev &        # in another terminal
-    python samples/hello_activity.py
+legato-server start-dev &        # in another terminal
+python samples/hello_activity.py
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from _common import run_with_worker, unique_id
+
 from legato import activity, workflow
 from legato.client import Client
-
-from _common import run_with_worker, unique_id
 
 TASK_QUEUE = "samples-hello"
 

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from _common import run_with_worker, unique_id
+
 from legato import activity, workflow
 from legato.client import Client
 from legato.exceptions import ActivityError, ApplicationError, WorkflowFailureError
-
-from _common import run_with_worker, unique_id
 
 TASK_QUEUE = "samples-saga"
 STEP = {"start_to_close_timeout": timedelta(seconds=10)}

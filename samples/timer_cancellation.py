@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from _common import run_with_worker, unique_id
+
 from legato import activity, workflow
 from legato.client import Client
 from legato.exceptions import WorkflowFailureError
-
-from _common import run_with_worker, unique_id
 
 TASK_QUEUE = "samples-timer"
 

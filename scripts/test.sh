@@ -15,6 +15,7 @@ python3 scripts/gen_protos.py --check
 
 echo "== lint"
 python3 -m ruff check sdk server bench tests scripts samples
+python3 -m ruff format --check sdk server bench tests scripts samples
 
 if [ "${LEGATO_SKIP_INFRA:-}" != "1" ]; then
     echo "== databases"

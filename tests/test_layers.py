@@ -37,7 +37,10 @@ RULES = [
     ),
 ]
 
-RUNTIME_MODULES = ["sdk/legato/workflow.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "sdk/legato").glob("_workflow_*.py"))]
+RUNTIME_MODULES = [
+    "sdk/legato/workflow.py",
+    *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "sdk/legato").glob("_workflow_*.py")),
+]
 
 
 def imports_of(path: Path) -> list[str]:
@@ -65,5 +68,7 @@ def test_layer_does_not_import_upward(folder: str, forbidden: tuple[str, ...], w
 
 @pytest.mark.parametrize("module", RUNTIME_MODULES)
 def test_workflow_runtime_knows_nothing_of_grpc(module: str) -> None:
-    bad = [name for name in imports_of(ROOT / module) if name.split(".")[0] == "grpc" or name == "legato.client"]
+    bad = [
+        name for name in imports_of(ROOT / module) if name.split(".")[0] == "grpc" or name == "legato.client"
+    ]
     assert not bad, f"{module} is part of the deterministic runtime and must not import {bad}"

@@ -38,9 +38,13 @@ class RetryPolicy:
     @staticmethod
     def from_proto(proto: common_pb2.RetryPolicy) -> RetryPolicy:
         return RetryPolicy(
-            initial_interval=proto.initial_interval.ToTimedelta() if proto.HasField("initial_interval") else timedelta(seconds=1),
+            initial_interval=proto.initial_interval.ToTimedelta()
+            if proto.HasField("initial_interval")
+            else timedelta(seconds=1),
             backoff_coefficient=proto.backoff_coefficient or 2.0,
-            maximum_interval=proto.maximum_interval.ToTimedelta() if proto.HasField("maximum_interval") else None,
+            maximum_interval=proto.maximum_interval.ToTimedelta()
+            if proto.HasField("maximum_interval")
+            else None,
             maximum_attempts=proto.maximum_attempts,
             non_retryable_error_types=tuple(proto.non_retryable_error_types),
         )

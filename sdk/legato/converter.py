@@ -149,7 +149,8 @@ class PayloadConverter:
             return []
         hints = list(type_hints or [])
         return [
-            self.from_payload(p, hints[i] if i < len(hints) else None) for i, p in enumerate(payloads.payloads)
+            self.from_payload(p, hints[i] if i < len(hints) else None)
+            for i, p in enumerate(payloads.payloads)
         ]
 
 
@@ -229,7 +230,9 @@ class DataConverter:
             payloads = common_pb2.Payloads(payloads=await self.payload_codec.encode(list(payloads.payloads)))
         return payloads
 
-    async def decode(self, payloads: common_pb2.Payloads, type_hints: Sequence[Any] | None = None) -> list[Any]:
+    async def decode(
+        self, payloads: common_pb2.Payloads, type_hints: Sequence[Any] | None = None
+    ) -> list[Any]:
         if self.payload_codec is not None:
             payloads = common_pb2.Payloads(payloads=await self.payload_codec.decode(list(payloads.payloads)))
         return self.payload_converter.from_payloads(payloads, type_hints)
@@ -246,8 +249,10 @@ class FailureConverter:
             source=self.source,
             stack_trace="".join(traceback.format_exception(type(error), error, error.__traceback__)),
         )
-        if isinstance(error, exc.FailureError) and error.failure is not None and not isinstance(
-            error, exc.ApplicationError | exc.CancelledError
+        if (
+            isinstance(error, exc.FailureError)
+            and error.failure is not None
+            and not isinstance(error, exc.ApplicationError | exc.CancelledError)
         ):
             # A failure that came from the server (activity/child error) keeps its original proto.
             failure.CopyFrom(error.failure)
@@ -256,7 +261,9 @@ class FailureConverter:
             failure.application_failure_info.type = error.type or type(error).__name__
             failure.application_failure_info.non_retryable = error.non_retryable
             if error.details:
-                failure.application_failure_info.details.CopyFrom(payload_converter.to_payloads(error.details))
+                failure.application_failure_info.details.CopyFrom(
+                    payload_converter.to_payloads(error.details)
+                )
         elif isinstance(error, exc.CancelledError):
             failure.canceled_failure_info.SetInParent()
             if error.details:
@@ -274,7 +281,9 @@ class FailureConverter:
             failure.cause.CopyFrom(self.to_failure(cause, payload_converter))
         return failure
 
-    def from_failure(self, failure: common_pb2.Failure, payload_converter: PayloadConverter) -> exc.FailureError:
+    def from_failure(
+        self, failure: common_pb2.Failure, payload_converter: PayloadConverter
+    ) -> exc.FailureError:
         kind = failure.WhichOneof("failure_info")
         err: exc.FailureError
         if kind == "application_failure_info":

@@ -121,7 +121,9 @@ class ChildWorkflowError(FailureError):
 class WorkflowFailureError(LegatoError):
     """Raised by the client when a workflow it waits on did not complete; ``__cause__`` says why."""
 
-    def __init__(self, message: str = "workflow execution failed", *, cause: BaseException | None = None) -> None:
+    def __init__(
+        self, message: str = "workflow execution failed", *, cause: BaseException | None = None
+    ) -> None:
         super().__init__(message)
         if cause is not None:
             self.__cause__ = cause

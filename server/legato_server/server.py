@@ -43,6 +43,7 @@ from google.protobuf import descriptor as _descriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from legato.api.v1 import workflow_service_pb2, workflow_service_pb2_grpc
+from legato_server.common.deadline import call_deadline, set_call_timeout
 from legato_server.common.rpc import GrpcClient, servicer_for
 from legato_server.frontend import FrontendHandler
 from legato_server.internal.v1 import (
@@ -52,7 +53,6 @@ from legato_server.internal.v1 import (
     matching_service_pb2_grpc,
 )
 from legato_server.matching import MatchingConfig, MatchingHandler
-from legato_server.common.deadline import call_deadline, set_call_timeout
 from legato_server.membership import MembershipMonitor
 from legato_server.namespace import NamespaceRegistry
 from legato_server.persistence.config import PersistenceConfig

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import grpc
+
 from legato.api.v1 import command_pb2, common_pb2, enums_pb2, workflow_service_pb2_grpc
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato.converter import PayloadConverter

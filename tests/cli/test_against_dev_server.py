@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import pytest
 from google.protobuf import json_format
-from legato.api.v1 import enums_pb2, history_pb2
 
+from legato.api.v1 import enums_pb2, history_pb2
 from tests.cli.harness import Cli, fields, ok, unique
 from tests.cli.manual_worker import ManualWorker
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+
 from legato.cli.arguments import resolve_namespace
 from legato.cli.main import build_parser, main
 

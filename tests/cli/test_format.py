@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 from google.protobuf import json_format
+
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato.cli.format import (

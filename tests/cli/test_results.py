@@ -7,6 +7,7 @@ from typing import Any
 
 import grpc
 import pytest
+
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato.cli.arguments import Context

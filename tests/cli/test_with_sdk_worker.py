@@ -12,11 +12,11 @@ import time
 from datetime import timedelta
 
 import pytest
+
 from legato import activity, workflow
 from legato.client import Client
 from legato.replayer import Replayer
 from legato.worker import Worker
-
 from tests.cli.harness import Cli, CliRun, DevServer, ok, unique
 
 HISTORY_DEADLINE = 30.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from legato_server.persistence.interface import (
     CreateMode,
     CurrentWorkflowConditionFailedError,
@@ -11,7 +12,6 @@ from legato_server.persistence.interface import (
     ShardInfo,
     ShardOwnershipLostError,
 )
-
 from tests.persistence.builders import (
     RUNNING,
     batch,

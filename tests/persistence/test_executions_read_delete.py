@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from legato_server.persistence.interface import CreateMode, NotFoundError, Persistence, ShardInfo
 
+from legato_server.persistence.interface import CreateMode, NotFoundError, Persistence, ShardInfo
 from tests.persistence.builders import (
     batch,
     close_run,

@@ -9,6 +9,7 @@ bounded by the stored run's next_event_id.
 from __future__ import annotations
 
 import pytest
+
 from legato_server.persistence.interface import (
     ConditionFailedError,
     CreateMode,
@@ -18,7 +19,6 @@ from legato_server.persistence.interface import (
     ShardOwnershipLostError,
     WorkflowMutation,
 )
-
 from tests.persistence.builders import (
     COMPLETED,
     CONTINUED_AS_NEW,

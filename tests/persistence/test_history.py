@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from legato_server.persistence.interface import EventBatch, Persistence, ShardInfo
 
+from legato_server.persistence.interface import EventBatch, Persistence, ShardInfo
 from tests.persistence.builders import Run, batch, history_of, mutation, new_run, start_run
 
 

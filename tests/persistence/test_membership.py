@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from legato_server.persistence.interface import ClusterMember, Persistence
-
 from tests.persistence.builders import unique
 
 NOW = 1_700_000_000_000

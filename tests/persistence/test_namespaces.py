@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from legato_server.persistence.interface import (
     AlreadyExistsError,
     ConditionFailedError,
@@ -10,7 +11,6 @@ from legato_server.persistence.interface import (
     NotFoundError,
     Persistence,
 )
-
 from tests.persistence.builders import unique
 
 

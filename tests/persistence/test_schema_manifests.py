@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from legato_server.schema import SchemaError, list_versions, parse_version, read_manifest, versioned_dir
 
 

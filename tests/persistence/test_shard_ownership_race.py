@@ -17,6 +17,7 @@ import asyncio
 import dataclasses
 
 import pytest
+
 from legato_server.persistence.interface import (
     CreateMode,
     ExecutionState,
@@ -25,7 +26,6 @@ from legato_server.persistence.interface import (
     ShardOwnershipLostError,
     WorkflowMutation,
 )
-
 from tests.persistence.builders import (
     COMPLETED,
     CONTINUED_AS_NEW,

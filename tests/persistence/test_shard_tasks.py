@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from legato_server.persistence.interface import Persistence, ShardInfo, TimerTask, TransferTask
 
+from legato_server.persistence.interface import Persistence, ShardInfo, TimerTask, TransferTask
 from tests.persistence.builders import (
     new_run,
     start_run,

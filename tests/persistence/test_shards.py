@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from legato_server.persistence.interface import Persistence, ShardInfo, ShardOwnershipLostError
 
+from legato_server.persistence.interface import Persistence, ShardInfo, ShardOwnershipLostError
 from tests.persistence.builders import acquire_shard, unique_shard_id
 
 

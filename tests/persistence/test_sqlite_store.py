@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 
 import pytest
+
 from legato_server.persistence.config import SQLiteConfig
 from legato_server.persistence.interface import (
     CreateMode,
@@ -33,7 +34,6 @@ from legato_server.persistence.interface import (
 )
 from legato_server.persistence.sqlite import SQLitePersistence, open_sqlite_persistence
 from legato_server.persistence.sqlite.migrate import split_statements
-
 from tests.persistence.builders import (
     acquire_shard,
     find_run,

@@ -6,13 +6,13 @@ import asyncio
 from typing import TypedDict
 
 import pytest
+
 from legato_server.persistence.interface import (
     ConditionFailedError,
     Persistence,
     QueuedTask,
     TaskQueueRecord,
 )
-
 from tests.persistence.builders import ACTIVITY_QUEUE, WORKFLOW_QUEUE, unique
 from tests.persistence.conftest import OpenStore
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from legato_server.persistence.interface import Persistence, VisibilityFilter, VisibilityRecord
 
+from legato_server.persistence.interface import Persistence, VisibilityFilter, VisibilityRecord
 from tests.persistence.builders import COMPLETED, FAILED, RUNNING, unique
 
 T0 = 1_700_000_000_000

@@ -7,6 +7,7 @@ module, and its printed outcome is checked.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -35,7 +36,9 @@ async def address() -> AsyncIterator[str]:
         pytest.param("hello_activity.py", "Workflow result: Hello, World!", id="hello-activity"),
         pytest.param("signals_queries.py", "Approved by: alice, bob", id="signals-and-queries"),
         pytest.param("child_workflows.py", "1^2 + 2^2 + 3^2 + 4^2 = 30", id="child-workflows"),
-        pytest.param("saga.py", "rolled back: cancelled hotel for lisbon; cancelled flight for lisbon", id="saga"),
+        pytest.param(
+            "saga.py", "rolled back: cancelled hotel for lisbon; cancelled flight for lisbon", id="saga"
+        ),
         pytest.param("timer_cancellation.py", "cleanup: released table for two", id="timer-cancellation"),
         pytest.param("continue_as_new.py", "counted to 10", id="continue-as-new"),
         pytest.param(
@@ -47,7 +50,8 @@ async def address() -> AsyncIterator[str]:
 )
 async def test_sample_runs(address: str, sample: str, expected: str) -> None:
     env = {**os.environ, "LEGATO_ADDRESS": address}
-    proc = subprocess.run(
+    proc = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, str(SAMPLES / sample)],
         env=env,
         capture_output=True,

@@ -53,7 +53,9 @@ def servicer_for(handler: object, service: _descriptor.ServiceDescriptor) -> obj
 class GrpcClient:
     """Calls a remote role's handler through a gRPC stub, raising the same typed errors."""
 
-    def __init__(self, stub: object, service: _descriptor.ServiceDescriptor, *, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, stub: object, service: _descriptor.ServiceDescriptor, *, timeout_s: float = 30.0
+    ) -> None:
         self._stub = stub
         self._timeout_s = timeout_s
         for name in _method_names(service):
@@ -62,7 +64,7 @@ class GrpcClient:
     def _bind(self, name: str) -> Callable[..., Awaitable[Any]]:
         rpc = getattr(self._stub, name)
 
-        async def call(request: Any, *, timeout: float | None = None) -> Any:
+        async def call(request: Any, *, timeout: float | None = None) -> Any:  # noqa: ASYNC109 - a gRPC deadline
             try:
                 return await rpc(request, timeout=timeout or self._timeout_s)
             except grpc.aio.AioRpcError as err:

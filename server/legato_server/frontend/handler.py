@@ -24,11 +24,10 @@ from google.protobuf import timestamp_pb2
 
 from legato.api.v1 import common_pb2, enums_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
-from legato_server.common import errors
+from legato_server.common import deadline, errors
 from legato_server.frontend import validation as check
 from legato_server.internal.v1 import history_service_pb2 as hs
 from legato_server.internal.v1 import matching_service_pb2 as ms
-from legato_server.common import deadline
 from legato_server.namespace import (
     DEFAULT_RETENTION,
     NamespaceEntry,

@@ -75,6 +75,7 @@ async def _dispatch_workflow_task(engine: HistoryEngine, shard: Shard, task: hs.
     except FailedPrecondition:
         if task.task_queue.kind != enums_pb2.TASK_QUEUE_KIND_STICKY:
             raise
+
         # Matching knows no worker polls that sticky queue any more: do now what
         # the sticky schedule-to-start timeout would do seconds later, and move
         # the task to the normal queue, where any worker can replay the run.

@@ -38,9 +38,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from legato.api.v1 import common_pb2, enums_pb2, workflow_service_pb2
-from legato_server.common import errors
+from legato_server.common import deadline, errors
 from legato_server.internal.v1 import history_service_pb2, matching_service_pb2, tokens_pb2
-from legato_server.common import deadline
 from legato_server.matching.backlog import TaskQueueKey, wall_clock_ms
 from legato_server.matching.config import MatchingConfig
 from legato_server.matching.task_queue import TaskQueue

@@ -430,7 +430,9 @@ class NamespaceStore(abc.ABC):
         """Overwrite data if the stored notification_version matches, else ConditionFailedError."""
 
     @abc.abstractmethod
-    async def list_namespaces(self, *, page_size: int, page_token: bytes = b"") -> tuple[list[NamespaceRecord], bytes]:
+    async def list_namespaces(
+        self, *, page_size: int, page_token: bytes = b""
+    ) -> tuple[list[NamespaceRecord], bytes]:
         """Ordered by name."""
 
 

@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+
 from legato import exceptions, workflow
 from legato.api.v1 import enums_pb2
 

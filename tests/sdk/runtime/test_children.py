@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from legato import exceptions, workflow
 
 from .history import Driver, application_failure, command_types, decode

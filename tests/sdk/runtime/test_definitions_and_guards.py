@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+
 from legato import interceptor as icp
 from legato import workflow
 from legato._workflow_instance import get_workflow_definition

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from legato import exceptions, workflow
 from legato._workflow_instance import StaleInstanceError
 

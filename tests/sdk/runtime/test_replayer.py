@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from google.protobuf import json_format
+
 from legato import exceptions, workflow
 from legato.replayer import Replayer, load_history
 

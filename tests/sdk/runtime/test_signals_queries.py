@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from legato import exceptions, workflow
 from legato.api.v1 import common_pb2
 

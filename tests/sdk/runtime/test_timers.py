@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+
 from legato import workflow
 
 from .history import START, Driver, command_types, decode

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 
-from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 from legato_server.persistence.cassandra.session import CassandraSession, Row, applied
 from legato_server.persistence.cassandra.shards import (
     KEY_COLUMNS,
@@ -56,6 +55,7 @@ from legato_server.persistence.interface import (
     WorkflowMutation,
     WorkflowSnapshot,
 )
+from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 
 Statement = tuple[str, tuple]
 

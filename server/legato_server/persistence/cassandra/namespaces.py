@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 
-from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 from legato_server.persistence.cassandra.session import CassandraSession, Row, applied
 from legato_server.persistence.interface import (
     AlreadyExistsError,
@@ -23,6 +22,7 @@ from legato_server.persistence.interface import (
     NamespaceStore,
     NotFoundError,
 )
+from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 
 _SELECT_BY_ID = "SELECT id, name, data, notification_version FROM namespaces_by_id WHERE id = ?"
 

@@ -21,9 +21,9 @@ deletes keep it in check.
 
 from __future__ import annotations
 
-from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 from legato_server.persistence.cassandra.session import CassandraSession, Row
 from legato_server.persistence.interface import VisibilityFilter, VisibilityRecord, VisibilityStore
+from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 
 MIN_CHUNK = 100
 MAX_CHUNK = 1000

@@ -16,8 +16,8 @@ from legato_server.persistence.interface import (
     NamespaceStore,
     NotFoundError,
 )
-from legato_server.persistence.sqlite.database import Database
 from legato_server.persistence.paging import check_page_size, decode_token, encode_token
+from legato_server.persistence.sqlite.database import Database
 
 _COLUMNS = "id, name, data, notification_version"
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from legato_server.persistence.interface import VisibilityFilter, VisibilityRecord, VisibilityStore
-from legato_server.persistence.sqlite.database import Database
 from legato_server.persistence.paging import check_page_size, decode_token, encode_token
+from legato_server.persistence.sqlite.database import Database
 
 _COLUMNS = (
     "namespace_id, run_id, workflow_id, workflow_type, task_queue, status, start_time_ms, execution_time_ms, "
