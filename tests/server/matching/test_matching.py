@@ -9,9 +9,9 @@ import pytest
 from google.protobuf import duration_pb2
 
 from legato.api.v1 import common_pb2, enums_pb2, workflow_service_pb2
-from legato_server.common import errors
+from legato_server.common import deadline, errors
 from legato_server.internal.v1 import matching_service_pb2, tokens_pb2
-from legato_server.matching import MatchingConfig, MatchingHandler, deadline
+from legato_server.matching import MatchingConfig, MatchingHandler
 from legato_server.persistence.interface import Persistence
 from tests.server.matching.conftest import Clock
 from tests.server.matching.fake_history import FakeHistory
