@@ -1,8 +1,11 @@
-"""Every sample runs, as a user would run it, against a real dev server.
+"""Every sample runs, as a user would run it, against a real server on every store.
 
 Each sample is executed as its own process (``python samples/X.py``) with
-LEGATO_ADDRESS pointing at a ``legato-server start-dev`` started for this
-module, and its printed outcome is checked.
+LEGATO_ADDRESS pointing at a real server started for this module - the dev
+server on SQLite, and ``legato-server start`` on MySQL and on Cassandra - and
+its printed outcome is checked. Between them the samples exercise activities,
+retries with heartbeats, timers, signals, queries, child workflows,
+cancellation and continue-as-new: the SDK's features on each production store.
 """
 
 from __future__ import annotations
@@ -17,17 +20,19 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from legato.testing import WorkflowEnvironment
+from tests.store_servers import STORES, running_server
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def address() -> AsyncIterator[str]:
-    async with WorkflowEnvironment.start_local() as env:
-        yield env.address
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=STORES)
+async def address(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    async with running_server(request.param, tmp_path_factory.mktemp(request.param)) as address:
+        yield address
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,94 @@
+"""A real Legato server process on each store, for tests that run workflows end to end.
+
+``running_server(kind, workdir)`` starts ``legato-server start-dev`` (SQLite)
+or, for MySQL and Cassandra, creates a fresh database/keyspace with the schema
+tool (``legato-server schema setup`` + ``update``, as an operator would) and
+starts ``legato-server start --config`` on it. It yields the frontend address
+and stops the server afterwards. The CI rule of tests/infra.py applies: a
+database that is not running fails in CI and skips elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import yaml
+
+from legato.testing import find_free_port, server_command
+from tests import infra
+from tests.server.test_start_dev import START_DEADLINE_S, wait_until_serving
+
+STORES = ("sqlite", "mysql", "cassandra")
+
+
+def _schema(kind: str, name: str) -> None:
+    """Create the database/keyspace ``name`` at the newest schema, with the real schema tool."""
+    if kind == "mysql":
+        target = ["--db", "mysql", "--host", infra.MYSQL_HOST, "--port", str(infra.MYSQL_PORT)]
+        target += ["--user", infra.MYSQL_USER, "--database", name]
+    else:
+        target = ["--db", "cassandra", "--host", infra.CASSANDRA_HOST, "--port", str(infra.CASSANDRA_PORT)]
+        target += ["--keyspace", name]
+    env = {**os.environ, "LEGATO_DB_PASSWORD": infra.MYSQL_PASSWORD}
+    for action in ("setup", "update"):
+        subprocess.run(
+            [*server_command(), "schema", action, *target], env=env, check=True, capture_output=True
+        )
+
+
+def _config(kind: str, name: str, port: int) -> dict[str, object]:
+    if kind == "mysql":
+        store: dict[str, object] = {
+            "host": infra.MYSQL_HOST,
+            "port": infra.MYSQL_PORT,
+            "user": infra.MYSQL_USER,
+            "password": infra.MYSQL_PASSWORD,
+            "database": name,
+        }
+    else:
+        store = {"hosts": [infra.CASSANDRA_HOST], "port": infra.CASSANDRA_PORT, "keyspace": name}
+    return {
+        "host": "127.0.0.1",
+        "port": port,
+        "num_history_shards": 4,
+        "namespaces": ["default"],
+        "persistence": {"kind": kind, kind: store},
+    }
+
+
+def _start(kind: str, workdir: Path) -> tuple[subprocess.Popen[str], str]:
+    port = find_free_port()
+    log = (workdir / f"server-{kind}.log").open("w")
+    if kind == "sqlite":
+        args = ["start-dev", "--port", str(port), "--db-file", str(workdir / "legato.db")]
+    else:
+        {"mysql": infra.require_mysql, "cassandra": infra.require_cassandra}[kind]()
+        name = f"legato_e2e_{uuid.uuid4().hex[:10]}"
+        _schema(kind, name)
+        config = workdir / f"{kind}.yaml"
+        config.write_text(yaml.safe_dump(_config(kind, name, port)))
+        args = ["start", "--config", str(config)]
+    process = subprocess.Popen([*server_command(), *args], stdout=log, stderr=subprocess.STDOUT, text=True)
+    address = f"127.0.0.1:{port}"
+    wait_until_serving(address, process, time.monotonic() + START_DEADLINE_S)
+    return process, address
+
+
+@contextlib.asynccontextmanager
+async def running_server(kind: str, workdir: Path) -> AsyncIterator[str]:
+    process, address = await asyncio.to_thread(_start, kind, workdir)
+    try:
+        yield address
+    finally:
+        process.terminate()
+        try:
+            await asyncio.to_thread(process.wait, 30)
+        except subprocess.TimeoutExpired:
+            process.kill()
