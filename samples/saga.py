@@ -18,7 +18,7 @@ from legato.client import Client
 from legato.exceptions import ActivityError, ApplicationError, WorkflowFailureError
 
 TASK_QUEUE = "samples-saga"
-STEP = {"start_to_close_timeout": timedelta(seconds=10)}
+STEP_TIMEOUT = timedelta(seconds=10)
 
 
 @activity.defn
@@ -50,10 +50,14 @@ class TripSaga:
         steps: list[Callable[[str], Any]] = [book_flight, book_hotel, book_car]
         try:
             for step in steps:
-                done.append(await workflow.execute_activity(step, trip, **STEP))
+                done.append(await workflow.execute_activity(step, trip, start_to_close_timeout=STEP_TIMEOUT))
         except ActivityError as err:
             for booking in reversed(done):
-                compensations.append(await workflow.execute_activity(cancel_booking, booking, **STEP))
+                compensations.append(
+                    await workflow.execute_activity(
+                        cancel_booking, booking, start_to_close_timeout=STEP_TIMEOUT
+                    )
+                )
             raise ApplicationError(
                 f"trip {trip} failed and was rolled back: {'; '.join(compensations)}", type="TripFailed"
             ) from err

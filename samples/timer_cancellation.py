@@ -52,7 +52,8 @@ async def main() -> str:
             ReminderWorkflow.run, "table for two", id=unique_id("reminder"), task_queue=TASK_QUEUE
         )
         description = await handle.describe()
-        print("status while the timer runs:", description.status.name)
+        status = description.status.name if description.status else "unknown"
+        print("status while the timer runs:", status)
         await handle.cancel()
         try:
             await handle.result()

@@ -17,6 +17,9 @@ echo "== lint"
 python3 -m ruff check sdk server bench tests scripts samples
 python3 -m ruff format --check sdk server bench tests scripts samples
 
+echo "== types (SDK public API and samples)"
+python3 -m mypy sdk/legato samples
+
 if [ "${LEGATO_SKIP_INFRA:-}" != "1" ]; then
     echo "== databases"
     scripts/infra/mariadb.sh start
