@@ -28,7 +28,7 @@ from tests.server.test_start_dev import START_DEADLINE_S, wait_until_serving
 STORES = ("sqlite", "mysql", "cassandra")
 
 
-def _schema(kind: str, name: str) -> None:
+def create_schema(kind: str, name: str) -> None:
     """Create the database/keyspace ``name`` at the newest schema, with the real schema tool."""
     if kind == "mysql":
         target = ["--db", "mysql", "--host", infra.MYSQL_HOST, "--port", str(infra.MYSQL_PORT)]
@@ -71,7 +71,7 @@ def _start(kind: str, workdir: Path) -> tuple[subprocess.Popen[str], str]:
     else:
         {"mysql": infra.require_mysql, "cassandra": infra.require_cassandra}[kind]()
         name = f"legato_e2e_{uuid.uuid4().hex[:10]}"
-        _schema(kind, name)
+        create_schema(kind, name)
         config = workdir / f"{kind}.yaml"
         config.write_text(yaml.safe_dump(_config(kind, name, port)))
         args = ["start", "--config", str(config)]
