@@ -349,11 +349,7 @@ class FrontendHandler:
     ) -> ws.RespondQueryTaskCompletedResponse:
         token = check.query_task_token(request.task_token)
         if request.namespace:
-            entry = await self._namespace(request.namespace)
-            if entry.id != token.namespace_id:
-                raise errors.InvalidArgument(
-                    f'task token belongs to another namespace than "{request.namespace}"'
-                )
+            await self._check_token_namespace(token.namespace_id, request.namespace)
         check.payloads(request, "query_result", "failure")
         check.check_length(request.error_message, "error_message", max_length=64 * 1024)
         return await self._matching.RespondQueryTaskCompleted(  # type: ignore[no-any-return]
@@ -425,12 +421,16 @@ class FrontendHandler:
         """The namespace id a task token names, checked against the request's namespace if given."""
         token = check.task_token(task_token)
         if namespace:
-            entry = await self._namespace(namespace)
-            if entry.id != token.namespace_id:
-                raise errors.InvalidArgument(f'task token belongs to another namespace than "{namespace}"')
+            await self._check_token_namespace(token.namespace_id, namespace)
         else:
             await self._namespaces.get_by_id(token.namespace_id)
         return token.namespace_id
+
+    async def _check_token_namespace(self, token_namespace_id: str, namespace: str) -> None:
+        """InvalidArgument unless the request's namespace is the one the token was issued in."""
+        entry = await self._namespace(namespace)
+        if entry.id != token_namespace_id:
+            raise errors.InvalidArgument(f'task token belongs to another namespace than "{namespace}"')
 
 
 def _check_start(

@@ -16,6 +16,11 @@ the *Failed event with cause EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from google.protobuf.message import Message
+
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import FailedPrecondition, InvalidArgument, NotFound, WorkflowAlreadyStarted
@@ -202,24 +207,70 @@ async def record_child_completed(
 # ---------------------------------------------------------------- signal / cancel external
 
 
-async def signal_external(engine: HistoryEngine, shard: Shard, task: hs.TransferTaskInfo) -> None:
+async def _deliver_external(
+    shard: Shard,
+    task: hs.TransferTaskInfo,
+    *,
+    pending: Callable[[MutableState], MutableMapping[int, Any]],
+    initiated_attributes: str,
+    deliver: Callable[[Any, str], Awaitable[None]],
+    delivered: tuple[int, type[Message]],
+    failed: tuple[int, type[Message]],
+) -> None:
+    """Carry one signal-external or request-cancel-external to its target, then record the outcome.
+
+    ``pending`` picks the run's map of outstanding requests (keyed by initiated
+    event id); ``deliver(attrs, request_id)`` makes the call, where a missing
+    target (NotFound/FailedPrecondition) records the ``failed`` event instead
+    of the ``delivered`` one. The request id makes a replayed task harmless.
+    """
     key = (task.namespace_id, task.workflow_id, task.run_id)
-    pending = await shard.read(
+    request_id = await shard.read(
         key,
         lambda ms: (
-            ms.state.signals[task.event_id].request_id
-            if ms.is_running and task.event_id in ms.state.signals
-            else None
+            pending(ms)[task.event_id].request_id if ms.is_running and task.event_id in pending(ms) else None
         ),
     )
-    if pending is None:
+    if request_id is None:
         return
     initiated = await _initiated_event(shard, task)
     if initiated is None:
         return
-    attrs = initiated.signal_external_workflow_execution_initiated_event_attributes
+    attrs = getattr(initiated, initiated_attributes)
     ok = True
     try:
+        await deliver(attrs, request_id)
+    except (NotFound, FailedPrecondition):
+        ok = False
+
+    async def record(ms: MutableState) -> None:
+        requests = pending(ms)
+        if not ms.is_running or task.event_id not in requests:
+            return
+        del requests[task.event_id]
+        common = {"namespace": attrs.namespace, "workflow_execution": attrs.workflow_execution}
+        if ok:
+            event_type, attributes_type = delivered
+            outcome = attributes_type(initiated_event_id=task.event_id, **common)
+        else:
+            event_type, attributes_type = failed
+            outcome = attributes_type(
+                cause=NOT_FOUND_CAUSE,
+                workflow_task_completed_event_id=attrs.workflow_task_completed_event_id,
+                initiated_event_id=task.event_id,
+                **common,
+            )
+        ms.add_external_event(ms.new_event(event_type, outcome))
+
+    await shard.update(key, record)
+
+
+def _caller(task: hs.TransferTaskInfo) -> common_pb2.WorkflowExecution:
+    return common_pb2.WorkflowExecution(workflow_id=task.workflow_id, run_id=task.run_id)
+
+
+async def signal_external(engine: HistoryEngine, shard: Shard, task: hs.TransferTaskInfo) -> None:
+    async def deliver(attrs: Any, request_id: str) -> None:
         target_namespace_id = (await engine.namespaces.get_by_name(attrs.namespace)).id
         await engine.history_client.SignalWorkflowExecution(
             hsvc.SignalWorkflowExecutionRequest(
@@ -229,66 +280,34 @@ async def signal_external(engine: HistoryEngine, shard: Shard, task: hs.Transfer
                     workflow_execution=attrs.workflow_execution,
                     signal_name=attrs.signal_name,
                     input=attrs.input,
-                    request_id=pending,
+                    request_id=request_id,
                     header=attrs.header,
                     identity=f"workflow {task.workflow_id}",
                 ),
-                external_workflow_execution=common_pb2.WorkflowExecution(
-                    workflow_id=task.workflow_id, run_id=task.run_id
-                ),
+                external_workflow_execution=_caller(task),
                 child_workflow_only=attrs.child_workflow_only,
             )
         )
-    except (NotFound, FailedPrecondition):
-        ok = False
 
-    async def record(ms: MutableState) -> None:
-        if not ms.is_running or task.event_id not in ms.state.signals:
-            return
-        del ms.state.signals[task.event_id]
-        if ok:
-            event = ms.new_event(
-                ET.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
-                history_pb2.ExternalWorkflowExecutionSignaledEventAttributes(
-                    initiated_event_id=task.event_id,
-                    namespace=attrs.namespace,
-                    workflow_execution=attrs.workflow_execution,
-                ),
-            )
-        else:
-            event = ms.new_event(
-                ET.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-                history_pb2.SignalExternalWorkflowExecutionFailedEventAttributes(
-                    cause=NOT_FOUND_CAUSE,
-                    workflow_task_completed_event_id=attrs.workflow_task_completed_event_id,
-                    namespace=attrs.namespace,
-                    workflow_execution=attrs.workflow_execution,
-                    initiated_event_id=task.event_id,
-                ),
-            )
-        ms.add_external_event(event)
-
-    await shard.update(key, record)
+    await _deliver_external(
+        shard,
+        task,
+        pending=lambda ms: ms.state.signals,
+        initiated_attributes="signal_external_workflow_execution_initiated_event_attributes",
+        deliver=deliver,
+        delivered=(
+            ET.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+            history_pb2.ExternalWorkflowExecutionSignaledEventAttributes,
+        ),
+        failed=(
+            ET.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+            history_pb2.SignalExternalWorkflowExecutionFailedEventAttributes,
+        ),
+    )
 
 
 async def cancel_external(engine: HistoryEngine, shard: Shard, task: hs.TransferTaskInfo) -> None:
-    key = (task.namespace_id, task.workflow_id, task.run_id)
-    pending = await shard.read(
-        key,
-        lambda ms: (
-            ms.state.request_cancels[task.event_id].request_id
-            if ms.is_running and task.event_id in ms.state.request_cancels
-            else None
-        ),
-    )
-    if pending is None:
-        return
-    initiated = await _initiated_event(shard, task)
-    if initiated is None:
-        return
-    attrs = initiated.request_cancel_external_workflow_execution_initiated_event_attributes
-    ok = True
-    try:
+    async def deliver(attrs: Any, request_id: str) -> None:
         target_namespace_id = (await engine.namespaces.get_by_name(attrs.namespace)).id
         await engine.history_client.RequestCancelWorkflowExecution(
             hsvc.RequestCancelWorkflowExecutionRequest(
@@ -297,43 +316,27 @@ async def cancel_external(engine: HistoryEngine, shard: Shard, task: hs.Transfer
                     namespace=attrs.namespace,
                     workflow_execution=attrs.workflow_execution,
                     identity=f"workflow {task.workflow_id}",
-                    request_id=pending,
+                    request_id=request_id,
                     reason=attrs.reason,
                 ),
                 external_initiated_event_id=task.event_id,
-                external_workflow_execution=common_pb2.WorkflowExecution(
-                    workflow_id=task.workflow_id, run_id=task.run_id
-                ),
+                external_workflow_execution=_caller(task),
                 child_workflow_only=attrs.child_workflow_only,
             )
         )
-    except (NotFound, FailedPrecondition):
-        ok = False
 
-    async def record(ms: MutableState) -> None:
-        if not ms.is_running or task.event_id not in ms.state.request_cancels:
-            return
-        del ms.state.request_cancels[task.event_id]
-        if ok:
-            event = ms.new_event(
-                ET.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
-                history_pb2.ExternalWorkflowExecutionCancelRequestedEventAttributes(
-                    initiated_event_id=task.event_id,
-                    namespace=attrs.namespace,
-                    workflow_execution=attrs.workflow_execution,
-                ),
-            )
-        else:
-            event = ms.new_event(
-                ET.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-                history_pb2.RequestCancelExternalWorkflowExecutionFailedEventAttributes(
-                    cause=NOT_FOUND_CAUSE,
-                    workflow_task_completed_event_id=attrs.workflow_task_completed_event_id,
-                    namespace=attrs.namespace,
-                    workflow_execution=attrs.workflow_execution,
-                    initiated_event_id=task.event_id,
-                ),
-            )
-        ms.add_external_event(event)
-
-    await shard.update(key, record)
+    await _deliver_external(
+        shard,
+        task,
+        pending=lambda ms: ms.state.request_cancels,
+        initiated_attributes="request_cancel_external_workflow_execution_initiated_event_attributes",
+        deliver=deliver,
+        delivered=(
+            ET.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+            history_pb2.ExternalWorkflowExecutionCancelRequestedEventAttributes,
+        ),
+        failed=(
+            ET.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+            history_pb2.RequestCancelExternalWorkflowExecutionFailedEventAttributes,
+        ),
+    )

@@ -179,6 +179,31 @@ async def test_a_well_formed_token_for_an_unknown_task_is_not_found(running_serv
     )
 
 
+async def test_a_token_from_another_namespace_is_rejected(running_server, stub) -> None:  # type: ignore[no-untyped-def]
+    await stub.RegisterNamespace(ws.RegisterNamespaceRequest(namespace="elsewhere"))
+    default = await running_server.namespaces.get_by_name("default")
+    task_token = tokens_pb2.TaskToken(
+        namespace_id=default.id, workflow_id="w", run_id="r", scheduled_event_id=5, activity_id="1"
+    )
+    await rejected(
+        stub.RespondActivityTaskCompleted,
+        ws.RespondActivityTaskCompletedRequest(
+            task_token=task_token.SerializeToString(), namespace="elsewhere"
+        ),
+        INVALID,
+        'task token belongs to another namespace than "elsewhere"',
+    )
+    query_token = tokens_pb2.QueryTaskToken(namespace_id=default.id, task_queue="q", query_id="x")
+    await rejected(
+        stub.RespondQueryTaskCompleted,
+        ws.RespondQueryTaskCompletedRequest(
+            task_token=query_token.SerializeToString(), namespace="elsewhere"
+        ),
+        INVALID,
+        'task token belongs to another namespace than "elsewhere"',
+    )
+
+
 async def test_other_calls_validate_their_inputs(stub) -> None:  # type: ignore[no-untyped-def]
     execution = common_pb2.WorkflowExecution(workflow_id="w")
     await rejected(

@@ -117,6 +117,21 @@ async def test_signal_external_to_missing_workflow_fails(harness: Harness) -> No
     await _wait_for_event(harness, "source", "SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED")
 
 
+async def test_cancel_external_to_missing_workflow_fails(harness: Harness) -> None:
+    await harness.start("source")
+    task = await harness.poll_workflow_task("source")
+    await harness.complete_workflow_task(task, cmd.cancel_external("nobody"))
+    await _wait_for_event(harness, "source", "REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED")
+    events = await harness.history("source")
+    failed = next(
+        e for e in events if e.event_type == ET.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED
+    )
+    attrs = failed.request_cancel_external_workflow_execution_failed_event_attributes
+    assert attrs.cause == "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND"
+    assert attrs.workflow_execution.workflow_id == "nobody"
+    assert attrs.initiated_event_id > 0
+
+
 async def test_run_timeout_times_out_the_workflow(harness: Harness) -> None:
     await harness.start("wf", workflow_run_timeout=duration(60))
     task = await harness.poll_workflow_task("wf")
