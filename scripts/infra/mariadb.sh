@@ -49,10 +49,10 @@ install() {
     # The package lists may be missing on a fresh machine; refresh them when the
     # package is unknown, then install.
     if ! apt-cache show mariadb-server >/dev/null 2>&1; then
-        apt-get update -qq
+        apt-get -o DPkg::Lock::Timeout=900 update -qq
     fi
-    apt-get install -y -qq mariadb-server >/dev/null || {
-        apt-get update -qq && apt-get install -y -qq mariadb-server >/dev/null
+    apt-get -o DPkg::Lock::Timeout=900 install -y -qq mariadb-server >/dev/null || {
+        apt-get -o DPkg::Lock::Timeout=900 update -qq && apt-get -o DPkg::Lock::Timeout=900 install -y -qq mariadb-server >/dev/null
     } || die "apt-get install mariadb-server failed"
 }
 

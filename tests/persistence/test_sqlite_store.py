@@ -18,6 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
+import grpc
 import pytest
 
 from legato_server.persistence.config import SQLiteConfig
@@ -29,10 +30,12 @@ from legato_server.persistence.interface import (
     PersistenceError,
     ShardInfo,
     ShardOwnershipLostError,
+    StorageFullError,
     TransientError,
     VisibilityFilter,
 )
 from legato_server.persistence.sqlite import SQLitePersistence, open_sqlite_persistence
+from legato_server.persistence.sqlite.database import WAL_SIZE_LIMIT_BYTES
 from legato_server.persistence.sqlite.migrate import split_statements
 from tests.persistence.builders import (
     acquire_shard,
@@ -320,3 +323,44 @@ async def test_history_is_stored_as_written(tmp_path: Path) -> None:
 )
 def test_schema_files_split_into_whole_statements(script: str, statements: list[str]) -> None:
     assert split_statements(script) == statements
+
+
+async def test_a_full_database_is_storage_full_writes_nothing_and_recovers(tmp_path: Path) -> None:
+    store = SQLitePersistence.open(tmp_path / "legato.db")
+    connection = store._database._connection
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    connection.execute(f"PRAGMA max_page_count = {pages + 8}")  # a disk with room for 8 more pages
+    blob = b"x" * 8192
+    created: list[str] = []
+    with pytest.raises(StorageFullError) as caught:
+        for n in range(100):
+            await store.namespaces.create_namespace(NamespaceRecord(id=f"id-{n}", name=f"ns-{n}", data=blob))
+            created.append(f"ns-{n}")
+    assert "database or disk is full" in caught.value.message
+    assert caught.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    failed = f"ns-{len(created)}"
+    with pytest.raises(NotFoundError):
+        await store.namespaces.get_namespace(name=failed)  # nothing of the failed write
+
+    connection.execute("PRAGMA max_page_count = 1073741823")  # space freed
+    await store.namespaces.create_namespace(NamespaceRecord(id="id-after", name=failed, data=blob))
+    assert (await store.namespaces.get_namespace(name=failed)).data == blob
+    await store.close()
+
+
+async def test_the_wal_stays_bounded_and_a_clean_close_empties_it(tmp_path: Path) -> None:
+    path = tmp_path / "legato.db"
+    wal = tmp_path / "legato.db-wal"
+    store = SQLitePersistence.open(path)
+    blob = b"y" * 100_000
+    largest = 0
+    for n in range(400):  # ~40 MB written
+        await store.namespaces.create_namespace(NamespaceRecord(id=f"id-{n}", name=f"ns-{n}", data=blob))
+        largest = max(largest, wal.stat().st_size)
+    assert largest <= WAL_SIZE_LIMIT_BYTES + 1024 * 1024, f"the WAL grew to {largest} bytes"
+    await store.close()
+    assert not wal.exists() or wal.stat().st_size == 0
+
+    reopened = SQLitePersistence.open(path)  # everything is in the main file
+    assert (await reopened.namespaces.get_namespace(name="ns-399")).data == blob
+    await reopened.close()

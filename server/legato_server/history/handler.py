@@ -2,8 +2,9 @@
 
 The handler is what the server exposes over gRPC (``common.rpc.servicer_for``)
 and what in-process callers hold. It adds nothing but error mapping: store
-errors that escape an operation become typed service errors (a transient store
-failure is ``Unavailable``, so callers retry).
+errors that escape an operation become typed service errors. A transient store
+failure already is one (``persistence.TransientError`` is ``Unavailable``), so
+callers retry it; anything else from the store is a bug and ``Internal``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from legato_server.common.errors import Internal, ServiceError, Unavailable
+from legato_server.common.errors import Internal, ServiceError
 from legato_server.history import (
     activity_task,
     cancel,
@@ -41,9 +42,7 @@ def _rpc(
         try:
             return await operation(self.engine, request)
         except ServiceError:
-            raise
-        except p.TransientError as err:
-            raise Unavailable(f"the store is unavailable: {err}; retry") from err
+            raise  # includes the store's TransientError and StorageFullError
         except p.PersistenceError as err:
             log.exception("store error in %s", operation.__name__)
             raise Internal(f"store error: {err}") from err

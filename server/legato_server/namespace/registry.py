@@ -11,6 +11,12 @@ registry caches entries in memory:
   by another host become visible here within ``refresh_interval``.
 * Unknown names are not cached: a namespace registered on another host becomes
   usable here immediately.
+* A store outage does not take namespaces away: when the re-read of an expired
+  entry fails with a transient error, the entry last read is served until the
+  store answers again. Requests keep flowing to history and matching (which
+  have their own ways of riding out the outage) instead of every call failing
+  on a lookup whose answer almost never changes. A name never read before
+  fails with the store's error, which is retryable (UNAVAILABLE).
 
 The stored blob is a serialized ``legato.api.v1.DescribeNamespaceResponse``
 (``NamespaceInfo`` + ``NamespaceConfig``): the public API shape is exactly what
@@ -35,6 +41,7 @@ from legato_server.persistence.interface import (
     NamespaceRecord,
     NamespaceStore,
     NotFoundError,
+    TransientError,
 )
 
 DEFAULT_RETENTION = timedelta(days=3)
@@ -152,6 +159,11 @@ class NamespaceRegistry:
         except NotFoundError:
             self._forget_name(name)
             raise errors.NotFound(f'namespace "{name}" not found') from None
+        except TransientError:
+            stale = self._last_read(cached_id)
+            if stale is None:
+                raise
+            return stale
         return self._remember(record)
 
     async def get_by_id(self, namespace_id: str) -> NamespaceEntry:
@@ -164,6 +176,11 @@ class NamespaceRegistry:
         except NotFoundError:
             self._by_id.pop(namespace_id, None)
             raise errors.NotFound(f'namespace id "{namespace_id}" not found') from None
+        except TransientError:
+            stale = self._last_read(namespace_id)
+            if stale is None:
+                raise
+            return stale
         return self._remember(record)
 
     async def list(
@@ -268,6 +285,11 @@ class NamespaceRegistry:
         if cached is None or self._monotonic() - cached.read_at > self._refresh_s:
             return None
         return cached.entry
+
+    def _last_read(self, namespace_id: str | None) -> NamespaceEntry | None:
+        """The entry last read for ``namespace_id``, however old (for riding out a store outage)."""
+        cached = self._by_id.get(namespace_id) if namespace_id is not None else None
+        return cached.entry if cached is not None else None
 
     def _remember(self, record: NamespaceRecord) -> NamespaceEntry:
         entry = NamespaceEntry.from_record(record)

@@ -26,7 +26,11 @@ Design rules the implementations must keep (the conformance suite in
   (visibility_time_ms, task_id). Task ids are allocated by the engine from its
   range: ``(range_id << RANGE_ID_SHIFT) + n``, so they grow across owners.
 * **Errors** are the types below; a store never leaks its driver's exceptions
-  except wrapped as ``PersistenceError`` (retryable ones as ``TransientError``).
+  except wrapped as ``PersistenceError`` (retryable ones as ``TransientError``,
+  a full disk as ``StorageFullError``). The retryable ones are also service
+  errors (``Unavailable``, ``ResourceExhausted``), so wherever one escapes to a
+  caller, in-process or over gRPC, the caller sees a retryable status with the
+  store's message, never INTERNAL.
 
 All methods are ``async``. A store may run them inline (SQLite) or on a driver's
 own futures or thread pool (MySQL, Cassandra); the caller does not care.
@@ -37,6 +41,10 @@ from __future__ import annotations
 import abc
 import enum
 from dataclasses import dataclass, field
+
+import grpc
+
+from legato_server.common import errors as service_errors
 
 # Task ids are (range_id << RANGE_ID_SHIFT) + sequence: 2**20 ids per range.
 RANGE_ID_SHIFT = 20
@@ -49,8 +57,22 @@ class PersistenceError(Exception):
     """A store operation failed; nothing was written."""
 
 
-class TransientError(PersistenceError):
-    """The store was unreachable or timed out; the operation may be retried as a whole."""
+class TransientError(PersistenceError, service_errors.Unavailable):
+    """The store was unreachable or timed out; the operation may be retried as a whole.
+
+    Callers see it as UNAVAILABLE: a store outage is not the caller's fault and
+    not a bug, and retrying later succeeds.
+    """
+
+
+class StorageFullError(TransientError):
+    """The store is out of space (disk or table full); retry once space is freed.
+
+    Callers see RESOURCE_EXHAUSTED, which clients retry with backoff, as they
+    do UNAVAILABLE; the distinct code tells an operator what to fix.
+    """
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
 class ShardOwnershipLostError(PersistenceError):

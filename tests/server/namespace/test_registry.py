@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import grpc
 import pytest
 
 from legato_server.common import errors
 from legato_server.namespace import NamespaceRegistry
 from legato_server.persistence.config import PersistenceConfig
 from legato_server.persistence.factory import create_persistence
-from legato_server.persistence.interface import Persistence
+from legato_server.persistence.interface import NamespaceRecord, NamespaceStore, Persistence, TransientError
 
 
 class FakeMonotonic:
@@ -100,3 +101,45 @@ async def test_register_validates(persistence: Persistence, kwargs: dict, needle
         await registry.register(**kwargs)
     entries, _ = await registry.list()
     assert entries == []
+
+
+class OutageNamespaceStore:
+    """The real store, except that every read fails like an unreachable database while ``down``."""
+
+    def __init__(self, store: NamespaceStore) -> None:
+        self._store = store
+        self.down = False
+
+    async def get_namespace(self, **kwargs: str) -> NamespaceRecord:
+        if self.down:
+            raise TransientError("get namespace: the database is unreachable")
+        return await self._store.get_namespace(**kwargs)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+
+async def test_a_cached_namespace_is_served_through_a_store_outage(persistence: Persistence) -> None:
+    clock = FakeMonotonic()
+    store = OutageNamespaceStore(persistence.namespaces)
+    registry = NamespaceRegistry(store, refresh_interval=timedelta(seconds=10), monotonic=clock)  # type: ignore[arg-type]
+    entry = await registry.register(name="orders", description="v1")
+    store.down = True
+    clock.now += 3600  # far past the refresh interval: the entry is stale
+    assert await registry.get_by_name("orders") == entry
+    assert await registry.get_by_id(entry.id) == entry
+    store.down = False
+    await NamespaceRegistry(persistence.namespaces).update(name="orders", description="v2")
+    assert (await registry.get_by_name("orders")).description == "v2"  # re-read once the store is back
+
+
+async def test_an_uncached_namespace_during_an_outage_is_unavailable_not_internal(
+    persistence: Persistence,
+) -> None:
+    await NamespaceRegistry(persistence.namespaces).register(name="orders")
+    store = OutageNamespaceStore(persistence.namespaces)
+    store.down = True
+    registry = NamespaceRegistry(store)  # type: ignore[arg-type]
+    with pytest.raises(errors.Unavailable, match="the database is unreachable") as caught:
+        await registry.get_by_name("orders")
+    assert caught.value.code == grpc.StatusCode.UNAVAILABLE

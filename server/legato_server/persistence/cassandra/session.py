@@ -36,11 +36,16 @@ from cassandra import (
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, Session
 from cassandra.connection import ConnectionException
-from cassandra.policies import DCAwareRoundRobinPolicy, RoundRobinPolicy, TokenAwarePolicy
+from cassandra.policies import (
+    ConstantReconnectionPolicy,
+    DCAwareRoundRobinPolicy,
+    RoundRobinPolicy,
+    TokenAwarePolicy,
+)
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_factory
 
 from legato_server.persistence.config import CassandraConfig
-from legato_server.persistence.interface import PersistenceError, TransientError
+from legato_server.persistence.interface import PersistenceError, StorageFullError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +61,17 @@ _TRANSIENT = (
     ConnectionException,
 )
 
+_NO_SPACE = "No space left on device"
+
 READ_ATTEMPTS = 3
+
+RECONNECT_INTERVAL_S = 1.0
+"""How often the driver tries a node that went down.
+
+The driver's default (exponential, up to 10 minutes) left Legato idle for
+7-10 s after a node came back; a workflow service would rather spend one cheap
+connection attempt a second on a down node than stall that long.
+"""
 
 PROTOCOL_VERSION = 5
 """Native protocol v5: Cassandra 4.0 and newer (what Legato supports); saves a downgrade dance."""
@@ -76,6 +91,10 @@ def consistency_level(name: str) -> int:
 def translate(error: BaseException, action: str) -> PersistenceError:
     if isinstance(error, PersistenceError):
         return error
+    if _NO_SPACE in str(error):
+        # A replica's commit log or sstable write failed for lack of space
+        # (Cassandra reports the OS error text); the write did not apply.
+        return StorageFullError(f"{action}: {error} (free disk space on the Cassandra nodes; retry)")
     if isinstance(error, _TRANSIENT):
         return TransientError(f"{action}: Cassandra did not answer in time or is unreachable: {error}")
     return PersistenceError(f"{action}: {error}")
@@ -110,6 +129,7 @@ def make_cluster(config: CassandraConfig) -> Cluster:
         connect_timeout=config.connect_timeout_s,
         control_connection_timeout=config.connect_timeout_s,
         protocol_version=PROTOCOL_VERSION,
+        reconnection_policy=ConstantReconnectionPolicy(RECONNECT_INTERVAL_S, max_attempts=None),
     )
 
 

@@ -47,7 +47,7 @@ import pymysql.cursors
 from pymysql.connections import Connection
 
 from legato_server.persistence.config import MySQLConfig
-from legato_server.persistence.interface import PersistenceError, TransientError
+from legato_server.persistence.interface import PersistenceError, StorageFullError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,10 @@ T = TypeVar("T")
 # Server errors after which the server has rolled the transaction back and a
 # retry is safe: lock wait timeout, deadlock.
 _ROLLED_BACK_CODES = frozenset({1205, 1213})
+# Out of space: ER_DISK_FULL, ER_RECORD_FILE_FULL ("The table is full"), and
+# The statement (or transaction) failed and wrote nothing; it succeeds again
+# once space is freed.
+_STORAGE_FULL_CODES = frozenset({1021, 1114})
 # Client/server errors meaning the connection is unusable.
 _CONNECTION_CODES = frozenset({2003, 2006, 2013, 2055, 1927, 4031})
 DUPLICATE_KEY = 1062
@@ -91,6 +95,8 @@ def translate(error: BaseException, action: str) -> PersistenceError:
         return TransientError(f"{action}: MySQL connection failed: {error}")
     if code in _ROLLED_BACK_CODES:
         return TransientError(f"{action}: {error} (transaction rolled back; retry)")
+    if code in _STORAGE_FULL_CODES:
+        return StorageFullError(f"{action}: {error} (free disk space on the database server; retry)")
     return PersistenceError(f"{action}: {error}")
 
 
