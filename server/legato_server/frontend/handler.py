@@ -1,7 +1,9 @@
 """The frontend role: the public ``WorkflowService``, one method per RPC.
 
 The frontend is stateless. For every call it (1) validates the request
-(``validation``): names, ids, sizes, durations, retry policies, tokens, so
+(``validation``): first the shape of the whole message (``well_formed``: enum
+values, durations, timestamps, run ids, applied to every RPC by
+``_well_formed_first``), then names, ids, sizes, retry policies, tokens, so
 nothing malformed reaches history, matching or storage; (2) resolves the
 namespace name to its id through the ``NamespaceRegistry``; (3) fills what the
 caller may omit (request ids, the default workflow task timeout); and
@@ -15,16 +17,19 @@ into statuses with the same message.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf import timestamp_pb2
 
 from legato.api.v1 import common_pb2, enums_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common import deadline, errors
+from legato_server.common.limits import quote
 from legato_server.frontend import validation as check
 from legato_server.internal.v1 import history_service_pb2 as hs
 from legato_server.internal.v1 import matching_service_pb2 as ms
@@ -45,6 +50,27 @@ from legato_server.persistence.interface import (
 # A history long-poll waits at most this long, whatever the caller's deadline.
 LONG_POLL_MAX_S = 60.0
 
+_Handler = TypeVar("_Handler", bound=type)
+
+
+def _well_formed_first(cls: _Handler) -> _Handler:
+    """Every ``WorkflowService`` RPC of ``cls`` checks ``validation.well_formed`` before its own code.
+
+    One hook for the whole service, so no RPC (nor one added later) can skip it.
+    """
+
+    def checked(rpc: Callable[[Any, Any], Awaitable[Any]]) -> Callable[[Any, Any], Awaitable[Any]]:
+        @functools.wraps(rpc)
+        async def call(self: Any, request: Any) -> Any:
+            check.well_formed(request)
+            return await rpc(self, request)
+
+        return call
+
+    for method in ws.DESCRIPTOR.services_by_name["WorkflowService"].methods:
+        setattr(cls, method.name, checked(getattr(cls, method.name)))
+    return cls
+
 
 def _server_version() -> str:
     try:
@@ -53,6 +79,7 @@ def _server_version() -> str:
         return "0.0.0"
 
 
+@_well_formed_first
 class FrontendHandler:
     """Implements every ``legato.api.v1.WorkflowService`` RPC.
 
@@ -96,6 +123,7 @@ class FrontendHandler:
 
     async def DescribeNamespace(self, request: ws.DescribeNamespaceRequest) -> ws.DescribeNamespaceResponse:
         if request.id:
+            check.check_length(request.id, "id", max_length=check.MAX_NAMESPACE_ID_LENGTH)
             entry = await self._namespaces.get_by_id(request.id)
         elif request.namespace:
             entry = await self._namespace(request.namespace)
@@ -327,9 +355,7 @@ class FrontendHandler:
             check.task_queue(
                 request.sticky_attributes.worker_task_queue, "sticky_attributes.worker_task_queue"
             )
-            check.duration(
-                request.sticky_attributes, "schedule_to_start_timeout", maximum=check.MAX_WORKFLOW_TIMEOUT
-            )
+            check.duration(request.sticky_attributes, "schedule_to_start_timeout")
         return await self._history.RespondWorkflowTaskCompleted(  # type: ignore[no-any-return]
             hs.RespondWorkflowTaskCompletedRequest(namespace_id=namespace_id, complete_request=request)
         )
@@ -442,6 +468,7 @@ def _check_start(
     check.task_queue(request.task_queue, allow_sticky=False)
     check.identity(request.identity)
     check.request_id(request.request_id)
+    check.check_length(request.cron_schedule, "cron_schedule", max_length=check.MAX_CRON_SCHEDULE_LENGTH)
     execution_timeout = check.duration(request, "workflow_execution_timeout")
     run_timeout = check.duration(request, "workflow_run_timeout")
     task_timeout = check.duration(request, "workflow_task_timeout", maximum=check.MAX_WORKFLOW_TASK_TIMEOUT)
@@ -464,7 +491,7 @@ def _check_namespace_data(data: Any) -> None:
         raise errors.InvalidArgument(f"data has {len(data)} entries; the limit is 100")
     for key, value in data.items():
         check.require_text(key, "data key", max_length=255)
-        check.check_length(value, f"data[{key!r}]", max_length=check.MAX_DESCRIPTION_LENGTH)
+        check.check_length(value, f"data[{quote(key)}]", max_length=check.MAX_DESCRIPTION_LENGTH)
 
 
 def _visibility_filter(source: common_pb2.WorkflowExecutionFilter) -> VisibilityFilter:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from legato.api.v1 import command_pb2, common_pb2, enums_pb2, history_pb2
 from legato_server.common.errors import NotFound
+from legato_server.common.limits import quote
 from legato_server.history import events as ev
 from legato_server.history.activity_state import schedule_activity, validate_schedule_activity
 from legato_server.history.engine import HistoryEngine
@@ -75,7 +76,10 @@ def has_close_command(commands: Sequence[command_pb2.Command]) -> bool:
 
 
 def _command_name(command: command_pb2.Command) -> str:
-    return enums_pb2.CommandType.Name(command.command_type)
+    # proto3 enums are open: any int32 arrives, and only defined values have a name.
+    if command.command_type in enums_pb2.CommandType.values():
+        return enums_pb2.CommandType.Name(command.command_type)
+    return f"command type {command.command_type}"
 
 
 class CommandProcessor:
@@ -113,7 +117,7 @@ class CommandProcessor:
             if ct == CT.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
                 problem = validate_schedule_activity(attrs)
                 if problem is None and attrs.activity_id in open_activity_ids:
-                    problem = f"activity id {attrs.activity_id!r} is already used by an open activity"
+                    problem = f"activity id {quote(attrs.activity_id)} is already used by an open activity"
                 open_activity_ids.add(attrs.activity_id)
             elif ct == CT.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
                 if (
@@ -125,13 +129,13 @@ class CommandProcessor:
                 if not attrs.timer_id:
                     problem = "timer_id is required"
                 elif attrs.timer_id in open_timers:
-                    problem = f"timer id {attrs.timer_id!r} is already used by an open timer"
+                    problem = f"timer id {quote(attrs.timer_id)} is already used by an open timer"
                 elif ev.duration_ms(attrs.start_to_fire_timeout) <= 0:
                     problem = "start_to_fire_timeout must be greater than 0"
                 open_timers.add(attrs.timer_id)
             elif ct == CT.COMMAND_TYPE_CANCEL_TIMER:
                 if attrs.timer_id not in open_timers and not self._timer_fire_buffered(attrs.timer_id):
-                    problem = f"no open timer has id {attrs.timer_id!r}"
+                    problem = f"no open timer has id {quote(attrs.timer_id)}"
                 open_timers.discard(attrs.timer_id)
             elif ct == CT.COMMAND_TYPE_RECORD_MARKER:
                 if not attrs.marker_name:
@@ -189,7 +193,7 @@ class CommandProcessor:
         try:
             entry = await self.engine.namespaces.get_by_name(name)
         except NotFound:
-            return f"namespace {name!r} does not exist"
+            return f"namespace {quote(name)} does not exist"
         self._namespace_ids[name] = entry.id
         return None
 

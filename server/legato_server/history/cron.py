@@ -19,6 +19,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from legato_server.common.limits import MAX_DURATION, MAX_DURATION_TEXT, quote
+
 _MONTHS = {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name}
 _DAYS = {"SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6}
 _ALIASES = {
@@ -81,12 +83,14 @@ def parse_cron(spec: str) -> CronSchedule:
         amount = int(every.group(1)) * {"s": 1, "m": 60, "h": 3600}[every.group(2)]
         if amount <= 0:
             raise CronError("@every needs a positive interval")
+        if amount > MAX_DURATION.total_seconds():
+            raise CronError(f"@every is {amount}s; the maximum is {MAX_DURATION_TEXT}")
         return CronSchedule(every_ms=amount * 1000)
     text = _ALIASES.get(text.lower(), text)
     fields = text.split()
     if len(fields) != 5:
         raise CronError(
-            f"cron schedule {spec!r} must have 5 fields (minute hour day-of-month month day-of-week)"
+            f"cron schedule {quote(spec)} must have 5 fields (minute hour day-of-month month day-of-week)"
         )
     minute, hour, dom, month, dow = fields
     days_of_week = _field(dow, "day of week", 0, 7, _DAYS)
@@ -121,7 +125,7 @@ def _field(text: str, name: str, low: int, high: int, names: dict[str, int] | No
             first = _number(part, name, names)
             last = high if step > 1 else first
         if not (low <= first <= high and low <= last <= high) or first > last:
-            raise CronError(f"cron {name}: {part!r} is outside {low}-{high}")
+            raise CronError(f"cron {name}: {quote(part)} is outside {low}-{high}")
         values.update(range(first, last + 1, step))
     return frozenset(values)
 
@@ -129,6 +133,6 @@ def _field(text: str, name: str, low: int, high: int, names: dict[str, int] | No
 def _number(text: str, name: str, names: dict[str, int] | None) -> int:
     if names and text.upper() in names:
         return names[text.upper()]
-    if not text.isdigit():
-        raise CronError(f"cron {name}: {text!r} is not a number")
+    if not (text.isascii() and text.isdigit()):  # "²".isdigit() holds, but int("²") fails
+        raise CronError(f"cron {name}: {quote(text)} is not a number")
     return int(text)

@@ -20,6 +20,7 @@ from google.protobuf.message import DecodeError
 from legato.api.v1 import enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import InvalidArgument, NotFound
+from legato_server.common.limits import quote
 from legato_server.history import events as ev
 from legato_server.history.engine import HistoryEngine
 from legato_server.history.mutable_state import MutableState
@@ -76,7 +77,9 @@ async def read_started_event(
 ) -> history_pb2.WorkflowExecutionStartedEventAttributes:
     events = await read_run_events(shard, (ms.namespace_id, ms.workflow_id, ms.run_id), 1, 2)
     if not events:
-        raise NotFound(f"history of workflow {ms.workflow_id!r} run {ms.run_id} is missing its first event")
+        raise NotFound(
+            f"history of workflow {quote(ms.workflow_id)} run {ms.run_id} is missing its first event"
+        )
     return events[0].workflow_execution_started_event_attributes
 
 

@@ -12,13 +12,17 @@ made, and the failure is final with retry state TIMEOUT.
 
 from __future__ import annotations
 
+import math
+
 from legato.api.v1 import common_pb2, enums_pb2
+from legato_server.common.limits import MAX_DURATION
 from legato_server.history.events import duration, duration_ms
 
 RS = enums_pb2.RetryState
 DEFAULT_INITIAL_S = 1.0
 DEFAULT_COEFFICIENT = 2.0
 DEFAULT_MAXIMUM_FACTOR = 100
+_MAX_DURATION_MS = int(MAX_DURATION.total_seconds() * 1000)
 
 
 def validate_retry_policy(policy: common_pb2.RetryPolicy, *, what: str) -> str | None:
@@ -29,7 +33,9 @@ def validate_retry_policy(policy: common_pb2.RetryPolicy, *, what: str) -> str |
         return f"{what}.initial_interval must not be negative"
     if maximum < 0:
         return f"{what}.maximum_interval must not be negative"
-    if policy.backoff_coefficient != 0 and policy.backoff_coefficient < 1:
+    if not math.isfinite(policy.backoff_coefficient) or (
+        policy.backoff_coefficient != 0 and policy.backoff_coefficient < 1
+    ):
         return f"{what}.backoff_coefficient must be >= 1 (or 0 for the default 2.0), got {policy.backoff_coefficient}"
     if policy.maximum_attempts < 0:
         return f"{what}.maximum_attempts must be >= 0 (0 = unlimited), got {policy.maximum_attempts}"
@@ -48,9 +54,11 @@ def effective_retry_policy(policy: common_pb2.RetryPolicy | None) -> common_pb2.
     if result.backoff_coefficient == 0:
         result.backoff_coefficient = DEFAULT_COEFFICIENT
     if duration_ms(result.maximum_interval) <= 0:
-        result.maximum_interval.CopyFrom(
-            duration(duration_ms(result.initial_interval) / 1000 * DEFAULT_MAXIMUM_FACTOR)
+        # 100 x a long initial interval would overflow the timer: no more than MAX_DURATION.
+        default_maximum_ms = min(
+            duration_ms(result.initial_interval) * DEFAULT_MAXIMUM_FACTOR, _MAX_DURATION_MS
         )
+        result.maximum_interval.CopyFrom(duration(default_maximum_ms / 1000))
     return result
 
 
@@ -80,7 +88,10 @@ def next_retry_delay_ms(
     if policy.maximum_attempts and attempt >= policy.maximum_attempts:
         return None, RS.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED
     initial = duration_ms(policy.initial_interval)
-    delay = initial * policy.backoff_coefficient ** max(0, attempt - 1)
+    try:
+        delay = initial * policy.backoff_coefficient ** max(0, attempt - 1)
+    except OverflowError:  # a large coefficient after many attempts: the maximum interval applies
+        delay = math.inf
     delay_ms = int(min(delay, duration_ms(policy.maximum_interval)))
     if deadline_ms and now_ms + delay_ms >= deadline_ms:
         return None, RS.RETRY_STATE_TIMEOUT

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from legato.api.v1 import history_pb2
 from legato_server.common.errors import NotFound, Unavailable
+from legato_server.common.limits import quote
 from legato_server.history.clock import Clock
 from legato_server.history.mutable_state import MutableState, load_mutable_state
 from legato_server.history.notifier import ExecutionKey, ExecutionNotifier
@@ -243,7 +244,9 @@ class Shard:
                     shard_id=self.shard_id, namespace_id=namespace_id, workflow_id=workflow_id, run_id=run_id
                 )
             except p.NotFoundError as err:
-                raise NotFound(f"workflow execution {workflow_id!r} run {run_id!r} not found") from err
+                raise NotFound(
+                    f"workflow execution {quote(workflow_id)} run {quote(run_id)} not found"
+                ) from err
             ctx.ms = load_mutable_state(snapshot.state, db_version=snapshot.db_version)
         return ctx.ms
 
@@ -256,7 +259,7 @@ class Shard:
                 shard_id=self.shard_id, namespace_id=namespace_id, workflow_id=workflow_id
             )
         except p.NotFoundError as err:
-            raise NotFound(f"workflow execution {workflow_id!r} not found") from err
+            raise NotFound(f"workflow execution {quote(workflow_id)} not found") from err
         return current.run_id
 
     async def resolve_run_id(self, namespace_id: str, workflow_id: str, run_id: str) -> str:
@@ -293,7 +296,7 @@ class Shard:
                 except BaseException:
                     ctx.ms = None
                     raise
-        raise Unavailable(f"workflow {key[1]!r} is being changed concurrently; retry")
+        raise Unavailable(f"workflow {quote(key[1])} is being changed concurrently; retry")
 
     async def create(self, ms: MutableState, *, mode: p.CreateMode, previous_run_id: str = "") -> None:
         """Write a brand-new run (raises CurrentWorkflowConditionFailedError per ``mode``)."""

@@ -26,6 +26,7 @@ from legato_server.common.errors import (
     Unavailable,
     WorkflowAlreadyStarted,
 )
+from legato_server.common.limits import quote
 from legato_server.history import events as ev
 from legato_server.history.cron import CronError, parse_cron
 from legato_server.history.engine import HistoryEngine
@@ -158,7 +159,7 @@ async def create_run(
         if current.state != p.ExecutionState.COMPLETED:
             if reuse_policy != POLICY.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING:
                 raise WorkflowAlreadyStarted(
-                    f"workflow {spec.workflow_id!r} is already running (run {current.run_id}); "
+                    f"workflow {quote(spec.workflow_id)} is already running (run {current.run_id}); "
                     "use a different workflow id, or WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING",
                     run_id=current.run_id,
                     start_request_id=current.create_request_id,
@@ -185,7 +186,7 @@ async def create_run(
 def check_reuse_allowed(reuse_policy: int, workflow_id: str, current: p.CurrentExecution) -> None:
     if reuse_policy == POLICY.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
         raise WorkflowAlreadyStarted(
-            f"workflow id {workflow_id!r} was used before (run {current.run_id}) and the id reuse "
+            f"workflow id {quote(workflow_id)} was used before (run {current.run_id}) and the id reuse "
             "policy is REJECT_DUPLICATE",
             run_id=current.run_id,
             start_request_id=current.create_request_id,
@@ -195,7 +196,7 @@ def check_reuse_allowed(reuse_policy: int, workflow_id: str, current: p.CurrentE
         and current.status not in _FAILED_STATUSES
     ):
         raise WorkflowAlreadyStarted(
-            f"workflow id {workflow_id!r}: the previous run {current.run_id} completed successfully and "
+            f"workflow id {quote(workflow_id)}: the previous run {current.run_id} completed successfully and "
             "the id reuse policy ALLOW_DUPLICATE_FAILED_ONLY allows a new run only after a failed, "
             "canceled, terminated or timed-out one",
             run_id=current.run_id,

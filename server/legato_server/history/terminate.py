@@ -10,6 +10,7 @@ from __future__ import annotations
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import FailedPrecondition
+from legato_server.common.limits import quote
 from legato_server.history.engine import HistoryEngine
 from legato_server.history.mutable_state import MutableState
 from legato_server.history.workflow_run import close_run
@@ -50,7 +51,9 @@ async def terminate_run(
 
     async def action(ms: MutableState) -> None:
         if not ms.is_running:
-            raise FailedPrecondition(f"workflow execution {workflow_id!r} run {run_id} is already closed")
+            raise FailedPrecondition(
+                f"workflow execution {quote(workflow_id)} run {run_id} is already closed"
+            )
         attrs = history_pb2.WorkflowExecutionTerminatedEventAttributes(reason=reason, identity=identity)
         if details is not None:
             attrs.details.CopyFrom(details)

@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 from legato.api.v1 import common_pb2, enums_pb2, workflow_service_pb2
 from legato_server.common import deadline, errors
+from legato_server.common.limits import quote, shorten
 from legato_server.internal.v1 import history_service_pb2, matching_service_pb2, tokens_pb2
 from legato_server.matching.backlog import TaskQueueKey, wall_clock_ms
 from legato_server.matching.config import MatchingConfig
@@ -296,7 +297,8 @@ class MatchingHandler:
                 query.answer.cancel()  # a poller that has not taken it yet skips it
         if answer.completed_type == enums_pb2.QUERY_RESULT_TYPE_FAILED:
             message = answer.error_message or (answer.failure.message if answer.HasField("failure") else "")
-            raise errors.InvalidArgument(f"query failed: {message or 'the worker gave no reason'}")
+            reason = shorten(message, limit=500) if message else "the worker gave no reason"
+            raise errors.InvalidArgument(f"query failed: {reason}")
         return workflow_service_pb2.QueryWorkflowResponse(query_result=answer.query_result)
 
     async def RespondQueryTaskCompleted(
@@ -355,7 +357,7 @@ class MatchingHandler:
         try:
             await queue.start()
         except PersistenceError as err:
-            raise errors.Unavailable(f"could not load task queue {key.name!r}: {err}") from err
+            raise errors.Unavailable(f"could not load task queue {quote(key.name)}: {err}") from err
         self._queues[key] = queue
         return queue
 

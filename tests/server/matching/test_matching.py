@@ -299,6 +299,21 @@ async def test_a_failed_query_is_invalid_argument_with_the_workers_message(match
         await query
 
 
+async def test_a_long_query_failure_message_is_cut_to_fit_a_grpc_status(matching: MatchingHandler) -> None:
+    query = asyncio.create_task(matching.QueryWorkflow(_query_request()))
+    task = await matching.PollWorkflowTaskQueue(poll_workflow())
+    token = tokens_pb2.QueryTaskToken.FromString(task.task_token)
+    failed = _answer(token, "")
+    failed.completed_request.completed_type = enums_pb2.QUERY_RESULT_TYPE_FAILED
+    failed.completed_request.error_message = "\U0001d11e" * 64_000  # 256 KB of UTF-8
+    await matching.RespondQueryTaskCompleted(failed)
+    with pytest.raises(errors.InvalidArgument) as caught:
+        await query
+    assert caught.value.message.startswith("query failed: \U0001d11e")
+    assert caught.value.message.endswith("... (64000 chars)")
+    assert len(caught.value.message) < 600
+
+
 async def test_an_unanswered_query_times_out_with_deadline_exceeded(matching: MatchingHandler) -> None:
     token = deadline.set_call_timeout(0.3)
     try:
