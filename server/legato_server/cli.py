@@ -28,6 +28,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from legato_server.common.logs import quiet_third_party_loggers
+
 log = logging.getLogger("legato_server")
 
 SUBCOMMAND_MODULES: tuple[str, ...] = ("legato_server.schema_cli",)
@@ -202,6 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    quiet_third_party_loggers()
     return int(args.run(args))
 
 

@@ -151,3 +151,16 @@ async def test_complete_timer_task_deletes_exactly_one_and_tolerates_repeats(
         )
 
     assert await timer_tasks_of(persistence, shard.shard_id) == [tasks[0], tasks[2]]
+
+
+async def test_complete_timer_tasks_before_deletes_the_range_below_only(
+    persistence: Persistence, shard: ShardInfo
+) -> None:
+    tasks = await _with_timer_tasks(persistence, shard, [(100, 1), (100, 2), (200, 3), (300, 4)])
+
+    for _ in range(2):  # idempotent
+        await persistence.executions.complete_timer_tasks_before(
+            shard_id=shard.shard_id, exclusive_max_time_ms=T0 + 200
+        )
+
+    assert await timer_tasks_of(persistence, shard.shard_id) == tasks[2:]

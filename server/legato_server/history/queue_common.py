@@ -1,10 +1,14 @@
-"""What the transfer and timer queue processors share: running one task with retries.
+"""What the transfer and timer queue processors share: running tasks and acks with retries.
 
-A task that fails (matching unreachable, a peer shard moving) is retried with
-capped exponential backoff until it succeeds or the shard closes; the ack
-level never passes it meanwhile, so a crash replays it from the store.
-Executors must therefore be idempotent, and they are: each first checks the
-run's mutable state and drops a task whose subject is already gone or done.
+A task that fails (matching unreachable, a peer shard moving, the store down)
+is retried with capped exponential backoff until it succeeds or the shard
+closes; the ack level never passes it meanwhile, so a crash replays it from the
+store. Executors must therefore be idempotent, and they are: each first checks
+the run's mutable state and drops a task whose subject is already gone or done.
+
+During an outage every task of a shard fails at once, so transient failures
+are logged through one ``TransientLog`` per queue of a shard (``cause``): one
+WARNING when they start, a summary now and then, one INFO line on recovery.
 """
 
 from __future__ import annotations
@@ -14,22 +18,34 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from legato_server.common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from legato_server.common.logs import TransientLog
 from legato_server.history.clock import Clock
 
 log = logging.getLogger(__name__)
+transient_log = TransientLog(log)
 
 INITIAL_RETRY_S = 0.1
 MAX_RETRY_S = 10.0
 
 
 async def run_with_retries(
-    *, clock: Clock, describe: str, attempt_fn: Callable[[], Awaitable[None]], is_closed: Callable[[], bool]
+    *,
+    clock: Clock,
+    cause: str,
+    describe: str,
+    attempt_fn: Callable[[], Awaitable[None]],
+    is_closed: Callable[[], bool],
 ) -> bool:
-    """Run until success; False if the shard closed first."""
+    """Run until success; False if the shard closed first.
+
+    ``cause`` groups the log lines of transient failures (e.g. "shard 3 timer
+    tasks"); ``describe`` names this task in the lines that are logged.
+    """
     delay = INITIAL_RETRY_S
     while not is_closed():
         try:
             await attempt_fn()
+            transient_log.succeeded(cause)
             return True
         except asyncio.CancelledError:
             raise
@@ -43,9 +59,38 @@ async def run_with_retries(
         except Unavailable as err:
             if is_closed():
                 return False
-            log.info("%s: %s; retrying in %.1fs", describe, err, delay)
+            transient_log.failed(cause, f"{describe}: {err}")
         except Exception:
             log.exception("%s failed; retrying in %.1fs", describe, delay)
         await clock.sleep(delay)
         delay = min(delay * 2, MAX_RETRY_S)
     return False
+
+
+async def ack_forever(
+    *,
+    clock: Clock,
+    interval_s: float,
+    cause: str,
+    advance: Callable[[], Awaitable[None]],
+    is_closed: Callable[[], bool],
+) -> None:
+    """Call ``advance`` (persist the ack level, delete what is below it) every ``interval_s``.
+
+    A transient failure is retried at the next tick: the ack level and the
+    deletion below it catch up once the store is back. The loop ends when the
+    shard closes (an ``Unavailable`` then means the shard moved).
+    """
+    while not is_closed():
+        await clock.sleep(interval_s)
+        try:
+            await advance()
+            transient_log.succeeded(cause)
+        except asyncio.CancelledError:
+            raise
+        except Unavailable as err:
+            if is_closed():
+                return
+            transient_log.failed(cause, err)
+        except Exception:
+            log.exception("%s failed; retrying in %.1fs", cause, interval_s)

@@ -24,7 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from legato_server.common.errors import Unavailable
-from legato_server.history.queue_common import run_with_retries
+from legato_server.history.queue_common import ack_forever, run_with_retries
 from legato_server.history.shard import Shard, decode_timer_task
 from legato_server.internal.v1 import history_state_pb2 as hs
 from legato_server.persistence import interface as p
@@ -48,6 +48,10 @@ class TimerQueueProcessor:
         self._infos: dict[int, hs.TimerTaskInfo] = {}
         self._loaded_until = shard.info.timer_ack_level_ms
         self._ack_level = shard.info.timer_ack_level_ms
+        # Timer tasks below this time are deleted from the store. Behind the ack
+        # level while a range delete has not succeeded yet (a store outage, or
+        # tasks a previous owner left); the next ack tick deletes again.
+        self._deleted_below = 0
         self._wake = asyncio.Event()
         self._semaphore = asyncio.Semaphore(MAX_CONCURRENCY)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -129,6 +133,7 @@ class TimerQueueProcessor:
         async with self._semaphore:
             done = await run_with_retries(
                 clock=self._shard.clock,
+                cause=f"shard {self._shard.shard_id} timer tasks",
                 describe=f"shard {self._shard.shard_id} timer task {task_id} "
                 f"({hs.TimerTaskType.Name(info.task_type)} {info.workflow_id})",
                 attempt_fn=attempt,
@@ -140,9 +145,10 @@ class TimerQueueProcessor:
                 await self._shard.persistence.executions.complete_timer_task(
                     shard_id=self._shard.shard_id, visibility_time_ms=fire_ms, task_id=task_id
                 )
+            except Unavailable:
+                pass  # the range delete below the ack level removes it once the store is back
             except Exception:
-                # Left in the store: a later owner re-fires it and the executor drops it as stale.
-                log.warning("shard %d: could not delete timer task %d", self._shard.shard_id, task_id)
+                log.exception("shard %d: deleting timer task %d failed", self._shard.shard_id, task_id)
         self._known.pop(task_id, None)
 
     def compute_ack_level(self) -> int:
@@ -157,22 +163,30 @@ class TimerQueueProcessor:
         return max(level, self._ack_level)
 
     async def advance_ack_level(self) -> None:
+        """Persist the ack level (fenced), then delete every timer task below it.
+
+        The per-task delete after firing keeps the table small; this range
+        delete is what makes cleanup complete: a task whose own delete failed
+        is below the ack level once everything before it is done, and goes here.
+        """
         level = self.compute_ack_level()
         if level > self._ack_level:
             await self._shard.persist_ack_levels(timer_ack_ms=level)
             self._ack_level = level
+        if self._deleted_below < self._ack_level:
+            await self._shard.persistence.executions.complete_timer_tasks_before(
+                shard_id=self._shard.shard_id, exclusive_max_time_ms=self._ack_level
+            )
+            self._deleted_below = self._ack_level
 
     async def _ack_forever(self) -> None:
-        while not self._stopped and not self._shard.closed:
-            await self._shard.clock.sleep(ACK_INTERVAL_S)
-            try:
-                await self.advance_ack_level()
-            except asyncio.CancelledError:
-                raise
-            except Unavailable:
-                return
-            except Exception:
-                log.exception("shard %d: persisting timer ack level failed", self._shard.shard_id)
+        await ack_forever(
+            clock=self._shard.clock,
+            interval_s=ACK_INTERVAL_S,
+            cause=f"shard {self._shard.shard_id} timer ack level",
+            advance=self.advance_ack_level,
+            is_closed=lambda: self._stopped or self._shard.closed,
+        )
 
     async def stop(self) -> None:
         self._stopped = True

@@ -21,8 +21,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from legato_server.common.errors import Unavailable
-from legato_server.history.queue_common import run_with_retries
+from legato_server.history.queue_common import ack_forever, run_with_retries
 from legato_server.history.shard import Shard, decode_transfer_task
 from legato_server.internal.v1 import history_state_pb2 as hs
 from legato_server.persistence import interface as p
@@ -41,6 +40,9 @@ class TransferQueueProcessor:
         self._shard = shard
         self._execute = execute
         self._ack_level = shard.info.transfer_ack_level
+        # Tasks up to here are deleted from the store. Behind the ack level when
+        # a delete failed (store outage); the next ack tick deletes again.
+        self._deleted_through = 0
         self._pending: set[int] = set()
         self._max_seen = self._ack_level
         self._semaphore = asyncio.Semaphore(MAX_CONCURRENCY)
@@ -86,6 +88,7 @@ class TransferQueueProcessor:
         async with self._semaphore:
             done = await run_with_retries(
                 clock=self._shard.clock,
+                cause=f"shard {self._shard.shard_id} transfer tasks",
                 describe=f"shard {self._shard.shard_id} transfer task {task_id} "
                 f"({hs.TransferTaskType.Name(info.task_type)} {info.workflow_id})",
                 attempt_fn=lambda: self._execute(self._shard, info),
@@ -101,26 +104,25 @@ class TransferQueueProcessor:
         return max(level, self._ack_level)
 
     async def advance_ack_level(self) -> None:
+        """Persist the ack level (fenced), then delete the tasks at or below it."""
         level = self.compute_ack_level()
-        if level <= self._ack_level:
-            return
-        await self._shard.persist_ack_levels(transfer_ack=level)
-        self._ack_level = level
-        await self._shard.persistence.executions.complete_transfer_tasks(
-            shard_id=self._shard.shard_id, inclusive_max_task_id=level
-        )
+        if level > self._ack_level:
+            await self._shard.persist_ack_levels(transfer_ack=level)
+            self._ack_level = level
+        if self._deleted_through < self._ack_level:
+            await self._shard.persistence.executions.complete_transfer_tasks(
+                shard_id=self._shard.shard_id, inclusive_max_task_id=self._ack_level
+            )
+            self._deleted_through = self._ack_level
 
     async def _ack_forever(self) -> None:
-        while not self._stopped and not self._shard.closed:
-            await self._shard.clock.sleep(ACK_INTERVAL_S)
-            try:
-                await self.advance_ack_level()
-            except asyncio.CancelledError:
-                raise
-            except Unavailable:
-                return
-            except Exception:
-                log.exception("shard %d: persisting transfer ack level failed", self._shard.shard_id)
+        await ack_forever(
+            clock=self._shard.clock,
+            interval_s=ACK_INTERVAL_S,
+            cause=f"shard {self._shard.shard_id} transfer ack level",
+            advance=self.advance_ack_level,
+            is_closed=lambda: self._stopped or self._shard.closed,
+        )
 
     async def stop(self) -> None:
         self._stopped = True

@@ -15,7 +15,10 @@ One reader per queue reads tasks in id order and feeds them to the matcher's
 read-ahead buffer; it sleeps on an event that writes set, never on a timer.
 A task is deleted (acked) once a poller consumed it, or dropped as stale or
 expired; ``count`` is the number persisted and not yet acked (the backlog
-hint in poll responses).
+hint in poll responses). A delete that fails (the store is down) is kept and
+retried every ``_DELETE_RETRY_S`` until it succeeds, so an outage leaves no
+rows behind (such a row would otherwise be served again after a restart, or
+sit forever on the sticky queue of a worker that is gone).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from legato_server.common import errors
+from legato_server.common.logs import TransientLog
 from legato_server.internal.v1 import matching_service_pb2
 from legato_server.matching.matcher import TaskMatcher
 from legato_server.matching.tasks import MatchTask
@@ -40,10 +44,12 @@ from legato_server.persistence.interface import (
 )
 
 log = logging.getLogger(__name__)
+transient_log = TransientLog(log)
 
 _MAX_TASK_ID = (1 << 62) - 1
 _LEASE_ATTEMPTS = 5
 _READ_RETRY_S = (0.1, 0.5, 1.0, 2.0, 5.0)
+_DELETE_RETRY_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +85,8 @@ class TaskBacklog:
         self._written = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
         self._count = 0
+        self._undeleted: set[int] = set()
+        self._deleter: asyncio.Task[None] | None = None
 
     @property
     def count(self) -> int:
@@ -93,9 +101,10 @@ class TaskBacklog:
     async def stop(self) -> None:
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
+        for job in (self._reader, self._deleter):
+            if job is not None:
+                job.cancel()
+                await asyncio.gather(job, return_exceptions=True)
 
     # ------------------------------------------------------------ writing
 
@@ -209,11 +218,17 @@ class TaskBacklog:
                     inclusive_max_task_id=_MAX_TASK_ID,
                     batch_size=self._read_batch,
                 )
-            except PersistenceError:
-                log.exception("task queue %s: backlog read failed; retrying", self._key)
+            except errors.Unavailable as err:
+                transient_log.failed(f"task queue {self._key} backlog reads", err)
                 await asyncio.sleep(_READ_RETRY_S[min(failures, len(_READ_RETRY_S) - 1)])
                 failures += 1
                 continue
+            except PersistenceError:
+                log.exception("task queue %s: backlog read failed; retrying", self._key)
+                await asyncio.sleep(_READ_RETRY_S[-1])
+                continue
+            if failures:
+                transient_log.succeeded(f"task queue {self._key} backlog reads")
             failures = 0
             if not rows:
                 await self._written.wait()
@@ -228,10 +243,18 @@ class TaskBacklog:
                 self._matcher.add_ready(task)
 
     async def ack(self, task: MatchTask) -> None:
-        """Delete a consumed (or stale, or expired) task; a failure only means it is served again."""
+        """Delete a consumed (or stale, or expired) task; a failed delete is retried in the background."""
         if not task.task_id:
             return
         task_id, task.task_id = task.task_id, 0
+        self._count = max(0, self._count - 1)
+        if not await self._delete(task_id):
+            self._undeleted.add(task_id)
+            if self._deleter is None or self._deleter.done():
+                self._deleter = asyncio.create_task(self._retry_deletes(), name=f"backlog deleter {self._key}")
+
+    async def _delete(self, task_id: int) -> bool:
+        cause = f"task queue {self._key} deletes"
         try:
             await self._store.complete_task(
                 namespace_id=self._key.namespace_id,
@@ -239,9 +262,19 @@ class TaskBacklog:
                 task_type=self._key.task_type,
                 task_id=task_id,
             )
-        except PersistenceError:
-            log.warning("task queue %s: could not delete task %d; it may be served again", self._key, task_id)
-        self._count = max(0, self._count - 1)
+        except PersistenceError as err:
+            transient_log.failed(cause, f"could not delete task {task_id}: {err}")
+            return False
+        transient_log.succeeded(cause)
+        return True
+
+    async def _retry_deletes(self) -> None:
+        while self._undeleted:
+            await asyncio.sleep(_DELETE_RETRY_S)
+            for task_id in sorted(self._undeleted):
+                if not await self._delete(task_id):
+                    break  # the store is still down; try again later
+                self._undeleted.discard(task_id)
 
 
 def _decode(row: QueuedTask) -> MatchTask:

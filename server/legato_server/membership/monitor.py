@@ -22,10 +22,17 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
+from legato_server.common.logs import TransientLog
 from legato_server.membership.ring import HashRing
-from legato_server.persistence.interface import ClusterMember, MembershipStore, PersistenceError
+from legato_server.persistence.interface import (
+    ClusterMember,
+    MembershipStore,
+    PersistenceError,
+    TransientError,
+)
 
 log = logging.getLogger(__name__)
+transient_log = TransientLog(log)
 
 
 def new_host_id() -> str:
@@ -103,11 +110,17 @@ class MembershipMonitor:
     async def _heartbeat_loop(self) -> None:
         while True:
             await asyncio.sleep(self._interval_s)
+            cause = f"membership heartbeat of {self.host_id}"
             try:
                 await self._heartbeat()
                 await self.refresh()
+            except TransientError as err:
+                transient_log.failed(cause, err)
+                continue
             except PersistenceError:
-                log.exception("membership heartbeat of %s failed; retrying", self.host_id)
+                log.exception("%s failed; retrying", cause)
+                continue
+            transient_log.succeeded(cause)
 
 
 def _now_ms() -> int:

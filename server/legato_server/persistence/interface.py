@@ -392,6 +392,10 @@ class ExecutionStore(abc.ABC):
     async def complete_timer_task(self, *, shard_id: int, visibility_time_ms: int, task_id: int) -> None:
         """Delete one timer task (no error if it is gone)."""
 
+    @abc.abstractmethod
+    async def complete_timer_tasks_before(self, *, shard_id: int, exclusive_max_time_ms: int) -> None:
+        """Delete every timer task with visibility_time_ms < max (those below the shard's ack level)."""
+
 
 class TaskQueueStore(abc.ABC):
     """Matching's backlog: task queues leased by range_id, like shards."""

@@ -11,8 +11,8 @@ from google.protobuf import duration_pb2
 from legato.api.v1 import common_pb2, enums_pb2, workflow_service_pb2
 from legato_server.common import deadline, errors
 from legato_server.internal.v1 import matching_service_pb2, tokens_pb2
-from legato_server.matching import MatchingConfig, MatchingHandler
-from legato_server.persistence.interface import Persistence
+from legato_server.matching import MatchingConfig, MatchingHandler, backlog
+from legato_server.persistence.interface import Persistence, TransientError
 from tests.server.matching.conftest import Clock
 from tests.server.matching.fake_history import FakeHistory
 
@@ -392,3 +392,39 @@ def _answer(
             query_result=common_pb2.Payloads(payloads=[common_pb2.Payload(data=f'"{value}"'.encode())]),
         ),
     )
+
+
+class DeletesFail:
+    """The real task queue store, except that deletes fail while ``failing`` (a store outage)."""
+
+    def __init__(self, store: object) -> None:
+        self._store = store
+        self.failing = True
+
+    async def complete_task(self, **kwargs: object) -> None:
+        if self.failing:
+            raise TransientError("delete task: the database is unreachable")
+        await self._store.complete_task(**kwargs)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+
+async def test_backlog_tasks_whose_delete_failed_are_deleted_once_the_store_is_back(
+    persistence: Persistence, history: FakeHistory, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(backlog, "_DELETE_RETRY_S", 0.05)
+    store = DeletesFail(persistence.task_queues)
+    handler = MatchingHandler(task_queues=store, history=history, now_ms=clock)  # type: ignore[arg-type]
+    try:
+        for n in range(3):
+            await handler.AddWorkflowTask(add_workflow_task(f"wf-{n}"))
+        for _ in range(3):
+            await handler.PollWorkflowTaskQueue(poll_workflow())  # consumed; the delete fails
+        assert await persisted(persistence) == 3
+        store.failing = False
+        async with asyncio.timeout(5):
+            while await persisted(persistence):  # noqa: ASYNC110 - rows in a store, not an event
+                await asyncio.sleep(0.05)
+    finally:
+        await handler.stop()

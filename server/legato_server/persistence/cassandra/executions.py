@@ -453,6 +453,14 @@ class CassandraExecutionStore(ExecutionStore):
             for r in rows
         ]
 
+    async def complete_timer_tasks_before(self, *, shard_id: int, exclusive_max_time_ms: int) -> None:
+        await self._session.execute(
+            f"complete timer tasks of shard {shard_id}",
+            f"DELETE FROM executions WHERE {_TASK_PREFIX} AND visibility_time_ms < ?",
+            (shard_id, ROW_TIMER, exclusive_max_time_ms),
+            idempotent=True,
+        )
+
     async def complete_timer_task(self, *, shard_id: int, visibility_time_ms: int, task_id: int) -> None:
         await self._session.execute(
             f"complete timer task {task_id} of shard {shard_id}",

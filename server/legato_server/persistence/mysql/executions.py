@@ -427,6 +427,15 @@ class MySQLExecutionStore(ExecutionStore):
 
         return await self._db.read(f"get timer tasks of shard {shard_id}", body)
 
+    async def complete_timer_tasks_before(self, *, shard_id: int, exclusive_max_time_ms: int) -> None:
+        def body(cursor) -> None:
+            cursor.execute(
+                "DELETE FROM timer_tasks WHERE shard_id = %s AND visibility_time_ms < %s",
+                (shard_id, exclusive_max_time_ms),
+            )
+
+        await self._db.write(f"complete timer tasks of shard {shard_id}", body)
+
     async def complete_timer_task(self, *, shard_id: int, visibility_time_ms: int, task_id: int) -> None:
         def body(cursor) -> None:
             cursor.execute(
