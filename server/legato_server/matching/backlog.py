@@ -251,7 +251,9 @@ class TaskBacklog:
         if not await self._delete(task_id):
             self._undeleted.add(task_id)
             if self._deleter is None or self._deleter.done():
-                self._deleter = asyncio.create_task(self._retry_deletes(), name=f"backlog deleter {self._key}")
+                self._deleter = asyncio.create_task(
+                    self._retry_deletes(), name=f"backlog deleter {self._key}"
+                )
 
     async def _delete(self, task_id: int) -> bool:
         cause = f"task queue {self._key} deletes"
