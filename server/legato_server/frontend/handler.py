@@ -41,7 +41,6 @@ from legato_server.namespace import (
     validate_retention,
 )
 from legato_server.persistence.interface import (
-    PersistenceError,
     VisibilityFilter,
     VisibilityRecord,
     VisibilityStore,
@@ -294,8 +293,6 @@ class FrontendHandler:
             raise errors.InvalidArgument(
                 "next_page_token is malformed; pass the token of the previous page"
             ) from None
-        except PersistenceError as err:
-            raise errors.Unavailable(f"could not list workflows: {err}") from err
         return ws.ListWorkflowExecutionsResponse(
             executions=[_execution_info(record) for record in records], next_page_token=token
         )
@@ -304,12 +301,9 @@ class FrontendHandler:
         self, request: ws.CountWorkflowExecutionsRequest
     ) -> ws.CountWorkflowExecutionsResponse:
         entry = await self._namespace(request.namespace)
-        try:
-            count = await self._visibility.count_executions(
-                namespace_id=entry.id, filter=_visibility_filter(request.filter)
-            )
-        except PersistenceError as err:
-            raise errors.Unavailable(f"could not count workflows: {err}") from err
+        count = await self._visibility.count_executions(
+            namespace_id=entry.id, filter=_visibility_filter(request.filter)
+        )
         return ws.CountWorkflowExecutionsResponse(count=count)
 
     # ------------------------------------------------------------ workers

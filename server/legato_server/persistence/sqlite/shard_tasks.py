@@ -71,9 +71,12 @@ def select_timer_tasks(
     ]
 
 
-def delete_timer_tasks_before(connection: sqlite3.Connection, *, shard_id: int, exclusive_max_time_ms: int) -> None:
+def delete_timer_tasks_before(
+    connection: sqlite3.Connection, *, shard_id: int, exclusive_max_time_ms: int
+) -> None:
     connection.execute(
-        "DELETE FROM timer_tasks WHERE shard_id = ? AND visibility_time_ms < ?", (shard_id, exclusive_max_time_ms)
+        "DELETE FROM timer_tasks WHERE shard_id = ? AND visibility_time_ms < ?",
+        (shard_id, exclusive_max_time_ms),
     )
 
 
