@@ -62,7 +62,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from legato import exceptions as exc
 from legato import interceptor as icp
@@ -93,7 +93,7 @@ from legato._workflow_types import (
     WorkflowInfo,
 )
 from legato.api.v1 import command_pb2, common_pb2, enums_pb2, history_pb2
-from legato.common import RetryPolicy
+from legato.common import RetryPolicy, checked_duration
 from legato.converter import DataConverter
 
 __all__ = ["StaleInstanceError", "WorkflowInstance", "get_workflow_definition"]
@@ -159,10 +159,32 @@ def _initiated_event_id(event: history_pb2.HistoryEvent) -> int:
     return int(attrs.initiated_event_id)
 
 
-def _duration(value: timedelta | float | None, target: Any) -> None:
+_T = TypeVar("_T")
+
+
+def workflow_argument(build: Callable[[], _T]) -> _T:
+    """``build()``, with its ValueError raised into the workflow as a non-retryable ApplicationError.
+
+    A duration or retry policy the server would reject is a bug in the
+    workflow's own call: the code can catch it where it called, and if it does
+    not, the workflow fails with the reason instead of every workflow task
+    failing (the server would reject the command on each attempt).
+    """
+    try:
+        return build()
+    except ValueError as err:
+        raise exc.ApplicationError(str(err), type="ValueError", non_retryable=True) from None
+
+
+def duration_into(value: timedelta | float | None, target: Any, *, field: str) -> None:
+    """Set the Duration ``target`` from ``value`` (None leaves it unset), checked as ``workflow_argument``."""
     if value is None:
         return
-    target.FromTimedelta(value if isinstance(value, timedelta) else timedelta(seconds=value))
+    target.FromTimedelta(workflow_argument(lambda: checked_duration(value, field=field)))
+
+
+def retry_policy_proto(policy: RetryPolicy) -> common_pb2.RetryPolicy:
+    return workflow_argument(policy.to_proto)
 
 
 class WorkflowInstance:
@@ -716,12 +738,13 @@ class WorkflowInstance:
 
     def start_timer(self, handle: WorkflowTimerHandle, delay: float) -> None:
         self.check_writable()
-        self._timer_seq += 1
-        timer_id = str(self._timer_seq)
         command = command_pb2.Command(command_type=E.COMMAND_TYPE_START_TIMER)
         attrs = command.start_timer_command_attributes
+        # Checked before taking a timer id, so a caught error leaves no trace.
+        duration_into(delay, attrs.start_to_fire_timeout, field="timer duration (sleep or timeout)")
+        self._timer_seq += 1
+        timer_id = str(self._timer_seq)
         attrs.timer_id = timer_id
-        _duration(delay, attrs.start_to_fire_timeout)
         timer = _Timer(handle, CommandEntry(command))
         timer.entry.on_recorded = lambda _event: setattr(timer, "recorded", True)
         handle.timer_id = timer_id
@@ -767,13 +790,16 @@ class WorkflowInstance:
         for key, value in start.headers.items():
             attrs.header.fields[key].CopyFrom(value)
         attrs.input.CopyFrom(self.payload_converter.to_payloads(start.args))
-        _duration(options.get("schedule_to_close_timeout"), attrs.schedule_to_close_timeout)
-        _duration(options.get("schedule_to_start_timeout"), attrs.schedule_to_start_timeout)
-        _duration(options.get("start_to_close_timeout"), attrs.start_to_close_timeout)
-        _duration(options.get("heartbeat_timeout"), attrs.heartbeat_timeout)
+        for name in (
+            "schedule_to_close_timeout",
+            "schedule_to_start_timeout",
+            "start_to_close_timeout",
+            "heartbeat_timeout",
+        ):
+            duration_into(options.get(name), getattr(attrs, name), field=name)
         retry_policy = options.get("retry_policy")
         if retry_policy is not None:
-            attrs.retry_policy.CopyFrom(retry_policy.to_proto())
+            attrs.retry_policy.CopyFrom(retry_policy_proto(retry_policy))
         return ActivityHandle(
             self,
             command,
@@ -793,15 +819,17 @@ class WorkflowInstance:
         attrs.workflow_type.name = start.workflow_type
         attrs.task_queue.name = options.get("task_queue") or self._info.task_queue
         attrs.input.CopyFrom(self.payload_converter.to_payloads(start.args))
-        _duration(options.get("execution_timeout"), attrs.workflow_execution_timeout)
-        _duration(options.get("run_timeout"), attrs.workflow_run_timeout)
-        _duration(options.get("task_timeout"), attrs.workflow_task_timeout)
+        duration_into(
+            options.get("execution_timeout"), attrs.workflow_execution_timeout, field="execution_timeout"
+        )
+        duration_into(options.get("run_timeout"), attrs.workflow_run_timeout, field="run_timeout")
+        duration_into(options.get("task_timeout"), attrs.workflow_task_timeout, field="task_timeout")
         if options.get("parent_close_policy") is not None:
             attrs.parent_close_policy = int(options["parent_close_policy"])  # type: ignore[assignment]
         if options.get("id_reuse_policy") is not None:
             attrs.workflow_id_reuse_policy = int(options["id_reuse_policy"])  # type: ignore[assignment]
         if options.get("retry_policy") is not None:
-            attrs.retry_policy.CopyFrom(options["retry_policy"].to_proto())
+            attrs.retry_policy.CopyFrom(retry_policy_proto(options["retry_policy"]))
         attrs.cron_schedule = options.get("cron_schedule") or ""
         for key, value in start.headers.items():
             attrs.header.fields[key].CopyFrom(value)

@@ -39,7 +39,7 @@ from legato._service import RPCRetryConfig, ServiceClient, TLSConfig
 from legato._worker_shared import to_datetime, to_timedelta
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
-from legato.common import RetryPolicy, WorkflowExecutionStatus, WorkflowIDReusePolicy
+from legato.common import RetryPolicy, WorkflowExecutionStatus, WorkflowIDReusePolicy, checked_duration
 from legato.converter import DataConverter, default_converter
 from legato.exceptions import (
     CancelledError,
@@ -639,14 +639,16 @@ class _ClientCalls(ClientOutboundInterceptor):
         else:
             request = ws.StartWorkflowExecutionRequest(**common)
             if opts.get("start_delay") is not None:
-                request.workflow_start_delay.FromTimedelta(opts["start_delay"])
+                request.workflow_start_delay.FromTimedelta(
+                    checked_duration(opts["start_delay"], field="start_delay")
+                )
         for field, key in (
             ("workflow_execution_timeout", "execution_timeout"),
             ("workflow_run_timeout", "run_timeout"),
             ("workflow_task_timeout", "task_timeout"),
         ):
             if opts.get(key) is not None:
-                getattr(request, field).FromTimedelta(opts[key])
+                getattr(request, field).FromTimedelta(checked_duration(opts[key], field=key))
         if opts.get("retry_policy") is not None:
             request.retry_policy.CopyFrom(opts["retry_policy"].to_proto())
         for key, value in (opts.get("memo") or {}).items():

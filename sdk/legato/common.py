@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from legato.api.v1 import common_pb2, enums_pb2
+
+MAX_DURATION = timedelta(days=365 * 100)
+"""The longest timer, timeout, start delay or retry interval a Legato server accepts."""
+
+
+def checked_duration(value: timedelta | float, *, field: str) -> timedelta:
+    """``value`` (a timedelta or seconds) as a timedelta; ValueError unless in [0, MAX_DURATION].
+
+    Checked before a request or command is built, so a unit mix-up fails where
+    it was made instead of as a rejected call (or, in a workflow, a workflow
+    task that fails on every attempt).
+    """
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if not math.isfinite(seconds) or seconds < 0 or seconds > MAX_DURATION.total_seconds():
+        raise ValueError(
+            f"{field} is {seconds:g}s; it must be between 0 and {MAX_DURATION.total_seconds():.0f}s "
+            "(100 years, the longest duration a Legato server accepts)"
+        )
+    return value if isinstance(value, timedelta) else timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)
@@ -25,14 +45,24 @@ class RetryPolicy:
     """ApplicationError types (or exception class names) that are never retried."""
 
     def to_proto(self) -> common_pb2.RetryPolicy:
+        """The wire form; ValueError if an interval or the coefficient is out of range."""
+        coefficient = self.backoff_coefficient
+        if not math.isfinite(coefficient) or (coefficient != 0 and coefficient < 1):
+            raise ValueError(
+                f"RetryPolicy.backoff_coefficient is {coefficient:g}; it must be a finite number >= 1"
+            )
         proto = common_pb2.RetryPolicy(
             backoff_coefficient=self.backoff_coefficient,
             maximum_attempts=self.maximum_attempts,
             non_retryable_error_types=list(self.non_retryable_error_types),
         )
-        proto.initial_interval.FromTimedelta(self.initial_interval)
+        proto.initial_interval.FromTimedelta(
+            checked_duration(self.initial_interval, field="RetryPolicy.initial_interval")
+        )
         if self.maximum_interval is not None:
-            proto.maximum_interval.FromTimedelta(self.maximum_interval)
+            proto.maximum_interval.FromTimedelta(
+                checked_duration(self.maximum_interval, field="RetryPolicy.maximum_interval")
+            )
         return proto
 
     @staticmethod

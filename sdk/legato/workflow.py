@@ -48,7 +48,7 @@ from legato._workflow_defn import (
     signal,
 )
 from legato._workflow_handles import ActivityHandle, ChildWorkflowHandle, ExternalWorkflowHandle
-from legato._workflow_instance import WorkflowInstance
+from legato._workflow_instance import WorkflowInstance, duration_into, retry_policy_proto
 from legato._workflow_loop import current_workflow_loop
 from legato._workflow_types import (
     ActivityCancellationType,
@@ -604,16 +604,11 @@ def continue_as_new(
     )
     attrs.task_queue.name = task_queue or instance.info.task_queue
     attrs.input.CopyFrom(pc.to_payloads(args))
-    for value, target in (
-        (run_timeout, attrs.workflow_run_timeout),
-        (task_timeout, attrs.workflow_task_timeout),
-        (backoff, attrs.backoff_start_interval),
-    ):
-        seconds = _seconds(value)
-        if seconds is not None:
-            target.FromTimedelta(timedelta(seconds=seconds))
+    duration_into(run_timeout, attrs.workflow_run_timeout, field="run_timeout")
+    duration_into(task_timeout, attrs.workflow_task_timeout, field="task_timeout")
+    duration_into(backoff, attrs.backoff_start_interval, field="backoff")
     if retry_policy is not None:
-        attrs.retry_policy.CopyFrom(retry_policy.to_proto())
+        attrs.retry_policy.CopyFrom(retry_policy_proto(retry_policy))
     for key, memo_value in (memo or {}).items():
         attrs.memo.fields[key].CopyFrom(pc.to_payload(memo_value))
     for key, sa_value in (search_attributes or {}).items():
