@@ -39,6 +39,9 @@ RETRYABLE_STATUSES = frozenset(
     {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.ABORTED}
 )
 
+RUN_ID_METADATA = "legato-run-id"
+"""Trailing metadata the server sends with ALREADY_EXISTS: the run that holds the workflow id."""
+
 DEFAULT_RPC_TIMEOUT = 10.0
 """Deadline of an ordinary (non long-poll) call, in seconds."""
 
@@ -154,13 +157,17 @@ class ServiceClient:
         *,
         deadline: float | None = None,
         long_poll: bool = False,
+        waits_for_worker: bool = False,
         retry: bool = True,
     ) -> Any:
         """Invoke ``rpc`` with ``request``; returns the response message.
 
         ``deadline`` (seconds) defaults to ``DEFAULT_RPC_TIMEOUT`` (``LONG_POLL_TIMEOUT`` for
         long polls). Raises ``RPCError`` once retries are exhausted or on a
-        non-retryable status.
+        non-retryable status. With ``waits_for_worker`` (a query: the server
+        holds the call until a worker answers) DEADLINE_EXCEEDED is not
+        retried: it means no worker answered in time, and asking again would
+        only make the caller wait that long once more.
         """
         method = getattr(self._stub, rpc)
         if deadline is None:
@@ -174,7 +181,7 @@ class ServiceClient:
             except grpc.aio.AioRpcError as err:
                 status = err.code()
                 retryable = status in RETRYABLE_STATUSES or (
-                    status == grpc.StatusCode.DEADLINE_EXCEEDED and not long_poll
+                    status == grpc.StatusCode.DEADLINE_EXCEEDED and not long_poll and not waits_for_worker
                 )
                 delay = self.retry.backoff(attempt)
                 out_of_budget = (
@@ -182,7 +189,12 @@ class ServiceClient:
                     or self._now() - started + delay > self.retry.max_elapsed
                 )
                 if not retry or not retryable or out_of_budget:
-                    raise RPCError(f"{rpc}: {err.details() or status.name}", status=status) from None
+                    raise RPCError(
+                        f"{rpc}: {err.details() or status.name}",
+                        status=status,
+                        details=err.details() or "",
+                        metadata={key: str(value) for key, value in err.trailing_metadata() or ()},
+                    ) from None
                 log.debug(
                     "%s failed with %s (attempt %d); retrying in %.2fs", rpc, status.name, attempt, delay
                 )

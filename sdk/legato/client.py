@@ -35,7 +35,7 @@ from typing import Any, Generic, Required, TypedDict, TypeVar, Unpack, overload
 
 import grpc
 
-from legato._service import RPCRetryConfig, ServiceClient, TLSConfig
+from legato._service import RUN_ID_METADATA, RPCRetryConfig, ServiceClient, TLSConfig
 from legato._worker_shared import to_datetime, to_timedelta
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
@@ -663,7 +663,12 @@ class _ClientCalls(ClientOutboundInterceptor):
             response = await client.service.call(rpc, request, deadline=_seconds(opts.get("rpc_timeout")))
         except RPCError as err:
             if err.status == grpc.StatusCode.ALREADY_EXISTS:
-                raise WorkflowAlreadyStartedError(input.workflow_id, input.workflow_type) from err
+                raise WorkflowAlreadyStartedError(
+                    input.workflow_id,
+                    input.workflow_type,
+                    run_id=err.metadata.get(RUN_ID_METADATA),
+                    message=err.details,
+                ) from err
             raise
         return WorkflowHandle(
             client,
@@ -705,7 +710,9 @@ class _ClientCalls(ClientOutboundInterceptor):
         )
         await client.data_converter.encode_message(request)
         try:
-            response: ws.QueryWorkflowResponse = await client.service.call("QueryWorkflow", request)
+            response: ws.QueryWorkflowResponse = await client.service.call(
+                "QueryWorkflow", request, waits_for_worker=True
+            )
         except RPCError as err:
             # The server reports a query the worker answered with FAILED (unknown query,
             # handler raised) as INVALID_ARGUMENT "query failed: <the worker's message>".

@@ -140,16 +140,28 @@ class WorkflowContinuedAsNewError(LegatoError):
 class RPCError(LegatoError):
     """A call to the server failed; ``status`` is the grpc.StatusCode."""
 
-    def __init__(self, message: str, *, status: Any) -> None:
+    def __init__(
+        self, message: str, *, status: Any, details: str = "", metadata: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.details = details or message
+        """The server's message alone (``message`` is prefixed with the RPC's name)."""
+        self.metadata = metadata or {}
+        """The status's trailing metadata (e.g. ``legato-run-id`` with ALREADY_EXISTS)."""
 
 
 class WorkflowAlreadyStartedError(LegatoError):
-    """Starting a workflow whose id is already in use."""
+    """Starting a workflow whose id is in use, or may not be reused by the id reuse policy.
 
-    def __init__(self, workflow_id: str, workflow_type: str, *, run_id: str | None = None) -> None:
-        super().__init__(f"workflow {workflow_id!r} ({workflow_type}) is already started")
+    ``run_id`` is the run that holds the id (running, or closed when the reuse
+    policy refused a new run); the message is the server's, which says which.
+    """
+
+    def __init__(
+        self, workflow_id: str, workflow_type: str, *, run_id: str | None = None, message: str | None = None
+    ) -> None:
+        super().__init__(message or f"workflow {workflow_id!r} ({workflow_type}) is already started")
         self.workflow_id = workflow_id
         self.workflow_type = workflow_type
         self.run_id = run_id

@@ -11,6 +11,10 @@ from __future__ import annotations
 import grpc
 
 
+RUN_ID_TRAILER = "legato-run-id"
+"""Trailing metadata key: the run that holds a workflow id (with ALREADY_EXISTS)."""
+
+
 class ServiceError(Exception):
     """Base of every error a Legato service reports to its caller."""
 
@@ -19,6 +23,10 @@ class ServiceError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def trailers(self) -> tuple[tuple[str, str], ...]:
+        """Details a caller can act on beyond the message, sent as gRPC trailing metadata."""
+        return ()
 
 
 class InvalidArgument(ServiceError):
@@ -46,6 +54,9 @@ class WorkflowAlreadyStarted(AlreadyExists):
         super().__init__(message)
         self.run_id = run_id
         self.start_request_id = start_request_id
+
+    def trailers(self) -> tuple[tuple[str, str], ...]:
+        return ((RUN_ID_TRAILER, self.run_id),) if self.run_id else ()
 
 
 class FailedPrecondition(ServiceError):
@@ -93,6 +104,11 @@ _BY_CODE: dict[grpc.StatusCode, type[ServiceError]] = {
 }
 
 
-def error_from_status(code: grpc.StatusCode, message: str) -> ServiceError:
-    """The typed error for a gRPC status received from another role."""
+def error_from_status(
+    code: grpc.StatusCode, message: str, trailers: tuple[tuple[str, str | bytes], ...] = ()
+) -> ServiceError:
+    """The typed error for a gRPC status (and its trailing metadata) received from another role."""
+    run_id = next((str(value) for key, value in trailers if key == RUN_ID_TRAILER), "")
+    if code == grpc.StatusCode.ALREADY_EXISTS and run_id:
+        return WorkflowAlreadyStarted(message, run_id=run_id)
     return _BY_CODE.get(code, ServiceError)(message)

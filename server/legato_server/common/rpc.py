@@ -36,6 +36,9 @@ def servicer_for(handler: object, service: _descriptor.ServiceDescriptor) -> obj
             try:
                 return await target(request)
             except ServiceError as err:
+                trailers = err.trailers()
+                if trailers:
+                    context.set_trailing_metadata(trailers)
                 await context.abort(err.code, err.message)
             except Exception:
                 log.exception("unhandled error in %s.%s", service.name, name)
@@ -68,7 +71,8 @@ class GrpcClient:
             try:
                 return await rpc(request, timeout=timeout or self._timeout_s)
             except grpc.aio.AioRpcError as err:
-                raise error_from_status(err.code(), err.details() or "") from err
+                trailers = tuple(err.trailing_metadata() or ())
+                raise error_from_status(err.code(), err.details() or "", trailers) from err
 
         call.__name__ = name
         return call

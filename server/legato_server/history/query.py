@@ -19,6 +19,7 @@ import asyncio
 
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
+from legato_server.common import deadline as call_deadline
 from legato_server.common.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, Unavailable
 from legato_server.history.engine import HistoryEngine
 from legato_server.history.history_read import read_run_events
@@ -51,8 +52,12 @@ async def query_workflow(
             ms.is_running,
         )
 
+    # Wait for a worker to run the first task, but answer before the caller gives
+    # up: a FailedPrecondition that says why beats a bare DEADLINE_EXCEEDED.
+    left = call_deadline.time_left_s()
+    first_task_wait_s = FIRST_TASK_WAIT_S if left is None else min(FIRST_TASK_WAIT_S, left / 2)
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + FIRST_TASK_WAIT_S
+    deadline = loop.time() + first_task_wait_s
     while True:
         # Subscribe before reading, so a completion between the read and the wait is not missed.
         with shard.notifier.subscribe(key) as woken:
@@ -69,7 +74,8 @@ async def query_workflow(
     if last_started == 0:
         raise FailedPrecondition(
             f"workflow {execution.workflow_id!r} has not completed its first workflow task yet; "
-            f"no worker completed it within {FIRST_TASK_WAIT_S:g}s; it can be queried once a worker has run it"
+            f"no worker completed it within {first_task_wait_s:.1f}s; "
+            "it can be queried once a worker has run it (is a worker polling its task queue?)"
         )
     events = await read_run_events(shard, key, 1, last_started + 2)
     task = ws.PollWorkflowTaskQueueResponse(

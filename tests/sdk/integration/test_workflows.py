@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+import grpc
 import pytest
 
 from legato import WorkflowExecutionStatus, WorkflowIDReusePolicy, activity, workflow
@@ -14,6 +15,7 @@ from legato.exceptions import (
     ApplicationError,
     CancelledError,
     ChildWorkflowError,
+    RPCError,
     TerminatedError,
     WorkflowAlreadyStartedError,
     WorkflowContinuedAsNewError,
@@ -273,7 +275,7 @@ async def test_terminate_describe_and_duplicate_start(
         handle = await client.start_workflow(
             ApprovalWorkflow.run, 5, id=workflow_id, task_queue=task_queue, memo={"team": "billing"}
         )
-        with pytest.raises(WorkflowAlreadyStartedError):
+        with pytest.raises(WorkflowAlreadyStartedError) as running:
             await client.start_workflow(
                 ApprovalWorkflow.run,
                 5,
@@ -281,6 +283,8 @@ async def test_terminate_describe_and_duplicate_start(
                 task_queue=task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
+        assert running.value.run_id == handle.result_run_id
+        assert "already running" in str(running.value)
         description = await handle.describe()
         assert description.status == WorkflowExecutionStatus.RUNNING
         assert description.workflow_type == "ApprovalWorkflow"
@@ -298,6 +302,18 @@ async def test_terminate_describe_and_duplicate_start(
         history = await handle.fetch_history()
         assert history.events[0].event_id == 1
         assert len(history.events) == description.history_length
+        with pytest.raises(WorkflowAlreadyStartedError) as closed:
+            await client.start_workflow(
+                ApprovalWorkflow.run,
+                5,
+                id=workflow_id,
+                task_queue=task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        # The run is closed: the refusal says the reuse policy refused it, not that it runs.
+        assert closed.value.run_id == handle.result_run_id
+        assert "REJECT_DUPLICATE" in str(closed.value)
+        assert "already started" not in str(closed.value)
 
 
 async def test_list_and_count_workflows(client: Client, task_queue: str, workflow_id: str) -> None:
@@ -324,3 +340,16 @@ async def test_list_and_count_workflows(client: Client, task_queue: str, workflo
         ]
         assert [e.id for e in only_running] == [running.id]
         await running.terminate()
+
+
+async def test_a_query_no_worker_can_answer_fails_once_with_the_servers_reason(
+    client: Client, task_queue: str, workflow_id: str
+) -> None:
+    # No worker polls this queue: the workflow never runs its first task. The
+    # server must say so before the client's deadline (not DEADLINE_EXCEEDED,
+    # which the client used to retry for 20-30 s).
+    handle = await client.start_workflow(ApprovalWorkflow.run, 1, id=workflow_id, task_queue=task_queue)
+    with pytest.raises(RPCError) as raised:
+        await handle.query(ApprovalWorkflow.pending)
+    assert raised.value.status == grpc.StatusCode.FAILED_PRECONDITION
+    assert "has not completed its first workflow task" in raised.value.details

@@ -134,3 +134,11 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
         delays = [config.backoff(retry_number, rng) for _ in range(200)]
         assert all(cap / 2 <= d <= cap for d in delays)
         assert max(delays) - min(delays) > cap / 4  # jittered, not constant
+
+
+async def test_deadline_exceeded_on_a_call_that_waits_for_a_worker_is_not_retried() -> None:
+    stub, time = FakeStub(rpc_error(grpc.StatusCode.DEADLINE_EXCEEDED), "never asked"), FakeTime()
+    with pytest.raises(RPCError) as raised:
+        await service(stub, time).call("QueryWorkflow", "req", waits_for_worker=True)
+    assert raised.value.status == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert len(stub.calls) == 1 and time.sleeps == []
