@@ -16,12 +16,17 @@
 #
 # Environment: LEGATO_MARIADB_PORT (3306), LEGATO_MARIADB_DIR
 # (default $LEGATO_E2E_CACHE/mariadb), LEGATO_MARIADB_START_TIMEOUT (60 s),
-# LEGATO_MARIADB_USER / LEGATO_MARIADB_PASSWORD (legato / legato).
+# LEGATO_MARIADB_USER / LEGATO_MARIADB_PASSWORD (legato / legato),
+# LEGATO_MARIADB_BIND (127.0.0.1; the e2e cluster's instance uses the pod
+# bridge 10.244.0.1, see e2e/infra/db.sh) and LEGATO_MARIADB_CLIENT_HOST (a
+# host pattern the user may also connect from, e.g. 10.244.0.%).
 
 INFRA_NAME=mariadb
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 PORT="${LEGATO_MARIADB_PORT:-3306}"
+BIND="${LEGATO_MARIADB_BIND:-127.0.0.1}"
+CLIENT_HOST="${LEGATO_MARIADB_CLIENT_HOST:-}"
 RUN_DIR="${LEGATO_MARIADB_DIR:-$LEGATO_E2E_CACHE/mariadb}"
 START_TIMEOUT="${LEGATO_MARIADB_START_TIMEOUT:-60}"
 DB_USER="${LEGATO_MARIADB_USER:-legato}"
@@ -91,16 +96,24 @@ GRANT ALL PRIVILEGES ON \`legato%\`.* TO '$DB_USER'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON \`legato%\`.* TO '$DB_USER'@'localhost';
 FLUSH PRIVILEGES;
 SQL
+    if [[ -n "$CLIENT_HOST" ]]; then
+        client <<SQL
+CREATE USER IF NOT EXISTS '$DB_USER'@'$CLIENT_HOST' IDENTIFIED BY '$DB_PASSWORD';
+ALTER USER '$DB_USER'@'$CLIENT_HOST' IDENTIFIED BY '$DB_PASSWORD';
+GRANT ALL PRIVILEGES ON \`legato%\`.* TO '$DB_USER'@'$CLIENT_HOST';
+FLUSH PRIVILEGES;
+SQL
+    fi
 }
 
 start() {
-    if pid_alive "$PIDFILE" && port_open 127.0.0.1 "$PORT"; then
+    if pid_alive "$PIDFILE" && port_open "$BIND" "$PORT"; then
         ensure_user
-        log "already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"
+        log "already running (pid $(cat "$PIDFILE")) on $BIND:$PORT"
         return 0
     fi
-    if ! pid_alive "$PIDFILE" && port_open 127.0.0.1 "$PORT"; then
-        log "something else already listens on 127.0.0.1:$PORT; using it (user $DB_USER must exist there)"
+    if ! pid_alive "$PIDFILE" && port_open "$BIND" "$PORT"; then
+        log "something else already listens on $BIND:$PORT; using it (user $DB_USER must exist there)"
         return 0
     fi
     install
@@ -115,7 +128,7 @@ start() {
         setsid nohup "$server" --no-defaults \
             --user="$(run_as)" \
             --datadir="$DATADIR" --socket="$SOCKET" --pid-file="$RUN_DIR/mariadbd.server.pid" \
-            --bind-address=127.0.0.1 --port="$PORT" --skip-name-resolve \
+            --bind-address="$BIND" --port="$PORT" --skip-name-resolve \
             --log-error="$LOGFILE" \
             --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
             --default-storage-engine=InnoDB \
@@ -126,17 +139,17 @@ start() {
         echo $! >"$PIDFILE"
     fi
     WAIT_PIDFILE="$PIDFILE" wait_until "$START_TIMEOUT" "socket $SOCKET" test -S "$SOCKET" \
-        && WAIT_PIDFILE="$PIDFILE" wait_until "$START_TIMEOUT" "127.0.0.1:$PORT" port_open 127.0.0.1 "$PORT" \
+        && WAIT_PIDFILE="$PIDFILE" wait_until "$START_TIMEOUT" "$BIND:$PORT" port_open "$BIND" "$PORT" \
         || { tail -n 30 "$LOGFILE" >&2 || true; die "MariaDB did not come up; log: $LOGFILE"; }
     ensure_user
-    log "ready on 127.0.0.1:$PORT (pid $(cat "$PIDFILE")), user $DB_USER"
+    log "ready on $BIND:$PORT (pid $(cat "$PIDFILE")), user $DB_USER"
 }
 
 status() {
     if pid_alive "$PIDFILE"; then
-        echo "mariadb: running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT, socket $SOCKET"
-    elif port_open 127.0.0.1 "$PORT"; then
-        echo "mariadb: port 127.0.0.1:$PORT open (not started by this script)"
+        echo "mariadb: running (pid $(cat "$PIDFILE")) on $BIND:$PORT, socket $SOCKET"
+    elif port_open "$BIND" "$PORT"; then
+        echo "mariadb: port $BIND:$PORT open (not started by this script)"
     else
         echo "mariadb: stopped"
         return 3
