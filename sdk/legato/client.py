@@ -257,6 +257,10 @@ class WorkflowExecutionDescription(WorkflowExecution):
     task_timeout: timedelta | None = None
     pending_activities: list[PendingActivity] = dataclasses.field(default_factory=list)
     pending_children: list[common_pb2.PendingChildExecutionInfo] = dataclasses.field(default_factory=list)
+    workflow_task_attempt: int = 0
+    """Attempt of the pending workflow task (0 if none): above 1 it has been failing.
+
+    Only the first failure of a run of attempts is in the history."""
     raw_description: ws.DescribeWorkflowExecutionResponse | None = dataclasses.field(default=None, repr=False)
 
 
@@ -973,6 +977,7 @@ class WorkflowHandle(Generic[ReturnType]):
             ),
             pending_activities=pending,
             pending_children=list(decoded.pending_children),
+            workflow_task_attempt=decoded.pending_workflow_task.attempt,
             raw_description=response,
         )
 

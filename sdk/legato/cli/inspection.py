@@ -133,6 +133,9 @@ def render_description(response: ws.DescribeWorkflowExecutionResponse) -> str:
         ("Run timeout", _timeout(config.workflow_run_timeout)),
         ("Task timeout", _timeout(config.default_workflow_task_timeout)),
     ]
+    if response.HasField("pending_workflow_task"):
+        task = response.pending_workflow_task
+        fields.append(("Workflow task", f"{task.state}, attempt {task.attempt}"))
     if info.parent_execution.workflow_id:
         fields.append(
             (

@@ -41,6 +41,14 @@ def _describe(ms: MutableState) -> ws.DescribeWorkflowExecutionResponse:
         ),
         workflow_execution_info=execution_info(ms),
     )
+    wt = ms.wt
+    if ms.is_running and ms.workflow_task_pending:
+        task = response.pending_workflow_task
+        task.state = "started" if wt.started_event_id else "scheduled"
+        task.attempt = wt.attempt
+        task.scheduled_time.CopyFrom(wt.scheduled_time)
+        if wt.started_event_id:
+            task.started_time.CopyFrom(wt.started_time)
     for activity in sorted(ms.state.activities.values(), key=lambda a: a.scheduled_event_id):
         state = (
             "cancel_requested"

@@ -123,7 +123,13 @@ class MutableState:
     # ------------------------------------------------------------ events
 
     def append_event(self, event: history_pb2.HistoryEvent) -> history_pb2.HistoryEvent:
-        """Give the event the next id and put it in history now."""
+        """Give the event the next id and put it in history now.
+
+        A transient workflow task is written first: its events hold the ids
+        reserved for them, and nothing may come between.
+        """
+        if self.workflow_task_transient:
+            self._write_transient_workflow_task()
         event.event_id = self.info.next_event_id
         self.info.next_event_id += 1
         self.new_events.append(event)
@@ -219,6 +225,51 @@ class MutableState:
     def workflow_task_started(self) -> bool:
         return self.wt.scheduled_event_id > 0 and self.wt.started_event_id > 0
 
+    @property
+    def workflow_task_transient(self) -> bool:
+        """A retry of a failed workflow task whose events are not in history (yet).
+
+        After a workflow task fails, the next attempts (until one completes or
+        something else happens to the run) write nothing: their
+        WorkflowTaskScheduled/Started events are built from ``wt`` for the
+        worker (``transient_workflow_task_events``) and written, with the ids
+        reserved for them, only when the attempt completes or another event
+        must be written. Their failures are not written at all, only counted
+        in ``wt.attempt``. So a workflow stuck on a bug keeps one failure in its
+        history, not three events per attempt (Temporal's transient tasks).
+        """
+        return self.wt.scheduled_event_id >= self.info.next_event_id > 0
+
+    def transient_workflow_task_events(self) -> list[history_pb2.HistoryEvent]:
+        """The events of a transient task as they will be written (what the worker must see)."""
+        wt = self.wt
+        scheduled = ev.new_event(
+            ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+            history_pb2.WorkflowTaskScheduledEventAttributes(
+                task_queue=wt.task_queue, start_to_close_timeout=wt.start_to_close_timeout, attempt=wt.attempt
+            ),
+            time_ms=ev.ts_ms(wt.scheduled_time),
+        )
+        scheduled.event_id = wt.scheduled_event_id
+        if not wt.started_event_id:
+            return [scheduled]
+        started = ev.new_event(
+            ET.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+            history_pb2.WorkflowTaskStartedEventAttributes(
+                scheduled_event_id=wt.scheduled_event_id, identity=wt.identity, request_id=wt.request_id
+            ),
+            time_ms=ev.ts_ms(wt.started_time),
+        )
+        started.event_id = wt.started_event_id
+        return [scheduled, started]
+
+    def _write_transient_workflow_task(self) -> None:
+        for event in self.transient_workflow_task_events():
+            assert event.event_id == self.info.next_event_id, "a transient task's reserved ids were taken"
+            self.info.next_event_id += 1
+            self.new_events.append(event)
+        self.dirty = True
+
     def workflow_task_timeout(self) -> float:
         d = self.info.workflow_task_timeout
         seconds = d.seconds + d.nanos / 1e9
@@ -233,9 +284,13 @@ class MutableState:
             self.schedule_workflow_task()
 
     def schedule_workflow_task(
-        self, *, attempt: int = 1, use_sticky: bool = True, dispatch: bool = True
+        self, *, attempt: int = 1, use_sticky: bool = True, dispatch: bool = True, transient: bool = False
     ) -> int:
-        """Write WorkflowTaskScheduled and the transfer task dispatching it; return its id."""
+        """Write WorkflowTaskScheduled and the transfer task dispatching it; return its id.
+
+        ``transient``: reserve the event's id but do not write it (a retry
+        after a failure; see ``workflow_task_transient``).
+        """
         timeout_s = self.workflow_task_timeout()
         sticky = use_sticky and bool(self.info.sticky_task_queue)
         if sticky:
@@ -246,14 +301,17 @@ class MutableState:
             )
         else:
             queue = self.normal_task_queue()
-        event = self.append_event(
-            self.new_event(
-                ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
-                history_pb2.WorkflowTaskScheduledEventAttributes(
-                    task_queue=queue, start_to_close_timeout=ev.duration(timeout_s), attempt=attempt
-                ),
-            )
+        event = self.new_event(
+            ET.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+            history_pb2.WorkflowTaskScheduledEventAttributes(
+                task_queue=queue, start_to_close_timeout=ev.duration(timeout_s), attempt=attempt
+            ),
         )
+        if transient:
+            event.event_id = self.info.next_event_id
+            self.dirty = True
+        else:
+            self.append_event(event)
         self.wt.CopyFrom(
             hs.WorkflowTaskInfo(
                 scheduled_event_id=event.event_id,
@@ -296,16 +354,23 @@ class MutableState:
             hs.TRANSFER_TASK_TYPE_WORKFLOW_TASK, event_id=self.wt.scheduled_event_id, **transfer_fields
         )
 
-    def start_workflow_task(self, *, request_id: str, identity: str) -> history_pb2.HistoryEvent:
-        event = self.append_event(
-            self.new_event(
-                ET.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-                history_pb2.WorkflowTaskStartedEventAttributes(
-                    scheduled_event_id=self.wt.scheduled_event_id, identity=identity, request_id=request_id
-                ),
+    def start_workflow_task(self, *, request_id: str, identity: str) -> None:
+        """Write WorkflowTaskStarted (a transient task only records it in ``wt``) and its timeout."""
+        if self.workflow_task_transient:
+            self.wt.started_event_id = self.wt.scheduled_event_id + 1
+            self.dirty = True
+        else:
+            event = self.append_event(
+                self.new_event(
+                    ET.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+                    history_pb2.WorkflowTaskStartedEventAttributes(
+                        scheduled_event_id=self.wt.scheduled_event_id,
+                        identity=identity,
+                        request_id=request_id,
+                    ),
+                )
             )
-        )
-        self.wt.started_event_id = event.event_id
+            self.wt.started_event_id = event.event_id
         self.wt.request_id = request_id
         self.wt.identity = identity
         self.wt.started_time.CopyFrom(ev.timestamp(self.now_ms))
@@ -316,7 +381,6 @@ class MutableState:
             attempt=self.wt.attempt,
             timeout_type=enums_pb2.TIMEOUT_TYPE_START_TO_CLOSE,
         )
-        return event
 
     def clear_workflow_task(self) -> None:
         self.wt.CopyFrom(hs.WorkflowTaskInfo())
@@ -338,11 +402,21 @@ class MutableState:
 
         A started task gets WorkflowTaskFailed (or TimedOut for timeouts); the
         retry goes to the normal queue (the sticky worker may have lost its
-        cache) with attempt + 1.
+        cache) with attempt + 1, as a transient task. A transient task's own
+        failure writes nothing unless events arrived meanwhile (then its
+        events and the failure are written, and the workflow sees the news in
+        a normal task).
         """
         scheduled_id = self.wt.scheduled_event_id
         started_id = self.wt.started_event_id
         attempt = self.wt.attempt
+        # A schedule-to-start timeout on a sticky queue is not the worker's fault.
+        next_attempt = 1 if timeout_type == enums_pb2.TIMEOUT_TYPE_SCHEDULE_TO_START else attempt + 1
+        if self.workflow_task_transient and not self.state.buffered_events:
+            self.clear_workflow_task()
+            self.clear_sticky()
+            self.schedule_workflow_task(attempt=next_attempt, use_sticky=False, transient=True)
+            return
         if timeout_type:
             self.append_event(
                 self.new_event(
@@ -363,10 +437,10 @@ class MutableState:
             self.append_event(self.new_event(ET.EVENT_TYPE_WORKFLOW_TASK_FAILED, attrs))
         self.clear_workflow_task()
         self.clear_sticky()
-        self.flush_buffered_events()
-        # A schedule-to-start timeout on a sticky queue is not the worker's fault.
-        next_attempt = 1 if timeout_type == enums_pb2.TIMEOUT_TYPE_SCHEDULE_TO_START else attempt + 1
-        self.schedule_workflow_task(attempt=next_attempt, use_sticky=False)
+        flushed = self.flush_buffered_events()
+        self.schedule_workflow_task(
+            attempt=next_attempt, use_sticky=False, transient=next_attempt > 1 and not flushed
+        )
 
 
 def new_mutable_state(info: hs.ExecutionInfo, *, now_ms: int) -> MutableState:

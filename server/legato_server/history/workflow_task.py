@@ -57,6 +57,8 @@ class StartedTask:
     scheduled_time_ms: int
     started_time_ms: int
     partial_history: bool
+    transient_events: list[history_pb2.HistoryEvent]
+    """The task's own events when it is a transient retry (not in the store)."""
 
 
 def started_task(ms: MutableState, *, partial_history: bool) -> StartedTask:
@@ -74,6 +76,7 @@ def started_task(ms: MutableState, *, partial_history: bool) -> StartedTask:
         scheduled_time_ms=ev.ts_ms(wt.scheduled_time),
         started_time_ms=ev.ts_ms(wt.started_time),
         partial_history=partial_history,
+        transient_events=ms.transient_workflow_task_events() if ms.workflow_task_transient else [],
     )
 
 
@@ -81,12 +84,13 @@ async def poll_response(shard: Shard, task: StartedTask) -> ws.PollWorkflowTaskQ
     first = (
         task.previous_started_event_id + 1 if task.partial_history and task.previous_started_event_id else 1
     )
+    # A transient task's events are not in the store: read up to them (never
+    # past: a batch there would be a leftover of a write that did not commit).
+    end = task.transient_events[0].event_id if task.transient_events else task.started_event_id + 1
     events = await read_run_events(
-        shard,
-        (task.namespace_id, task.execution.workflow_id, task.execution.run_id),
-        first,
-        task.started_event_id + 1,
+        shard, (task.namespace_id, task.execution.workflow_id, task.execution.run_id), first, end
     )
+    events.extend(task.transient_events)
     token = tokens_pb2.TaskToken(
         namespace_id=task.namespace_id,
         workflow_id=task.execution.workflow_id,

@@ -10,7 +10,8 @@ import grpc
 import pytest
 
 from legato import WorkflowExecutionStatus, WorkflowIDReusePolicy, activity, workflow
-from legato.client import Client
+from legato.api.v1 import enums_pb2
+from legato.client import Client, WorkflowHandle
 from legato.exceptions import (
     ApplicationError,
     CancelledError,
@@ -353,3 +354,39 @@ async def test_a_query_no_worker_can_answer_fails_once_with_the_servers_reason(
         await handle.query(ApprovalWorkflow.pending)
     assert raised.value.status == grpc.StatusCode.FAILED_PRECONDITION
     assert "has not completed its first workflow task" in raised.value.details
+
+
+class FlakyBugWorkflow:
+    fixed_after = 3
+    attempts = 0
+
+
+@workflow.defn
+class BuggyUntilFixedWorkflow:
+    @workflow.run
+    async def run(self) -> str:
+        FlakyBugWorkflow.attempts += 1
+        if FlakyBugWorkflow.attempts <= FlakyBugWorkflow.fixed_after:
+            raise RuntimeError("a bug in the workflow code")  # fails the workflow task, not the workflow
+        return "fixed"
+
+
+async def test_a_workflow_task_that_keeps_failing_records_one_failure(
+    client: Client, task_queue: str, workflow_id: str
+) -> None:
+    FlakyBugWorkflow.attempts = 0
+    handle = await client.start_workflow(BuggyUntilFixedWorkflow.run, id=workflow_id, task_queue=task_queue)
+    async with Worker(client, task_queue=task_queue, workflows=[BuggyUntilFixedWorkflow]):
+        await wait_until(lambda: _attempt_at_least(handle, 3))
+        assert await handle.result() == "fixed"
+    events = [enums_pb2.EventType.Name(e.event_type) for e in (await handle.fetch_history()).events]
+    assert events.count("EVENT_TYPE_WORKFLOW_TASK_FAILED") == 1
+    assert (
+        events.count("EVENT_TYPE_WORKFLOW_TASK_SCHEDULED") == 2
+    )  # the first attempt and the one that worked
+    assert FlakyBugWorkflow.attempts == 4
+
+
+async def _attempt_at_least(handle: WorkflowHandle, attempt: int) -> bool:
+    description = await handle.describe()
+    return description.workflow_task_attempt >= attempt or description.close_time is not None

@@ -96,17 +96,21 @@ async def test_bad_commands_fail_the_task_and_change_nothing_else(harness: Harne
     task = await harness.poll_workflow_task("wf")
     with pytest.raises(InvalidArgument):
         await harness.complete_workflow_task(task, *commands)
+    # The retry is transient: its WorkflowTaskScheduled is written only when it completes.
     assert await harness.event_types("wf") == [
         "WORKFLOW_EXECUTION_STARTED",
         "WORKFLOW_TASK_SCHEDULED",
         "WORKFLOW_TASK_STARTED",
         "WORKFLOW_TASK_FAILED",
-        "WORKFLOW_TASK_SCHEDULED",
     ]
     failed = (await harness.history("wf"))[3].workflow_task_failed_event_attributes
     assert failed.cause == enums_pb2.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND
     retry = await harness.poll_workflow_task("wf")
     assert retry.attempt == 2
+    assert [e.event_type for e in retry.history.events][-2:] == [
+        enums_pb2.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        enums_pb2.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    ]
     assert harness.matching.activity_tasks == []
 
 
@@ -257,3 +261,71 @@ async def test_repeatedly_failing_task_backs_off(harness: Harness) -> None:
     await harness.clock.advance(0.6)
     task = await harness.poll_workflow_task("wf")
     assert task.attempt == 4
+
+
+async def test_a_task_that_keeps_failing_writes_only_its_first_failure(harness: Harness) -> None:
+    await harness.start("wf")
+    for attempt in range(1, 4):
+        task = await harness.poll_workflow_task("wf")
+        assert task.attempt == attempt
+        await harness.fail_workflow_task(task)
+    await harness.clock.advance(1.1)  # attempt 4 backs off a second
+    task = await harness.poll_workflow_task("wf")
+    await harness.clock.advance(20)  # ... and times out
+    await harness.clock.advance(2.1)
+    written = await harness.event_types("wf")
+    assert written == [
+        "WORKFLOW_EXECUTION_STARTED",
+        "WORKFLOW_TASK_SCHEDULED",
+        "WORKFLOW_TASK_STARTED",
+        "WORKFLOW_TASK_FAILED",
+    ]
+    description = await harness.describe("wf")
+    assert description.pending_workflow_task.attempt == 5
+    assert description.workflow_execution_info.history_length == 4
+
+    # The attempt that finally works writes its own Scheduled/Started with the ids the worker saw.
+    task = await harness.poll_workflow_task("wf")
+    assert task.attempt == 5
+    assert [e.event_id for e in task.history.events] == [1, 2, 3, 4, 5, 6]
+    await harness.complete_workflow_task(task, cmd.complete())
+    history = await harness.history("wf")
+    assert [e.event_id for e in history] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [enums_pb2.EventType.Name(e.event_type)[11:] for e in history[4:]] == [
+        "WORKFLOW_TASK_SCHEDULED",
+        "WORKFLOW_TASK_STARTED",
+        "WORKFLOW_TASK_COMPLETED",
+        "WORKFLOW_EXECUTION_COMPLETED",
+    ]
+    assert history[4].workflow_task_scheduled_event_attributes.attempt == 5
+    assert history[6].workflow_task_completed_event_attributes.started_event_id == 6
+
+
+async def test_a_signal_during_a_failing_retry_is_written_after_its_events(harness: Harness) -> None:
+    await harness.start("wf")
+    await harness.fail_workflow_task(await harness.poll_workflow_task("wf"))
+    retry = await harness.poll_workflow_task("wf")  # transient attempt 2, started
+    await harness.signal("wf", "news")  # buffered while it runs
+    await harness.fail_workflow_task(retry)  # the workflow must see the signal: written in full
+    assert (await harness.event_types("wf"))[4:] == [
+        "WORKFLOW_TASK_SCHEDULED",
+        "WORKFLOW_TASK_STARTED",
+        "WORKFLOW_TASK_FAILED",
+        "WORKFLOW_EXECUTION_SIGNALED",
+        "WORKFLOW_TASK_SCHEDULED",
+    ]
+    task = await harness.poll_workflow_task("wf")
+    assert task.attempt == 3
+    assert [e.event_id for e in task.history.events] == list(range(1, 11))
+
+
+async def test_a_signal_to_a_retry_not_yet_started_writes_it_first(harness: Harness) -> None:
+    await harness.start("wf")
+    await harness.fail_workflow_task(await harness.poll_workflow_task("wf"))
+    await harness.signal("wf", "news")  # the transient attempt 2 is scheduled, not started
+    assert (await harness.event_types("wf"))[4:] == ["WORKFLOW_TASK_SCHEDULED", "WORKFLOW_EXECUTION_SIGNALED"]
+    task = await harness.poll_workflow_task("wf")
+    assert task.attempt == 2
+    assert [e.event_id for e in task.history.events] == list(range(1, 8))
+    await harness.complete_workflow_task(task, cmd.complete())
+    assert (await harness.event_types("wf"))[-1] == "WORKFLOW_EXECUTION_COMPLETED"

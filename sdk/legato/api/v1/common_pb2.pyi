@@ -290,6 +290,18 @@ class PendingActivityInfo(_message.Message):
     last_worker_identity: str
     def __init__(self, activity_id: _Optional[str] = ..., activity_type: _Optional[_Union[ActivityType, _Mapping]] = ..., state: _Optional[str] = ..., heartbeat_details: _Optional[_Union[Payloads, _Mapping]] = ..., last_heartbeat_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., maximum_attempts: _Optional[int] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_failure: _Optional[_Union[Failure, _Mapping]] = ..., last_worker_identity: _Optional[str] = ...) -> None: ...
 
+class PendingWorkflowTaskInfo(_message.Message):
+    __slots__ = ("state", "attempt", "scheduled_time", "started_time")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_TIME_FIELD_NUMBER: _ClassVar[int]
+    STARTED_TIME_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    attempt: int
+    scheduled_time: _timestamp_pb2.Timestamp
+    started_time: _timestamp_pb2.Timestamp
+    def __init__(self, state: _Optional[str] = ..., attempt: _Optional[int] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class PendingChildExecutionInfo(_message.Message):
     __slots__ = ("workflow_id", "run_id", "workflow_type_name", "initiated_id", "parent_close_policy")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]

@@ -287,16 +287,18 @@ class DescribeWorkflowExecutionRequest(_message.Message):
     def __init__(self, namespace: _Optional[str] = ..., execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ...) -> None: ...
 
 class DescribeWorkflowExecutionResponse(_message.Message):
-    __slots__ = ("execution_config", "workflow_execution_info", "pending_activities", "pending_children")
+    __slots__ = ("execution_config", "workflow_execution_info", "pending_activities", "pending_children", "pending_workflow_task")
     EXECUTION_CONFIG_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_EXECUTION_INFO_FIELD_NUMBER: _ClassVar[int]
     PENDING_ACTIVITIES_FIELD_NUMBER: _ClassVar[int]
     PENDING_CHILDREN_FIELD_NUMBER: _ClassVar[int]
+    PENDING_WORKFLOW_TASK_FIELD_NUMBER: _ClassVar[int]
     execution_config: _common_pb2.WorkflowExecutionConfig
     workflow_execution_info: _common_pb2.WorkflowExecutionInfo
     pending_activities: _containers.RepeatedCompositeFieldContainer[_common_pb2.PendingActivityInfo]
     pending_children: _containers.RepeatedCompositeFieldContainer[_common_pb2.PendingChildExecutionInfo]
-    def __init__(self, execution_config: _Optional[_Union[_common_pb2.WorkflowExecutionConfig, _Mapping]] = ..., workflow_execution_info: _Optional[_Union[_common_pb2.WorkflowExecutionInfo, _Mapping]] = ..., pending_activities: _Optional[_Iterable[_Union[_common_pb2.PendingActivityInfo, _Mapping]]] = ..., pending_children: _Optional[_Iterable[_Union[_common_pb2.PendingChildExecutionInfo, _Mapping]]] = ...) -> None: ...
+    pending_workflow_task: _common_pb2.PendingWorkflowTaskInfo
+    def __init__(self, execution_config: _Optional[_Union[_common_pb2.WorkflowExecutionConfig, _Mapping]] = ..., workflow_execution_info: _Optional[_Union[_common_pb2.WorkflowExecutionInfo, _Mapping]] = ..., pending_activities: _Optional[_Iterable[_Union[_common_pb2.PendingActivityInfo, _Mapping]]] = ..., pending_children: _Optional[_Iterable[_Union[_common_pb2.PendingChildExecutionInfo, _Mapping]]] = ..., pending_workflow_task: _Optional[_Union[_common_pb2.PendingWorkflowTaskInfo, _Mapping]] = ...) -> None: ...
 
 class GetWorkflowExecutionHistoryRequest(_message.Message):
     __slots__ = ("namespace", "execution", "maximum_page_size", "next_page_token", "wait_new_event", "history_event_filter_type")
