@@ -1,6 +1,6 @@
 """Benchmark Legato: python -m bench [options]
 
-Runs the workloads of shared/bench/WORKLOADS.md against a Legato server, with
+Runs the workloads of docs/benchmark.md against a Legato server, with
 the worker and the client in this process (one asyncio loop, uvloop when
 installed), and prints one JSON line per workload on stdout, progress and a
 summary table on stderr.

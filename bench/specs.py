@@ -2,7 +2,7 @@
 
 This module is SDK-free on purpose: argument parsing, reports and their tests
 need the catalogue without importing ``legato``. The workflow code itself lives
-in ``bench.workloads``. Sizes follow ``shared/bench/WORKLOADS.md``; changing a
+in ``bench.workloads``. Sizes follow ``docs/benchmark.md``; changing a
 default here changes what every published figure means, so do it there first.
 """
 

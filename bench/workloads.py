@@ -6,7 +6,7 @@ the driver checks, so a run that "completes" with wrong answers counts its
 wrong answers as errors instead of publishing a throughput figure for them.
 
 Workloads (sizes and meaning in ``bench.specs``, background in
-``shared/bench/WORKLOADS.md``):
+``docs/benchmark.md``):
 
 * hello  — one activity returning ``f"Hello, {name}!"``;
 * chain  — ``CHAIN_LENGTH`` activities one after another, each adding one;
