@@ -1,0 +1,161 @@
+"""Fixtures for the end-to-end suite: a real Kubernetes, the Legato image, MariaDB.
+
+Run it with ``scripts/e2e.sh`` (builds what is missing, brings the cluster up,
+runs ``pytest e2e``, tears down) or, with a cluster already up,
+``python3 -m pytest e2e``.
+
+* ``cluster`` (session): reuses a healthy cluster, else brings one up with
+  ``e2e/infra/cluster.sh up`` when its binaries are built, and then takes it
+  down at the end (unless ``LEGATO_E2E_KEEP_CLUSTER=1``). When the cluster
+  cannot be had, tests skip naming the script that starts it; in CI (env
+  ``CI`` set) they fail with the same message instead.
+* ``legato_image`` (session): builds the image (seconds when cached) and
+  imports it into the cluster's containerd.
+* ``database_host`` (session): the e2e MariaDB on the pod bridge
+  (``e2e/infra/db.sh``).
+* ``namespace`` (per test): a fresh Kubernetes namespace, deleted afterwards
+  (kept with ``LEGATO_E2E_KEEP_NAMESPACES=1``); when the test failed, its
+  pods' state, events and logs are printed first.
+* ``database`` (per test): a fresh database name, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from e2e.k8s import Kube, wait_until
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CLUSTER_SCRIPT = REPO_ROOT / "e2e" / "infra" / "cluster.sh"
+DB_SCRIPT = REPO_ROOT / "e2e" / "infra" / "db.sh"
+IMAGE_SCRIPT = REPO_ROOT / "scripts" / "image" / "build.sh"
+START_HINT = "run scripts/e2e.sh (or: e2e/infra/cluster.sh build && e2e/infra/cluster.sh up)"
+IN_CI = bool(os.environ.get("CI"))
+DB_PASSWORD = "legato"
+SCRIPT_TIMEOUT_S = 1800  # a cold image build included
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: needs the e2e Kubernetes cluster (scripts/e2e.sh)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    # Remember each phase's outcome so fixtures can tell a failed test.
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def unavailable(reason: str) -> None:
+    """Fail in CI, skip elsewhere, naming the script that brings the cluster up."""
+    message = f"{reason}; {START_HINT}"
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def run_script(*args: str | Path, what: str) -> str:
+    """Run one of the infra scripts; its stderr (the phase logs) is kept for the failure message."""
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S)
+    if result.returncode != 0:
+        pytest.fail(f"{what} failed (exit {result.returncode}):\n{result.stderr[-3000:]}", pytrace=False)
+    return result.stdout
+
+
+def cluster_paths() -> dict[str, str]:
+    out = subprocess.run([str(CLUSTER_SCRIPT), "paths"], capture_output=True, text=True, check=True).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Kube]:
+    paths = cluster_paths()
+    kube = Kube(kubectl=Path(paths["KUBECTL"]), kubeconfig=Path(paths["KUBECONFIG"]))
+    status = subprocess.run([str(CLUSTER_SCRIPT), "status"], capture_output=True, text=True)
+    started_here = False
+    if status.returncode != 0:
+        if not Path(paths["KUBECTL"]).exists():
+            unavailable(f"the e2e cluster is not built ({paths['KUBECTL']} is missing)")
+        if os.geteuid() != 0:
+            unavailable("the e2e cluster is down and bringing it up needs root")
+        run_script(CLUSTER_SCRIPT, "up", what="e2e/infra/cluster.sh up")
+        started_here = True
+    yield kube
+    if started_here and os.environ.get("LEGATO_E2E_KEEP_CLUSTER") != "1":
+        run_script(CLUSTER_SCRIPT, "down", what="e2e/infra/cluster.sh down")
+
+
+@pytest.fixture(scope="session")
+def legato_image(cluster: Kube) -> str:
+    from e2e.manifests import image_name
+
+    archive = run_script(IMAGE_SCRIPT, what="scripts/image/build.sh").strip().splitlines()[-1]
+    run_script(CLUSTER_SCRIPT, "import", archive, what="e2e/infra/cluster.sh import")
+    return image_name()
+
+
+@pytest.fixture(scope="session")
+def database_host(cluster: Kube) -> str:
+    run_script(DB_SCRIPT, "start", what="e2e/infra/db.sh start")
+    return "10.244.0.1"
+
+
+def _slug(name: str, limit: int) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:limit].strip("-")
+
+
+@pytest.fixture
+def namespace(cluster: Kube, request: pytest.FixtureRequest) -> Iterator[Kube]:
+    name = f"e2e-{_slug(request.node.name.removeprefix('test_'), 40)}-{uuid.uuid4().hex[:5]}"
+    cluster.run("create", "namespace", name)
+    kube = cluster.in_namespace(name)
+    # Pods are refused until the namespace's default ServiceAccount exists.
+    wait_until(
+        lambda: kube.get("serviceaccount", "default"), timeout=30, what=f"ServiceAccount default in {name}"
+    )
+    yield kube
+    failed = any(
+        getattr(getattr(request.node, f"report_{when}", None), "failed", False) for when in ("setup", "call")
+    )
+    if failed:
+        print(diagnostics(kube))
+    if os.environ.get("LEGATO_E2E_KEEP_NAMESPACES") != "1":
+        cluster.run("delete", "namespace", name, "--wait=false", check=False)
+
+
+def diagnostics(kube: Kube) -> str:
+    """What a reader of a failed e2e test needs: pods, events, every container's log."""
+    parts = [f"===== namespace {kube.namespace}", kube.run("get", "all", "-o", "wide", check=False)]
+    parts += ["===== events", kube.events()]
+    for pod in kube.get("pods") or []:
+        name = pod["metadata"]["name"]
+        for container in pod["spec"].get("initContainers", []) + pod["spec"]["containers"]:
+            parts.append(f"===== logs {name}/{container['name']}")
+            parts.append(kube.logs(f"pod/{name}", container=container["name"])[-6000:])
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def database(database_host: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    name = f"legato_e2e_{uuid.uuid4().hex[:10]}"
+    yield name
+    subprocess.run(
+        ["mariadb", "--no-defaults", "-h", database_host, "-u", "legato", f"-p{DB_PASSWORD}"],
+        input=f"DROP DATABASE IF EXISTS `{name}`;",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
