@@ -62,8 +62,6 @@ BIN="$KUBE_DIR/bin"
 SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.ip_forward
     net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables)
 DAEMONS=(etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy coredns)
-# The order `down` stops them: the kubelet first, so nothing restarts pods.
-STOP_ORDER=(kubelet kube-proxy coredns kube-scheduler kube-controller-manager kube-apiserver etcd)
 
 # ------------------------------------------------------------------ helpers
 
@@ -552,6 +550,12 @@ up() {
         down
         mkdir -p "$PIDS" "$LOGS"
     fi
+    # Each run's logs start empty (the previous run's are kept as *.log.prev),
+    # so a failure message's log file shows only this run.
+    local logfile
+    for logfile in "$LOGS"/*.log; do
+        [[ -f $logfile ]] && mv -f "$logfile" "$logfile.prev"
+    done
     pki
     write_configs
     host_network
@@ -565,6 +569,32 @@ up() {
 }
 
 # ------------------------------------------------------------------ down
+
+# stop_together NAME...: TERM them all at once (each takes a second or two to
+# shut down), KILL what is left after 20 s.
+stop_together() {
+    local name pids=()
+    for name in "$@"; do
+        if pid_alive "$PIDS/$name.pid"; then
+            pids+=("$(cat "$PIDS/$name.pid")")
+            kill "${pids[-1]}" 2>/dev/null || true
+        fi
+        rm -f "$PIDS/$name.pid"
+    done
+    [[ ${#pids[@]} -gt 0 ]] || return 0
+    log "stopping $* (pids ${pids[*]})"
+    local deadline=$((SECONDS + 20)) pid
+    for pid in "${pids[@]}"; do
+        while kill -0 "$pid" 2>/dev/null; do
+            if ((SECONDS >= deadline)); then
+                log "pid $pid did not stop in 20 s; killing"
+                kill -9 "$pid" 2>/dev/null || true
+                break
+            fi
+            sleep 0.2
+        done
+    done
+}
 
 # kill_cgroup_procs: end every process in the kubelet's pod cgroups.
 kill_cgroup_procs() {
@@ -701,15 +731,11 @@ down() {
     mkdir -p "$PIDS" "$LOGS"
     # The e2e MariaDB listens on the bridge address that is about to go.
     "$E2E_INFRA/db.sh" stop >/dev/null 2>&1 || true
-    stop_pidfile "$PIDS/kubelet.pid" kubelet 20 2>/dev/null
+    stop_pidfile "$PIDS/kubelet.pid" kubelet 20
     remove_containers
     kill_cgroup_procs
-    local name
-    for name in "${STOP_ORDER[@]}"; do
-        [[ $name == kubelet ]] && continue
-        stop_pidfile "$PIDS/$name.pid" "$name" 20 2>/dev/null
-    done
-    stop_pidfile "$PIDS/containerd.pid" containerd 20 2>/dev/null
+    stop_together kube-proxy coredns kube-scheduler kube-controller-manager kube-apiserver etcd
+    stop_pidfile "$PIDS/containerd.pid" containerd 20
     kill_shims
     kill_cgroup_procs
     unmount_all
