@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Run Legato's whole test suite on this machine, setting up what it needs:
 # Python dependencies, generated-stub check, lint, MariaDB and Cassandra
-# (real servers, started by scripts/infra/*), then pytest.
+# (real servers, started by scripts/infra/*), then pytest, then the
+# end-to-end suite on a real Kubernetes (scripts/e2e.sh).
 #
 #   scripts/test.sh                 # everything
-#   scripts/test.sh tests/sdk -x    # extra arguments go to pytest
+#   scripts/test.sh tests/sdk -x    # extra arguments go to pytest (and skip e2e)
+#   LEGATO_SKIP_E2E=1 scripts/test.sh   # everything but the e2e suite
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SECONDS=0
+trap 'echo "== total: $SECONDS s"' EXIT
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
@@ -14,8 +18,8 @@ echo "== generated stubs are current"
 python3 scripts/gen_protos.py --check
 
 echo "== lint"
-python3 -m ruff check sdk server bench tests scripts samples
-python3 -m ruff format --check sdk server bench tests scripts samples
+python3 -m ruff check sdk server bench tests scripts samples e2e
+python3 -m ruff format --check sdk server bench tests scripts samples e2e
 
 echo "== types (SDK public API and samples)"
 python3 -m mypy sdk/legato samples
@@ -26,13 +30,26 @@ if [ "${LEGATO_SKIP_INFRA:-}" != "1" ]; then
     scripts/infra/cassandra.sh start
 fi
 
-echo "== tests"
+echo "== tests ($SECONDS s so far)"
+tests_start=$SECONDS
 set +e
 python3 -m pytest -q -p no:cacheprovider "$@"
 rc=$?
 set -e
+echo "== tests took $((SECONDS - tests_start)) s"
 if [ "$rc" -eq 5 ]; then
     echo "pytest collected no tests: that is a failure" >&2
     exit 1
+fi
+
+# The e2e suite runs even when the tests above failed (its signal is
+# independent); a run narrowed by pytest arguments skips it.
+if [ "${LEGATO_SKIP_E2E:-}" != "1" ] && [ "$#" -eq 0 ]; then
+    echo "== e2e (real Kubernetes; scripts/e2e.sh)"
+    e2e_rc=0
+    scripts/e2e.sh || e2e_rc=$?
+    if [ "$rc" -eq 0 ]; then
+        rc=$e2e_rc
+    fi
 fi
 exit "$rc"
