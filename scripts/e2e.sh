@@ -42,6 +42,9 @@ teardown() {
     fi
 }
 
+phase "system packages"
+e2e/infra/build.sh packages
+phase_end
 phase "build kubernetes"
 e2e/infra/build.sh kube
 phase_end

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Build the pieces of the end-to-end cluster from source, once, into the cache.
 #
-#   e2e/infra/build.sh all|kube|coredns|pause|pin
+#   e2e/infra/build.sh all|packages|kube|coredns|pause|pin
 #
+# packages the Debian packages the cluster runs on (containerd, runc, CNI
+#          plugins, etcd, iptables, debootstrap, ...), with apt when missing
 # kube     kube-apiserver, kube-controller-manager, kube-scheduler, kubelet,
 #          kube-proxy and kubectl v1.32.13, through the Go module proxy, into
 #          $LEGATO_E2E_CACHE/kubernetes-v1.32.13/bin
@@ -182,18 +184,47 @@ build_pause() {
     log "pause image built in $((SECONDS - start)) s"
 }
 
+# Debian packages the cluster and the image build run on; installed with apt
+# when missing (as scripts/infra/mariadb.sh does for MariaDB).
+APT_PACKAGES=(containerd runc containernetworking-plugins etcd-server iptables conntrack
+    debootstrap iproute2 openssl curl gcc libc6-dev binutils)
+
+install_packages() {
+    local missing=() pkg
+    for pkg in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        log "system packages: present"
+        return 0
+    fi
+    [[ $(id -u) == 0 ]] || die "phase build-packages: missing ${missing[*]}; install them as root (apt-get install)"
+    local logfile="$LOG_DIR/build-packages.log" start=$SECONDS
+    : >"$logfile"
+    log "installing ${missing[*]} with apt; log: $logfile"
+    export DEBIAN_FRONTEND=noninteractive
+    # Package lists may be missing on a fresh machine: refresh once on failure.
+    if ! apt-get install -y -q "${missing[@]}" >>"$logfile" 2>&1; then
+        run_logged packages apt-get update -q
+        run_logged packages apt-get install -y -q "${missing[@]}"
+    fi
+    log "system packages installed in $((SECONDS - start)) s"
+}
+
 main() {
     case "${1:-all}" in
+        packages) install_packages ;;
         kube) build_kube ;;
         coredns) build_coredns ;;
         pause) build_pause ;;
         pin) pin_kube ;;
         all)
+            install_packages
             build_kube
             build_coredns
             build_pause
             ;;
-        *) die "usage: $0 all|kube|coredns|pause|pin" ;;
+        *) die "usage: $0 all|packages|kube|coredns|pause|pin" ;;
     esac
 }
 
