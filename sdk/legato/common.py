@@ -22,8 +22,9 @@ def checked_duration(value: timedelta | float, *, field: str) -> timedelta:
     """
     seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
     if not math.isfinite(seconds) or seconds < 0 or seconds > MAX_DURATION.total_seconds():
+        shown = f"{seconds:.6f}".rstrip("0").rstrip(".") if math.isfinite(seconds) else str(seconds)
         raise ValueError(
-            f"{field} is {seconds:g}s; it must be between 0 and {MAX_DURATION.total_seconds():.0f}s "
+            f"{field} is {shown}s; it must be between 0 and {MAX_DURATION.total_seconds():.0f}s "
             "(100 years, the longest duration a Legato server accepts)"
         )
     return value if isinstance(value, timedelta) else timedelta(seconds=seconds)

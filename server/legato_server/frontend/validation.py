@@ -109,10 +109,10 @@ def duration_value(
     value: duration_pb2.Duration, field: str, *, maximum: timedelta = MAX_DURATION
 ) -> timedelta:
     """``value`` as a timedelta; it must be in [0, maximum] with nanos in [0, 1e9)."""
-    if value.seconds < 0 or value.nanos < 0:
+    if value.seconds < 0:
         raise errors.InvalidArgument(f"{field} is {_show(value)}; it must not be negative")
-    if value.nanos >= 1_000_000_000:
-        raise errors.InvalidArgument(f"{field} has nanos {value.nanos}; it must be below 1e9")
+    if not 0 <= value.nanos < 1_000_000_000:
+        raise errors.InvalidArgument(f"{field} has nanos {value.nanos}; they must be in [0, 1e9)")
     # Compared before converting: a timedelta cannot hold what protobuf can.
     if value.seconds * 1_000_000_000 + value.nanos > _nanoseconds(maximum):
         shown_maximum = MAX_DURATION_TEXT if maximum == MAX_DURATION else _show_delta(maximum)
@@ -291,8 +291,13 @@ def _parse(cls: type, data: bytes):  # type: ignore[no-untyped-def]
 
 
 def _show(value: duration_pb2.Duration) -> str:
-    return f"{value.seconds + value.nanos / 1e9:g}s"
+    # Every digit: "3153600001s" beside a maximum of 3153600000s, not "3.1536e+09s".
+    seconds, nanos = value.seconds, value.nanos
+    if not nanos or abs(nanos) >= 1_000_000_000:
+        return f"{seconds}s"
+    sign = "-" if seconds < 0 or nanos < 0 else ""
+    return f"{sign}{abs(seconds)}.{abs(nanos):09d}".rstrip("0") + "s"
 
 
 def _show_delta(value: timedelta) -> str:
-    return f"{value.total_seconds():g}s"
+    return f"{value.total_seconds():.9f}".rstrip("0").rstrip(".") + "s"

@@ -4,7 +4,9 @@ Keyset tokens (not offsets) keep paging stable while rows are added: a row
 inserted before the cursor is simply not seen, nothing is skipped or repeated.
 The encoding is JSON so a token is inspectable in a debugger; callers treat it
 as opaque bytes. A token that does not decode is the caller's bug and is
-reported as PersistenceError naming what was being paged.
+reported as ``InvalidPageTokenError`` naming what was being paged: a
+PersistenceError for the store's callers, and a ValueError, which the frontend
+answers with INVALID_ARGUMENT (not a retryable or internal status).
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ import json
 from typing import Any
 
 from legato_server.persistence.interface import PersistenceError
+
+
+class InvalidPageTokenError(PersistenceError, ValueError):
+    """A page token this store did not issue (or not for this listing)."""
 
 
 def encode_token(*key: Any) -> bytes:
@@ -33,7 +39,7 @@ def decode_token(token: bytes, *, what: str, types: tuple[type, ...]) -> list[An
             for part, kind in zip(key, types, strict=True)
         )
     ):
-        raise PersistenceError(f"invalid page token for {what}: {token[:64]!r}")
+        raise InvalidPageTokenError(f"invalid page token for {what}: {token[:64]!r}")
     return key
 
 

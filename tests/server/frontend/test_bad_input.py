@@ -296,7 +296,7 @@ async def test_a_start_timeout_beyond_what_a_timedelta_holds_is_invalid(stub, fi
         stub.StartWorkflowExecution,
         start(**{field: seconds(10**14)}),
         INVALID,
-        f"{field} is 1e+14s; {maximum}",
+        f"{field} is 100000000000000s; {maximum}",
     )
 
 
@@ -307,7 +307,7 @@ async def test_a_retry_interval_beyond_the_maximum_is_invalid(stub, field: str) 
         stub.StartWorkflowExecution,
         start(retry_policy=policy),
         INVALID,
-        f"retry_policy.{field} is 1e+14s; {HUNDRED_YEARS}",
+        f"retry_policy.{field} is 100000000000000s; {HUNDRED_YEARS}",
     )
 
 
@@ -326,12 +326,12 @@ async def test_a_backoff_coefficient_must_be_finite(stub, coefficient: float) ->
     [
         pytest.param(
             timer(seconds(10**14)),
-            f"commands[0].start_timer_command_attributes.start_to_fire_timeout is 1e+14s; {HUNDRED_YEARS}",
+            f"commands[0].start_timer_command_attributes.start_to_fire_timeout is 100000000000000s; {HUNDRED_YEARS}",
             id="timer-beyond-a-timestamp",
         ),
         pytest.param(
             timer(seconds(10**10)),
-            f"start_to_fire_timeout is 1e+10s; {HUNDRED_YEARS}",
+            f"start_to_fire_timeout is 10000000000s; {HUNDRED_YEARS}",
             id="timer-of-three-centuries",
         ),
         pytest.param(
@@ -341,17 +341,17 @@ async def test_a_backoff_coefficient_must_be_finite(stub, coefficient: float) ->
         ),
         pytest.param(
             timer(seconds(1, nanos=1_500_000_000)),
-            "start_to_fire_timeout has nanos 1500000000; it must be below 1e9",
+            "start_to_fire_timeout has nanos 1500000000; they must be in [0, 1e9)",
             id="timer-nanos-out-of-range",
         ),
         pytest.param(
             activity(start_to_close_timeout=seconds(10**14)),
-            f"schedule_activity_task_command_attributes.start_to_close_timeout is 1e+14s; {HUNDRED_YEARS}",
+            f"schedule_activity_task_command_attributes.start_to_close_timeout is 100000000000000s; {HUNDRED_YEARS}",
             id="activity-start-to-close",
         ),
         pytest.param(
             activity(start_to_close_timeout=seconds(10), heartbeat_timeout=seconds(10**12)),
-            f"heartbeat_timeout is 1e+12s; {HUNDRED_YEARS}",
+            f"heartbeat_timeout is 1000000000000s; {HUNDRED_YEARS}",
             id="activity-heartbeat",
         ),
         pytest.param(
@@ -361,12 +361,12 @@ async def test_a_backoff_coefficient_must_be_finite(stub, coefficient: float) ->
         ),
         pytest.param(
             child(retry_policy=common_pb2.RetryPolicy(initial_interval=seconds(10**14))),
-            f"retry_policy.initial_interval is 1e+14s; {HUNDRED_YEARS}",
+            f"retry_policy.initial_interval is 100000000000000s; {HUNDRED_YEARS}",
             id="child-retry-interval",
         ),
         pytest.param(
             continue_as_new(backoff_start_interval=seconds(10**14)),
-            f"backoff_start_interval is 1e+14s; {HUNDRED_YEARS}",
+            f"backoff_start_interval is 100000000000000s; {HUNDRED_YEARS}",
             id="continue-as-new-backoff",
         ),
     ],
@@ -557,4 +557,23 @@ async def test_a_long_namespace_id_is_invalid_without_being_echoed(stub) -> None
         ws.DescribeNamespaceRequest(id="\U0001d11e" * 5000),
         INVALID,
         "id is 5000 chars long; the limit is 255",
+    )
+
+
+# ---------------------------------------------------------------- page tokens
+
+
+@pytest.mark.parametrize("token", [b"\x00", b"[1]", b'["a", "b"]', b"\xff\xfe"])
+async def test_a_malformed_page_token_is_invalid_argument(stub, token: bytes) -> None:  # type: ignore[no-untyped-def]
+    await rejected(
+        stub.ListWorkflowExecutions,
+        ws.ListWorkflowExecutionsRequest(namespace="default", next_page_token=token),
+        INVALID,
+        "next_page_token is malformed",
+    )
+    await rejected(
+        stub.ListNamespaces,
+        ws.ListNamespacesRequest(next_page_token=token),
+        INVALID,
+        "next_page_token is malformed",
     )
