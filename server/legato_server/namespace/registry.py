@@ -35,6 +35,7 @@ from datetime import timedelta
 
 from legato.api.v1 import common_pb2, enums_pb2, workflow_service_pb2
 from legato_server.common import errors
+from legato_server.common.limits import quote, shorten
 from legato_server.persistence.interface import (
     AlreadyExistsError,
     ConditionFailedError,
@@ -59,9 +60,10 @@ def validate_namespace_name(name: str) -> None:
         raise errors.InvalidArgument("namespace is required (1-255 chars: letters, digits, '.', '_', '-')")
     if len(name) > MAX_NAME_LENGTH:
         raise errors.InvalidArgument(f"namespace is {len(name)} chars long; the limit is {MAX_NAME_LENGTH}")
-    if not _NAME_PATTERN.match(name):
+    # fullmatch: with match, "$" also accepts a name ending in a newline.
+    if not _NAME_PATTERN.fullmatch(name):
         raise errors.InvalidArgument(
-            f"namespace {name!r} has characters that are not allowed; use letters, digits, '.', '_', '-'"
+            f"namespace {quote(name)} has characters that are not allowed; use letters, digits, '.', '_', '-'"
         )
 
 
@@ -175,7 +177,7 @@ class NamespaceRegistry:
             record = await self._store.get_namespace(id=namespace_id)
         except NotFoundError:
             self._by_id.pop(namespace_id, None)
-            raise errors.NotFound(f'namespace id "{namespace_id}" not found') from None
+            raise errors.NotFound(f'namespace id "{shorten(namespace_id)}" not found') from None
         except TransientError:
             stale = self._last_read(namespace_id)
             if stale is None:

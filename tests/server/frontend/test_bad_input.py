@@ -577,3 +577,30 @@ async def test_a_malformed_page_token_is_invalid_argument(stub, token: bytes) ->
         INVALID,
         "next_page_token is malformed",
     )
+
+
+# ---------------------------------------------------------------- namespaces
+
+
+@pytest.mark.parametrize("name", ["orders\n", "orders\nx", "\U0001d11e" * 250])
+async def test_a_namespace_name_with_a_newline_or_symbols_is_invalid(stub, name: str) -> None:  # type: ignore[no-untyped-def]
+    details = await rejected(
+        stub.RegisterNamespace,
+        ws.RegisterNamespaceRequest(namespace=name),
+        INVALID,
+        "has characters that are not allowed",
+    )
+    assert len(details) < 300
+
+
+async def test_an_unknown_namespace_id_in_a_task_token_is_not_echoed_whole(stub) -> None:  # type: ignore[no-untyped-def]
+    token = tokens_pb2.TaskToken(
+        namespace_id="\U0001d11e" * 900, workflow_id="w", run_id="r", scheduled_event_id=5, activity_id="1"
+    )
+    details = await rejected(
+        stub.RespondActivityTaskCompleted,
+        ws.RespondActivityTaskCompletedRequest(task_token=token.SerializeToString()),
+        NOT_FOUND,
+        '... (900 chars)" not found',
+    )
+    assert len(details) < 300
