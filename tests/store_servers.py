@@ -17,6 +17,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -63,9 +64,21 @@ def _config(kind: str, name: str, port: int) -> dict[str, object]:
     }
 
 
-def _start(kind: str, workdir: Path) -> tuple[subprocess.Popen[str], str]:
+@dataclass(frozen=True)
+class ServerProcess:
+    address: str
+    """The frontend's host:port."""
+    database: str
+    """The MySQL database or Cassandra keyspace it uses ("" for SQLite)."""
+    log: Path
+    """Its stdout and stderr."""
+
+
+def _start(kind: str, workdir: Path) -> tuple[subprocess.Popen[str], ServerProcess]:
     port = find_free_port()
-    log = (workdir / f"server-{kind}.log").open("w")
+    log_path = workdir / f"server-{kind}.log"
+    log = log_path.open("w")
+    name = ""
     if kind == "sqlite":
         args = ["start-dev", "--port", str(port), "--db-file", str(workdir / "legato.db")]
     else:
@@ -78,14 +91,22 @@ def _start(kind: str, workdir: Path) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen([*server_command(), *args], stdout=log, stderr=subprocess.STDOUT, text=True)
     address = f"127.0.0.1:{port}"
     wait_until_serving(address, process, time.monotonic() + START_DEADLINE_S)
-    return process, address
+    return process, ServerProcess(address=address, database=name, log=log_path)
 
 
 @contextlib.asynccontextmanager
 async def running_server(kind: str, workdir: Path) -> AsyncIterator[str]:
-    process, address = await asyncio.to_thread(_start, kind, workdir)
+    """A server on ``kind``; yields its frontend address."""
+    async with running_server_process(kind, workdir) as server:
+        yield server.address
+
+
+@contextlib.asynccontextmanager
+async def running_server_process(kind: str, workdir: Path) -> AsyncIterator[ServerProcess]:
+    """A server on ``kind``; yields where it listens, its database and its log."""
+    process, server = await asyncio.to_thread(_start, kind, workdir)
     try:
-        yield address
+        yield server
     finally:
         process.terminate()
         try:

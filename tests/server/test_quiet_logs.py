@@ -26,14 +26,18 @@ def test_a_thousand_failures_of_one_cause_log_one_warning_a_summary_and_one_reco
     for _ in range(1000):
         transient.failed("shard 3 timer tasks", "the store is unreachable")
         clock.now += 0.07  # 70 s of failures
+    transient.succeeded("shard 3 timer tasks")  # a first success: not yet a recovery
+    transient.failed("shard 3 timer tasks", "the store is unreachable")  # the outage goes on, silently
     transient.succeeded("shard 3 timer tasks")
+    clock.now += 2.5
+    transient.succeeded("shard 3 timer tasks")  # success held: recovered
     transient.succeeded("shard 3 timer tasks")  # nothing more to say
 
     lines = [(r.levelname, r.getMessage()) for r in caplog.records]
     assert [level for level, _ in lines] == ["WARNING", "WARNING", "INFO"]
     assert "shard 3 timer tasks: the store is unreachable; retrying" == lines[0][1]
     assert "still failing after 60s" in lines[1][1]
-    assert "recovered after 70.0s and 1000 failures" in lines[2][1]
+    assert "recovered after 70.0s and 1001 failures" in lines[2][1]
     assert all(r.exc_info is None for r in caplog.records)
 
 
@@ -63,8 +67,8 @@ def test_the_repeat_filter_drops_repeats_of_third_party_loggers_only() -> None:
     clock.now += 61
     later = record("cassandra.pool", "Error reconnecting to %s")
     assert repeat_filter.filter(later)
-    assert later.getMessage().endswith("(499 similar messages suppressed)")
-    assert later.exc_info is None  # no tracebacks for a driver's warnings
+    assert later.getMessage().endswith("(ConnectionError: refused) (499 similar messages suppressed)")
+    assert later.exc_info is None  # no tracebacks from a driver
 
     ours = [repeat_filter.filter(record("legato_server.history", "boom", logging.ERROR)) for _ in range(3)]
     assert ours == [True, True, True]

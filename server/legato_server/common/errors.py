@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import grpc
 
-
 RUN_ID_TRAILER = "legato-run-id"
 """Trailing metadata key: the run that holds a workflow id (with ALREADY_EXISTS)."""
 

@@ -9,13 +9,14 @@ lines, burying the one line an operator needed. Two tools keep it to a handful:
 * ``TransientLog``, for failures our code expects and retries (the store is
   unreachable, a shard moved). The first failure of a cause logs one WARNING
   line without a traceback; repeats are counted and summarised at most once
-  per ``repeat_after_s``; the first success after failures logs one INFO line
-  saying how long it lasted and how many failures it hid. Unexpected errors do
+  per ``repeat_after_s``; once calls succeed ``settle_s`` after the last
+  failure (one lucky call in the middle of an outage does not count), one INFO line
+  says how long it lasted and how many failures it hid. Unexpected errors do
   not go through it: they keep their traceback.
 * ``RepeatFilter``, a ``logging.Filter`` for loggers we do not control (the
   Cassandra driver): a record whose template was already let through within
   the window is dropped and counted, and the next one let through says how
-  many were dropped; tracebacks of WARNING and below are dropped.
+  many were dropped; a traceback becomes the exception's type and text.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from dataclasses import dataclass
 class _Outage:
     started: float
     last_logged: float
+    last_failure: float
     failures: int = 1
     unlogged: int = 0
+    succeeding_since: float | None = None
 
 
 class TransientLog:
@@ -42,10 +45,12 @@ class TransientLog:
         logger: logging.Logger,
         *,
         repeat_after_s: float = 60.0,
+        settle_s: float = 2.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._log = logger
         self._repeat_after_s = repeat_after_s
+        self._settle_s = settle_s
         self._monotonic = monotonic
         self._outages: dict[str, _Outage] = {}
 
@@ -54,11 +59,13 @@ class TransientLog:
         now = self._monotonic()
         outage = self._outages.get(cause)
         if outage is None:
-            self._outages[cause] = _Outage(started=now, last_logged=now)
+            self._outages[cause] = _Outage(started=now, last_logged=now, last_failure=now)
             self._log.warning("%s: %s; retrying", cause, error)
             return
         outage.failures += 1
         outage.unlogged += 1
+        outage.succeeding_since = None
+        outage.last_failure = now
         if now - outage.last_logged >= self._repeat_after_s:
             self._log.warning(
                 "%s: still failing after %.0fs (%d more failures since the last report): %s",
@@ -74,14 +81,24 @@ class TransientLog:
         """``cause`` worked; logs the recovery if it had been failing."""
         if not self._outages:
             return  # the hot path: nothing is failing
-        outage = self._outages.pop(cause, None)
-        if outage is not None:
-            self._log.info(
-                "%s: recovered after %.1fs and %d failures",
-                cause,
-                self._monotonic() - outage.started,
-                outage.failures,
-            )
+        outage = self._outages.get(cause)
+        if outage is None:
+            return
+        now = self._monotonic()
+        if outage.succeeding_since is None:
+            outage.succeeding_since = now
+        settled = (
+            now - outage.last_failure >= self._settle_s or now - outage.succeeding_since >= self._settle_s
+        )
+        if not settled:
+            return
+        del self._outages[cause]
+        self._log.info(
+            "%s: recovered after %.1fs and %d failures",
+            cause,
+            outage.succeeding_since - outage.started,
+            outage.failures,
+        )
 
     def failing(self, cause: str) -> bool:
         return cause in self._outages
@@ -119,7 +136,11 @@ class RepeatFilter(logging.Filter):
             return False
         dropped = seen[1] if seen is not None else 0
         self._seen[key] = (now, 0)
-        if record.levelno <= logging.WARNING:
+        if record.exc_info and record.exc_info[1] is not None:
+            # A driver's traceback shows the driver's insides, not our bug:
+            # keep the exception's type and text on the line instead.
+            error = record.exc_info[1]
+            record.msg = f"{record.msg} ({type(error).__name__}: {error})"
             record.exc_info = None
             record.exc_text = None
         if dropped:

@@ -133,7 +133,7 @@ class TimerQueueProcessor:
         async with self._semaphore:
             done = await run_with_retries(
                 clock=self._shard.clock,
-                cause=f"shard {self._shard.shard_id} timer tasks",
+                cause="history timer tasks",
                 describe=f"shard {self._shard.shard_id} timer task {task_id} "
                 f"({hs.TimerTaskType.Name(info.task_type)} {info.workflow_id})",
                 attempt_fn=attempt,
@@ -183,7 +183,7 @@ class TimerQueueProcessor:
         await ack_forever(
             clock=self._shard.clock,
             interval_s=ACK_INTERVAL_S,
-            cause=f"shard {self._shard.shard_id} timer ack level",
+            cause="history timer ack levels",
             advance=self.advance_ack_level,
             is_closed=lambda: self._stopped or self._shard.closed,
         )

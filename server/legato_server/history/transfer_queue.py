@@ -88,7 +88,7 @@ class TransferQueueProcessor:
         async with self._semaphore:
             done = await run_with_retries(
                 clock=self._shard.clock,
-                cause=f"shard {self._shard.shard_id} transfer tasks",
+                cause="history transfer tasks",
                 describe=f"shard {self._shard.shard_id} transfer task {task_id} "
                 f"({hs.TransferTaskType.Name(info.task_type)} {info.workflow_id})",
                 attempt_fn=lambda: self._execute(self._shard, info),
@@ -119,7 +119,7 @@ class TransferQueueProcessor:
         await ack_forever(
             clock=self._shard.clock,
             interval_s=ACK_INTERVAL_S,
-            cause=f"shard {self._shard.shard_id} transfer ack level",
+            cause="history transfer ack levels",
             advance=self.advance_ack_level,
             is_closed=lambda: self._stopped or self._shard.closed,
         )

@@ -219,7 +219,7 @@ class TaskBacklog:
                     batch_size=self._read_batch,
                 )
             except errors.Unavailable as err:
-                transient_log.failed(f"task queue {self._key} backlog reads", err)
+                transient_log.failed("matching backlog reads", f"task queue {self._key}: {err}")
                 await asyncio.sleep(_READ_RETRY_S[min(failures, len(_READ_RETRY_S) - 1)])
                 failures += 1
                 continue
@@ -227,8 +227,7 @@ class TaskBacklog:
                 log.exception("task queue %s: backlog read failed; retrying", self._key)
                 await asyncio.sleep(_READ_RETRY_S[-1])
                 continue
-            if failures:
-                transient_log.succeeded(f"task queue {self._key} backlog reads")
+            transient_log.succeeded("matching backlog reads")
             failures = 0
             if not rows:
                 await self._written.wait()
@@ -256,7 +255,7 @@ class TaskBacklog:
                 )
 
     async def _delete(self, task_id: int) -> bool:
-        cause = f"task queue {self._key} deletes"
+        cause = "matching backlog deletes"
         try:
             await self._store.complete_task(
                 namespace_id=self._key.namespace_id,
@@ -265,7 +264,7 @@ class TaskBacklog:
                 task_id=task_id,
             )
         except PersistenceError as err:
-            transient_log.failed(cause, f"could not delete task {task_id}: {err}")
+            transient_log.failed(cause, f"task queue {self._key}: could not delete task {task_id}: {err}")
             return False
         transient_log.succeeded(cause)
         return True

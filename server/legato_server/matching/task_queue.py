@@ -15,6 +15,8 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from legato_server.common import errors
+from legato_server.common.logs import TransientLog
 from legato_server.matching.backlog import TaskBacklog, TaskQueueKey
 from legato_server.matching.config import MatchingConfig
 from legato_server.matching.matcher import TaskMatcher
@@ -22,6 +24,10 @@ from legato_server.matching.tasks import MatchTask, QueryTask, Task
 from legato_server.persistence.interface import TaskQueueStore
 
 log = logging.getLogger(__name__)
+transient_log = TransientLog(log)
+
+_RETURN_RETRY_S = 0.1
+_RETURN_RETRY_MAX_S = 5.0
 
 
 class TaskQueue:
@@ -84,11 +90,23 @@ class TaskQueue:
             self._spawn(self._persist_returned(task))
 
     async def _persist_returned(self, task: MatchTask) -> None:
-        try:
-            await self.backlog.persist(task)
-        except Exception:
-            # History's schedule-to-start / start-to-close timers reschedule it.
-            log.exception("task queue %s: lost a returned task of %s", self.key, task.execution.workflow_id)
+        """Keep a returned task until a poller takes it or the backlog holds it.
+
+        It was sync-matched, so it exists nowhere else: history counted it as
+        delivered. While the store is down it stays here and is offered to
+        pollers; it is written once the store is back.
+        """
+        delay = _RETURN_RETRY_S
+        while not self.matcher.offer(task):
+            try:
+                await self.backlog.persist(task)
+            except errors.Unavailable as err:
+                transient_log.failed("matching returned tasks", f"task queue {self.key}: {err}")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RETURN_RETRY_MAX_S)
+                continue
+            transient_log.succeeded("matching returned tasks")
+            return
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
