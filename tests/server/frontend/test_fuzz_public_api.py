@@ -11,7 +11,8 @@ is mostly "default", run ids mostly UUIDs, commands mostly carry the
 attributes their type expects, task tokens are real ones half of the time) so
 that the fuzzing reaches history and storage, not only the frontend.
 
-Each RPC gets ``FUZZ_EXAMPLES`` requests (derandomized: CI sees the same ones).
+Each RPC that takes workflow input gets ``FUZZ_EXAMPLES`` requests, the
+others 300 (derandomized: CI sees the same ones).
 Any status but INTERNAL, UNKNOWN, RESOURCE_EXHAUSTED (an error message too
 long for a gRPC header) and DEADLINE_EXCEEDED (a hang) is an acceptable answer
 to nonsense. After all of them, the server process must still be running and
@@ -438,6 +439,80 @@ def test_describe_workflow_execution(server: FuzzServer, request: Message) -> No
 @given(request=requests(ws.ListWorkflowExecutionsRequest))
 def test_list_workflow_executions(server: FuzzServer, request: Message) -> None:
     call(server, "ListWorkflowExecutions", request)
+
+
+# ---------------------------------------------------------------- the other RPCs, more briefly
+
+FUZZ_BRIEFLY = settings(FUZZ, max_examples=300)
+
+
+@FUZZ_BRIEFLY
+@given(request=requests(ws.GetWorkflowExecutionHistoryRequest))
+def test_get_workflow_execution_history(
+    server: FuzzServer, request: ws.GetWorkflowExecutionHistoryRequest
+) -> None:
+    request.wait_new_event = False  # a long-poll on a fuzzed workflow waits out the call's deadline
+    call(server, "GetWorkflowExecutionHistory", request)
+
+
+@FUZZ_BRIEFLY
+@given(request=requests(ws.RequestCancelWorkflowExecutionRequest))
+def test_request_cancel_workflow_execution(server: FuzzServer, request: Message) -> None:
+    call(server, "RequestCancelWorkflowExecution", request)
+
+
+@FUZZ_BRIEFLY
+@given(request=requests(ws.TerminateWorkflowExecutionRequest))
+def test_terminate_workflow_execution(server: FuzzServer, request: Message) -> None:
+    call(server, "TerminateWorkflowExecution", request)
+
+
+@FUZZ_BRIEFLY
+@given(request=requests(ws.CountWorkflowExecutionsRequest))
+def test_count_workflow_executions(server: FuzzServer, request: Message) -> None:
+    call(server, "CountWorkflowExecutions", request)
+
+
+@FUZZ_BRIEFLY
+@given(request=requests(ws.ResetStickyTaskQueueRequest))
+def test_reset_sticky_task_queue(server: FuzzServer, request: Message) -> None:
+    call(server, "ResetStickyTaskQueue", request)
+
+
+@FUZZ_BRIEFLY
+@given(request=requests(ws.RespondActivityTaskCanceledRequest), real_token=REAL_TOKEN_MOSTLY)
+def test_respond_activity_task_canceled(server: FuzzServer, request: Message, real_token: bool) -> None:
+    call(server, "RespondActivityTaskCanceled", with_token(request, real_token, server, activity_task_token))
+
+
+@FUZZ_BRIEFLY
+@given(request=requests(ws.RecordActivityTaskHeartbeatRequest), real_token=REAL_TOKEN_MOSTLY)
+def test_record_activity_task_heartbeat(server: FuzzServer, request: Message, real_token: bool) -> None:
+    call(server, "RecordActivityTaskHeartbeat", with_token(request, real_token, server, activity_task_token))
+
+
+@FUZZ_BRIEFLY
+@given(request=requests(ws.RespondQueryTaskCompletedRequest))
+def test_respond_query_task_completed(server: FuzzServer, request: Message) -> None:
+    call(server, "RespondQueryTaskCompleted", request)
+
+
+@FUZZ_BRIEFLY
+@given(request=requests(ws.RegisterNamespaceRequest))
+def test_register_namespace(server: FuzzServer, request: Message) -> None:
+    call(server, "RegisterNamespace", request)
+
+
+@FUZZ_BRIEFLY
+@given(request=requests(ws.DescribeNamespaceRequest))
+def test_describe_namespace(server: FuzzServer, request: Message) -> None:
+    call(server, "DescribeNamespace", request)
+
+
+@FUZZ_BRIEFLY
+@given(request=requests(ws.ListNamespacesRequest))
+def test_list_namespaces(server: FuzzServer, request: Message) -> None:
+    call(server, "ListNamespaces", request)
 
 
 # ---------------------------------------------------------------- afterwards
