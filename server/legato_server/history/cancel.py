@@ -12,6 +12,7 @@ from __future__ import annotations
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import FailedPrecondition
+from legato_server.common.limits import quote
 from legato_server.history.engine import HistoryEngine
 from legato_server.history.mutable_state import MutableState
 from legato_server.internal.v1 import history_service_pb2 as hsvc
@@ -29,7 +30,7 @@ def check_child_only(ms: MutableState, *, child_only: bool, caller: common_pb2.W
         or (caller.run_id and parent.run_id != caller.run_id)
     ):
         raise FailedPrecondition(
-            f"workflow {ms.workflow_id!r} is not a child of the calling workflow and child_workflow_only is set"
+            f"workflow {quote(ms.workflow_id)} is not a child of the calling workflow and child_workflow_only is set"
         )
 
 
@@ -44,7 +45,7 @@ async def request_cancel_workflow(
     async def action(ms: MutableState) -> None:
         if not ms.is_running:
             raise FailedPrecondition(
-                f"workflow execution {execution.workflow_id!r} run {run_id} is already closed"
+                f"workflow execution {quote(execution.workflow_id)} run {run_id} is already closed"
             )
         check_child_only(
             ms, child_only=request.child_workflow_only, caller=request.external_workflow_execution

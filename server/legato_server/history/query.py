@@ -21,6 +21,7 @@ from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common import deadline as call_deadline
 from legato_server.common.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, Unavailable
+from legato_server.common.limits import quote
 from legato_server.history.engine import HistoryEngine
 from legato_server.history.history_read import read_run_events
 from legato_server.history.mutable_state import MutableState
@@ -73,7 +74,7 @@ async def query_workflow(
                 pass
     if last_started == 0:
         raise FailedPrecondition(
-            f"workflow {execution.workflow_id!r} has not completed its first workflow task yet; "
+            f"workflow {quote(execution.workflow_id)} has not completed its first workflow task yet; "
             f"no worker completed it within {first_task_wait_s:.1f}s; "
             "it can be queried once a worker has run it (is a worker polling its task queue?)"
         )

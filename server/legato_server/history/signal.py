@@ -19,6 +19,7 @@ from legato_server.common.errors import (
     Unavailable,
     WorkflowAlreadyStarted,
 )
+from legato_server.common.limits import quote
 from legato_server.history.cancel import check_child_only
 from legato_server.history.engine import HistoryEngine
 from legato_server.history.mutable_state import MutableState
@@ -48,7 +49,7 @@ async def signal_workflow(
     async def action(ms: MutableState) -> None:
         if not ms.is_running:
             raise FailedPrecondition(
-                f"workflow execution {execution.workflow_id!r} run {run_id} is already closed"
+                f"workflow execution {quote(execution.workflow_id)} run {run_id} is already closed"
             )
         check_child_only(
             ms, child_only=request.child_workflow_only, caller=request.external_workflow_execution

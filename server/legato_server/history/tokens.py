@@ -11,6 +11,7 @@ from __future__ import annotations
 from google.protobuf.message import DecodeError
 
 from legato_server.common.errors import InvalidArgument
+from legato_server.common.limits import quote
 from legato_server.internal.v1 import tokens_pb2
 
 
@@ -33,6 +34,6 @@ def decode_task_token(data: bytes, *, namespace_id: str = "") -> tokens_pb2.Task
         raise InvalidArgument("task_token is malformed; pass the token from the poll response unchanged")
     if namespace_id and token.namespace_id != namespace_id:
         raise InvalidArgument(
-            f"task_token belongs to namespace id {token.namespace_id!r}, not to {namespace_id!r}"
+            f"task_token belongs to namespace id {quote(token.namespace_id)}, not to {quote(namespace_id)}"
         )
     return token

@@ -604,3 +604,21 @@ async def test_an_unknown_namespace_id_in_a_task_token_is_not_echoed_whole(stub)
         '... (900 chars)" not found',
     )
     assert len(details) < 300
+
+
+@pytest.mark.parametrize("rpc", ["SignalWorkflowExecution", "RequestCancelWorkflowExecution"])
+async def test_a_long_unicode_workflow_id_is_cut_in_already_closed(stub, rpc: str) -> None:  # type: ignore[no-untyped-def]
+    started = await stub.StartWorkflowExecution(start(workflow_id=WIDE_ID), timeout=10)
+    execution = common_pb2.WorkflowExecution(workflow_id=WIDE_ID, run_id=started.run_id)
+    await stub.TerminateWorkflowExecution(
+        ws.TerminateWorkflowExecutionRequest(namespace="default", workflow_execution=execution), timeout=10
+    )
+    request = (
+        ws.SignalWorkflowExecutionRequest(namespace="default", workflow_execution=execution, signal_name="go")
+        if rpc == "SignalWorkflowExecution"
+        else ws.RequestCancelWorkflowExecutionRequest(namespace="default", workflow_execution=execution)
+    )
+    details = await rejected(
+        getattr(stub, rpc), request, grpc.StatusCode.FAILED_PRECONDITION, "(1000 chars) run "
+    )
+    assert len(details) < 400
