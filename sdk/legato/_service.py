@@ -13,6 +13,13 @@ It guarantees three things:
   ``legato.exceptions.RPCError`` carrying the ``grpc.StatusCode``; callers that
   know more (start -> ``WorkflowAlreadyStartedError``) translate further.
 * **No grpc types leak upwards** except the status code on the error.
+* **A failed TLS handshake is not retried.** A certificate the client does not
+  trust (or a name it does not match) will not fix itself within a retry
+  budget, so it raises ``TLSError`` at once with what to check
+  (``tls_failure_hint``) instead of waiting out the retries. A server that
+  closes the connection during the handshake (it wants a client certificate,
+  or TLS from a plaintext client) looks like any dropped connection to gRPC,
+  so that stays retried; its final error carries a hint.
 
 The stub is injected, so tests drive the retry logic with a fake stub and a
 fake sleep instead of a server and the clock.
@@ -22,16 +29,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
 import grpc.aio
 
 from legato.api.v1 import workflow_service_pb2_grpc
-from legato.exceptions import RPCError
+from legato.exceptions import RPCError, TLSError
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +92,75 @@ class TLSConfig:
     client_private_key: bytes | None = None
     """PEM private key of ``client_cert``."""
     domain: str | None = None
-    """Server name to verify instead of the host of the address."""
+    """Server name to verify instead of the host of the address (and to send as SNI)."""
+
+    @classmethod
+    def from_files(
+        cls,
+        *,
+        ca_file: str | os.PathLike[str] | None = None,
+        cert_file: str | os.PathLike[str] | None = None,
+        key_file: str | os.PathLike[str] | None = None,
+        domain: str | None = None,
+    ) -> TLSConfig:
+        """A TLSConfig from PEM files; ValueError names a file that cannot be read."""
+        if (cert_file is None) != (key_file is None):
+            raise ValueError("a TLS client certificate needs both a certificate file and a key file")
+        return cls(
+            server_root_ca_cert=_read_pem(ca_file, "CA"),
+            client_cert=_read_pem(cert_file, "client certificate"),
+            client_private_key=_read_pem(key_file, "client key"),
+            domain=domain or None,
+        )
+
+    def channel_arguments(self) -> tuple[grpc.ChannelCredentials, list[tuple[str, Any]]]:
+        """The credentials and channel options that make a gRPC channel (asyncio or not) use this TLS."""
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=self.server_root_ca_cert,
+            private_key=self.client_private_key,
+            certificate_chain=self.client_cert,
+        )
+        options = [("grpc.ssl_target_name_override", self.domain)] if self.domain else []
+        return credentials, options
+
+
+def _read_pem(path: str | os.PathLike[str] | None, what: str) -> bytes | None:
+    if path is None or str(path) == "":
+        return None
+    try:
+        return Path(path).expanduser().read_bytes()
+    except OSError as err:
+        raise ValueError(f"cannot read the TLS {what} file {path}: {err.strerror or err}") from None
+
+
+def tls_failure_hint(details: str) -> str | None:
+    """What to check when a call failed in a TLS handshake; None if ``details`` shows no such failure.
+
+    gRPC reports these as UNAVAILABLE with the OpenSSL reason in the text.
+    """
+    if "WRONG_VERSION_NUMBER" in details:
+        return "the server does not speak TLS (connect without TLS, or check the address)"
+    if "Hostname Verification" in details or "No match found for server name" in details:
+        return "the server's certificate does not name the host dialed; set the server name to a name in it"
+    if "CERTIFICATE_VERIFY_FAILED" in details:
+        return "the server's certificate is not signed by a trusted CA; pass the CA that signed it"
+    if (
+        "certificate" in details.lower()
+        or "Tls handshake failed" in details
+        or "Ssl handshake failed" in details
+    ):
+        return "the TLS handshake failed; check the CA, the client certificate and the server name"
+    return None
+
+
+def closed_connection_hint(details: str) -> str | None:
+    """A hint for a connection the server closed before any call: often TLS trouble, not a dead server."""
+    if "Socket closed" in details and "failed to connect" in details:
+        return (
+            "the server closed the connection before any call: it may want TLS, "
+            "or a client certificate signed by its client CA"
+        )
+    return None
 
 
 def create_channel(address: str, *, tls: bool | TLSConfig = False) -> grpc.aio.Channel:
@@ -96,14 +173,8 @@ def create_channel(address: str, *, tls: bool | TLSConfig = False) -> grpc.aio.C
     if tls is False:
         return grpc.aio.insecure_channel(address, options=options)
     config = tls if isinstance(tls, TLSConfig) else TLSConfig()
-    if config.domain:
-        options.append(("grpc.ssl_target_name_override", config.domain))
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=config.server_root_ca_cert,
-        private_key=config.client_private_key,
-        certificate_chain=config.client_cert,
-    )
-    return grpc.aio.secure_channel(address, credentials, options=options)
+    credentials, tls_options = config.channel_arguments()
+    return grpc.aio.secure_channel(address, credentials, options=options + tls_options)
 
 
 class ServiceClient:
@@ -180,6 +251,10 @@ class ServiceClient:
                 return await method(request, timeout=deadline, metadata=self._metadata)
             except grpc.aio.AioRpcError as err:
                 status = err.code()
+                details = err.details() or ""
+                hint = tls_failure_hint(details) if status == grpc.StatusCode.UNAVAILABLE else None
+                if hint is not None:
+                    raise TLSError(f"{rpc}: {hint} ({details})", status=status, details=details) from None
                 retryable = status in RETRYABLE_STATUSES or (
                     status == grpc.StatusCode.DEADLINE_EXCEEDED and not long_poll and not waits_for_worker
                 )
@@ -189,8 +264,9 @@ class ServiceClient:
                     or self._now() - started + delay > self.retry.max_elapsed
                 )
                 if not retry or not retryable or out_of_budget:
+                    hint = closed_connection_hint(details) if status == grpc.StatusCode.UNAVAILABLE else None
                     raise RPCError(
-                        f"{rpc}: {err.details() or status.name}",
+                        f"{rpc}: {details or status.name}" + (f" ({hint})" if hint else ""),
                         status=status,
                         details=err.details() or "",
                         metadata={key: str(value) for key, value in err.trailing_metadata() or ()},

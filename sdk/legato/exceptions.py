@@ -151,6 +151,16 @@ class RPCError(LegatoError):
         """The status's trailing metadata (e.g. ``legato-run-id`` with ALREADY_EXISTS)."""
 
 
+class TLSError(RPCError):
+    """The TLS handshake with the server failed; retrying would not help.
+
+    The server's certificate is not signed by a trusted CA
+    (``TLSConfig.server_root_ca_cert``), does not name the host dialed
+    (``TLSConfig.domain``), or the server does not speak TLS. ``status`` is
+    ``UNAVAILABLE``, as gRPC reports it.
+    """
+
+
 class WorkflowAlreadyStartedError(LegatoError):
     """Starting a workflow whose id is in use, or may not be reused by the id reuse policy.
 

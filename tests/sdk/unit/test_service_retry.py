@@ -9,7 +9,7 @@ import grpc.aio
 import pytest
 
 from legato._service import RPCRetryConfig, ServiceClient
-from legato.exceptions import RPCError
+from legato.exceptions import RPCError, TLSError
 
 
 def rpc_error(code: grpc.StatusCode, details: str = "boom") -> grpc.aio.AioRpcError:
@@ -142,3 +142,42 @@ async def test_deadline_exceeded_on_a_call_that_waits_for_a_worker_is_not_retrie
         await service(stub, time).call("QueryWorkflow", "req", waits_for_worker=True)
     assert raised.value.status == grpc.StatusCode.DEADLINE_EXCEEDED
     assert len(stub.calls) == 1 and time.sleeps == []
+
+
+HANDSHAKE = (
+    "failed to connect to all addresses; last error: UNKNOWN: ipv4:10.0.0.1:7233: Tls handshake failed"
+)
+
+
+@pytest.mark.parametrize(
+    ("details", "hint"),
+    [
+        pytest.param(
+            f"{HANDSHAKE} (TSI_PROTOCOL_FAILURE): SSL_ERROR_SSL: CERTIFICATE_VERIFY_FAILED",
+            "not signed by a trusted CA",
+            id="unknown-ca",
+        ),
+        pytest.param(
+            "last error: UNKNOWN: Custom verification check failed: Hostname Verification Check failed.",
+            "does not name the host",
+            id="wrong-name",
+        ),
+        pytest.param(f"{HANDSHAKE}: WRONG_VERSION_NUMBER", "does not speak TLS", id="plaintext-server"),
+    ],
+)
+async def test_a_failed_tls_handshake_raises_tls_error_without_retrying(details: str, hint: str) -> None:
+    stub, time = FakeStub(rpc_error(grpc.StatusCode.UNAVAILABLE, details)), FakeTime()
+    with pytest.raises(TLSError, match=hint) as raised:
+        await service(stub, time).call("GetSystemInfo", "req")
+    assert raised.value.status == grpc.StatusCode.UNAVAILABLE
+    assert len(stub.calls) == 1
+    assert time.sleeps == []
+
+
+async def test_a_connection_closed_by_the_server_is_retried_then_explained() -> None:
+    closed = "failed to connect to all addresses; last error: UNAVAILABLE: ipv4:10.0.0.1:7233: Socket closed"
+    stub, time = FakeStub(*[rpc_error(grpc.StatusCode.UNAVAILABLE, closed)] * 3), FakeTime()
+    with pytest.raises(RPCError, match="may want TLS, or a client certificate") as raised:
+        await service(stub, time, max_attempts=3).call("GetSystemInfo", "req")
+    assert not isinstance(raised.value, TLSError)
+    assert len(stub.calls) == 3
