@@ -12,6 +12,12 @@ import grpc
 
 RUN_ID_TRAILER = "legato-run-id"
 """Trailing metadata key: the run that holds a workflow id (with ALREADY_EXISTS)."""
+NOT_OWNER_TRAILER = "legato-not-owner"
+"""Trailing metadata key: this host does not own the shard or task queue; the value
+is the owner it believes in (a host id, or "" when it does not know)."""
+ORIGIN_TRAILER = "legato-origin"
+"""Trailing metadata key set on every status a Legato handler returns, so a caller
+can tell an answer from a role apart from a transport failure (no peer reached)."""
 
 
 class ServiceError(Exception):
@@ -82,6 +88,27 @@ class Unavailable(ServiceError):
     code = grpc.StatusCode.UNAVAILABLE
 
 
+class NotOwner(Unavailable):
+    """This host does not own the history shard or task queue the request is for.
+
+    Nothing was done, so the caller may always retry: with a fresh route, to
+    ``owner`` when it is known. Raised while shards and queues move between
+    hosts (a host joined, left or died).
+    """
+
+    def __init__(self, message: str, *, owner: str = "", shard_id: int | None = None) -> None:
+        super().__init__(message)
+        self.owner = owner
+        self.shard_id = shard_id
+
+    def trailers(self) -> tuple[tuple[str, str], ...]:
+        return ((NOT_OWNER_TRAILER, self.owner),)
+
+
+class PeerUnreachable(Unavailable):
+    """No answer from the role's host (connection refused, host gone): the request may not have arrived."""
+
+
 class Internal(ServiceError):
     """A bug or an invariant violated on the server."""
 
@@ -107,7 +134,11 @@ def error_from_status(
     code: grpc.StatusCode, message: str, trailers: tuple[tuple[str, str | bytes], ...] = ()
 ) -> ServiceError:
     """The typed error for a gRPC status (and its trailing metadata) received from another role."""
-    run_id = next((str(value) for key, value in trailers if key == RUN_ID_TRAILER), "")
-    if code == grpc.StatusCode.ALREADY_EXISTS and run_id:
-        return WorkflowAlreadyStarted(message, run_id=run_id)
+    found = {key: str(value) for key, value in trailers}
+    if code == grpc.StatusCode.ALREADY_EXISTS and found.get(RUN_ID_TRAILER):
+        return WorkflowAlreadyStarted(message, run_id=found[RUN_ID_TRAILER])
+    if NOT_OWNER_TRAILER in found:
+        return NotOwner(message, owner=found[NOT_OWNER_TRAILER])
+    if code == grpc.StatusCode.UNAVAILABLE and ORIGIN_TRAILER not in found:
+        return PeerUnreachable(message)
     return _BY_CODE.get(code, ServiceError)(message)

@@ -16,8 +16,10 @@ from typing import Any
 
 import grpc
 from google.protobuf import descriptor as _descriptor
+from opentelemetry import propagate
 
-from legato_server.common.errors import ServiceError, error_from_status
+from legato_server.common.deadline import remaining_s
+from legato_server.common.errors import ORIGIN_TRAILER, ServiceError, error_from_status
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +38,11 @@ def servicer_for(handler: object, service: _descriptor.ServiceDescriptor) -> obj
             try:
                 return await target(request)
             except ServiceError as err:
-                trailers = err.trailers()
-                if trailers:
-                    context.set_trailing_metadata(trailers)
+                context.set_trailing_metadata(((ORIGIN_TRAILER, "legato"), *err.trailers()))
                 await context.abort(err.code, err.message)
             except Exception:
                 log.exception("unhandled error in %s.%s", service.name, name)
+                context.set_trailing_metadata(((ORIGIN_TRAILER, "legato"),))
                 await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {name}; see server log")
 
         call.__name__ = name
@@ -54,7 +55,12 @@ def servicer_for(handler: object, service: _descriptor.ServiceDescriptor) -> obj
 
 
 class GrpcClient:
-    """Calls a remote role's handler through a gRPC stub, raising the same typed errors."""
+    """Calls a remote role's handler through a gRPC stub, raising the same typed errors.
+
+    Each call carries the caller's deadline (what is left of it, so a chain of
+    hops never outlives the original call) and the current W3C trace context
+    in its metadata, so the peer's spans join the caller's trace.
+    """
 
     def __init__(
         self, stub: object, service: _descriptor.ServiceDescriptor, *, timeout_s: float = 30.0
@@ -68,8 +74,13 @@ class GrpcClient:
         rpc = getattr(self._stub, name)
 
         async def call(request: Any, *, timeout: float | None = None) -> Any:  # noqa: ASYNC109 - a gRPC deadline
+            if timeout is None:
+                left = remaining_s()
+                timeout = self._timeout_s if left is None else max(left, 0.001)
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
             try:
-                return await rpc(request, timeout=timeout or self._timeout_s)
+                return await rpc(request, timeout=timeout, metadata=tuple(carrier.items()))
             except grpc.aio.AioRpcError as err:
                 trailers = tuple(err.trailing_metadata() or ())
                 raise error_from_status(err.code(), err.details() or "", trailers) from err

@@ -1,10 +1,17 @@
 """HistoryClient: call any HistoryService RPC and reach the host that owns its shard.
 
 Every request names a workflow, directly or inside its task token; the client
-computes its shard and asks a ``ShardRouter`` for the handler of that shard.
-Today the router is in-process (the handlers of this process); a router built
-on the membership ring returns a ``common.rpc.GrpcClient`` for shards owned by
-other hosts, with no change to callers.
+computes its shard and asks a ``ShardRouter`` for the handler of that shard,
+then calls it through ``common.routing.call_routed``, which resolves again and
+retries while the shard is moving (``NotOwner``) or its host is gone.
+
+* ``LocalShardRouter``: the handlers of this process (tests, one-process setups
+  without membership).
+* ``RingShardRouter``: the membership ring of history hosts; this process's own
+  handler for the shards the ring gives it (it acquires a shard on first use if
+  the ring moved it here), a gRPC client for the others. The same path serves
+  frontend -> history, matching -> history and history -> history calls (child
+  starts, external signals and cancels, parent notifications).
 """
 
 from __future__ import annotations
@@ -12,10 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from legato_server.common.errors import Unavailable
+from legato_server.common.errors import NotOwner
+from legato_server.common.routing import PeerClients, call_routed
 from legato_server.history.routing import shard_for
 from legato_server.history.tokens import decode_task_token
 from legato_server.internal.v1 import history_service_pb2 as hsvc
+from legato_server.internal.v1 import history_service_pb2_grpc
 
 
 class ShardRouter(Protocol):
@@ -76,9 +85,10 @@ class HistoryClient:
 
     def _bind(self, name: str, route: Callable[[Any], tuple[str, str]]) -> Callable[..., Any]:
         async def call(request: Any, **kwargs: Any) -> Any:
-            namespace_id, workflow_id = route(request)
-            handler = self._router.handler_for_shard(self.shard_id(namespace_id, workflow_id))
-            return await getattr(handler, name)(request, **kwargs)
+            shard_id = self.shard_id(*route(request))
+            return await call_routed(
+                name, request, lambda: self._router.handler_for_shard(shard_id), **kwargs
+            )
 
         call.__name__ = name
         return call
@@ -98,4 +108,53 @@ class LocalShardRouter:
             shard = handler.engine.shards.get(shard_id)
             if shard is not None and not shard.closed:
                 return handler
-        raise Unavailable(f"no history host in this process owns shard {shard_id}; retry")
+        raise NotOwner(f"no history host in this process owns shard {shard_id}; retry", shard_id=shard_id)
+
+
+class Membership(Protocol):
+    host_id: str
+
+    def ring(self, role: str) -> Any: ...
+
+    def address_of(self, host_id: str) -> str | None: ...
+
+
+HISTORY_SERVICE = hsvc.DESCRIPTOR.services_by_name["HistoryService"]
+
+
+class RingShardRouter:
+    """Routes by the membership ring of history hosts; see the module docstring."""
+
+    def __init__(self, *, membership: Membership, peers: PeerClients, local: Any | None = None) -> None:
+        self._membership = membership
+        self._peers = peers
+        self._local = local
+
+    def set_local(self, handler: Any) -> None:
+        self._local = handler
+
+    def owner_of(self, shard_id: int) -> str:
+        """The host id the ring gives ``shard_id``; NotOwner when no history host is alive."""
+        try:
+            return str(self._membership.ring("history").shard_owner(shard_id))
+        except LookupError:
+            raise NotOwner(
+                f"no live history host in the membership ring for shard {shard_id}; is a history role running?",
+                shard_id=shard_id,
+            ) from None
+
+    def handler_for_shard(self, shard_id: int) -> Any:
+        local = self._local
+        if local is not None:
+            shard = local.engine.shards.get(shard_id)
+            if shard is not None and not shard.closed:
+                return local
+        owner = self.owner_of(shard_id)
+        if owner == self._membership.host_id and local is not None:
+            return local  # the ring moved it here: the handler acquires it on first use
+        address = self._membership.address_of(owner)
+        if address is None or owner == self._membership.host_id:
+            raise NotOwner(
+                f"history host {owner} of shard {shard_id} has no address yet; retry", shard_id=shard_id
+            )
+        return self._peers.client(address, history_service_pb2_grpc.HistoryServiceStub, HISTORY_SERVICE)

@@ -10,11 +10,13 @@ which may route them to another host.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol
 
-from legato_server.common.errors import Unavailable
+from legato_server.common.errors import NotOwner, Unavailable
 from legato_server.history.clock import Clock
 from legato_server.history.routing import shard_for
 from legato_server.history.shard import Shard
@@ -54,6 +56,9 @@ class HistoryEngine:
         self.clock = clock
         self.shards: dict[int, Shard] = {}
         self.history_client: Any = None  # set by the service once the client exists
+        self._acquiring: dict[int, asyncio.Future[Shard]] = {}
+        self.should_own: Callable[[int], bool] = lambda shard_id: False
+        """Whether the membership ring gives this host ``shard_id`` (set by the ShardController)."""
 
     def shard_id_for(self, namespace_id: str, workflow_id: str) -> int:
         return shard_for(namespace_id, workflow_id, self.num_shards)
@@ -63,10 +68,22 @@ class HistoryEngine:
         shard_id = self.shard_id_for(namespace_id, workflow_id)
         shard = self.shards.get(shard_id)
         if shard is None or shard.closed:
-            raise Unavailable(f"shard {shard_id} is not owned by history host {self.host_identity}; retry")
+            raise NotOwner(
+                f"shard {shard_id} is not owned by history host {self.host_identity}; retry",
+                shard_id=shard_id,
+            )
         return shard
 
     async def acquire_shard(self, shard_id: int) -> Shard:
+        """Own ``shard_id`` (idempotent; concurrent calls for one shard share one acquisition)."""
+        pending = self._acquiring.get(shard_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._acquire(shard_id))
+            self._acquiring[shard_id] = pending
+            pending.add_done_callback(lambda _: self._acquiring.pop(shard_id, None))
+        return await asyncio.shield(pending)
+
+    async def _acquire(self, shard_id: int) -> Shard:
         from legato_server.history.timer_queue import TimerQueueProcessor
         from legato_server.history.timer_tasks import execute_timer_task
         from legato_server.history.transfer_queue import TransferQueueProcessor

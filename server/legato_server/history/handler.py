@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from legato_server.common.errors import Internal, ServiceError
+from legato_server.common.errors import Internal, NotOwner, ServiceError
 from legato_server.history import (
     activity_task,
     cancel,
@@ -40,7 +40,14 @@ def _rpc(
     @functools.wraps(operation)
     async def call(self: HistoryHandler, request: Any) -> R:
         try:
-            return await operation(self.engine, request)
+            try:
+                return await operation(self.engine, request)
+            except NotOwner as err:
+                # The ring moved the shard here and no rebalance has taken it yet: take it now.
+                if err.shard_id is None or not self.engine.should_own(err.shard_id):
+                    raise
+                await self.engine.acquire_shard(err.shard_id)
+                return await operation(self.engine, request)
         except ServiceError:
             raise  # includes the store's TransientError and StorageFullError
         except p.PersistenceError as err:

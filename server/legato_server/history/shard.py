@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from legato.api.v1 import history_pb2
-from legato_server.common.errors import NotFound, Unavailable
+from legato_server.common.errors import NotFound, NotOwner, Unavailable
 from legato_server.common.limits import quote
 from legato_server.history.clock import Clock
 from legato_server.history.mutable_state import MutableState, load_mutable_state
@@ -61,8 +61,12 @@ class ExecutionContext:
     ms: MutableState | None = None
 
 
-class ShardClosed(Unavailable):
-    pass
+class ShardClosed(NotOwner):
+    """The shard closed under the request (it moved, or this host is releasing it); nothing was written.
+
+    A ``NotOwner`` without a shard id: callers reroute, and this host does not
+    take the shard back on its own (only the membership ring gives it shards).
+    """
 
 
 class Shard:

@@ -85,6 +85,8 @@ class MatchingHandler:
         self._loading: dict[TaskQueueKey, asyncio.Task[TaskQueue]] = {}
         self._queries: dict[str, QueryTask] = {}
         self._stopped = False
+        self.owns: Callable[[TaskQueueKey], bool] = lambda key: True
+        """Whether the membership ring gives this host ``key`` (set by the server assembly)."""
 
     def bind_history(self, history: HistoryForMatching) -> None:
         """Set the history client; history and matching each need the other, so this comes after both exist."""
@@ -339,9 +341,24 @@ class MatchingHandler:
         queue = self._queues.get(TaskQueueKey(namespace_id, name, task_type))
         return queue.backlog_count if queue is not None else 0
 
+    async def unload_unowned(self) -> None:
+        """Let go of the task queues the ring gave another host (after a ring change).
+
+        Their waiting pollers get an empty answer and poll again (reaching the
+        new owner); the backlog stays in the store for the new owner, whose
+        lease fences this host's writes off.
+        """
+        unowned = [key for key in self._queues if not self.owns(key)]
+        for key in unowned:
+            queue = self._queues.pop(key)
+            queue.matcher.release_pollers()
+            await queue.stop()
+
     async def _queue(self, key: TaskQueueKey) -> TaskQueue:
         if self._stopped:
             raise errors.Unavailable("matching is shutting down; retry")
+        if not self.owns(key):
+            raise errors.NotOwner(f"task queue {quote(key.name)} is owned by another matching host; retry")
         queue = self._queues.get(key)
         if queue is not None:
             return queue

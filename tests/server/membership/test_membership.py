@@ -58,8 +58,8 @@ async def test_hosts_register_see_each_other_and_leave(persistence: Persistence)
         rpc_address="127.0.0.1:1",
         roles=("history", "matching"),
         heartbeat_interval=timedelta(hours=1),
-        on_change=lambda role, ring: changes.append((role, ring.hosts)),
     )
+    first.add_listener(lambda role, ring: changes.append((role, ring.hosts)))
     second = MembershipMonitor(
         store=persistence.membership,
         host_id="h2",
@@ -78,5 +78,8 @@ async def test_hosts_register_see_each_other_and_leave(persistence: Persistence)
     await first.refresh()
     assert first.ring("history").hosts == ("h1",)
     assert ("history", ("h1", "h2")) in changes
+    assert first.address_of("h1") == "127.0.0.1:1"
+    assert first.address_of("h2") is None  # left
+    assert first.ring("frontend").hosts == ()  # every role has a ring, even one this host does not run
     await first.stop()
     assert await persistence.membership.list_members(now_ms=int(time.time() * 1000)) == []

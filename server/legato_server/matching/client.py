@@ -1,0 +1,103 @@
+"""MatchingClient: call any MatchingService RPC on the host that owns the task queue.
+
+Each request names a task queue (directly, inside its poll request, or, for a
+query answer, in the query's token); the ring of matching hosts gives its owner
+(``RingQueueRouter``): this process's handler when it is the owner, a gRPC
+client otherwise. Calls go through ``common.routing.call_routed``, so a queue
+that is moving (``NotOwner``) or a host that is gone is retried on the new
+owner within the caller's deadline.
+
+Sticky queues are routed like any queue by their own name: the worker that
+owns one polls it through the frontend, and history's tasks for it reach the
+same host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from legato.api.v1 import enums_pb2
+from legato_server.common.errors import NotOwner
+from legato_server.common.routing import PeerClients, call_routed
+from legato_server.internal.v1 import matching_service_pb2, matching_service_pb2_grpc
+from legato_server.matching.backlog import TaskQueueKey
+
+_WORKFLOW = enums_pb2.TASK_QUEUE_TYPE_WORKFLOW
+_ACTIVITY = enums_pb2.TASK_QUEUE_TYPE_ACTIVITY
+MATCHING_SERVICE = matching_service_pb2.DESCRIPTOR.services_by_name["MatchingService"]
+
+# RPC name -> the task queue the request is for.
+_ROUTES: dict[str, Callable[[Any], TaskQueueKey]] = {
+    "AddWorkflowTask": lambda r: TaskQueueKey(r.namespace_id, r.task_queue.name, _WORKFLOW),
+    "AddActivityTask": lambda r: TaskQueueKey(r.namespace_id, r.task_queue.name, _ACTIVITY),
+    "PollWorkflowTaskQueue": lambda r: TaskQueueKey(
+        r.namespace_id, r.poll_request.task_queue.name, _WORKFLOW
+    ),
+    "PollActivityTaskQueue": lambda r: TaskQueueKey(
+        r.namespace_id, r.poll_request.task_queue.name, _ACTIVITY
+    ),
+    "QueryWorkflow": lambda r: TaskQueueKey(r.namespace_id, r.task_queue.name, _WORKFLOW),
+    "RespondQueryTaskCompleted": lambda r: TaskQueueKey(r.namespace_id, r.task_queue, _WORKFLOW),
+}
+
+assert set(_ROUTES) == {m.name for m in MATCHING_SERVICE.methods}
+
+
+class QueueRouter(Protocol):
+    def handler_for_queue(self, key: TaskQueueKey) -> Any:
+        """An object with the MatchingService RPC methods for the host owning ``key``."""
+
+
+class MatchingClient:
+    """Has one ``async def Rpc(request)`` per MatchingService RPC, routed by task queue."""
+
+    def __init__(self, router: QueueRouter) -> None:
+        self._router = router
+        for name, route in _ROUTES.items():
+            setattr(self, name, self._bind(name, route))
+
+    def _bind(self, name: str, route: Callable[[Any], TaskQueueKey]) -> Callable[..., Any]:
+        async def call(request: Any, **kwargs: Any) -> Any:
+            key = route(request)
+            return await call_routed(name, request, lambda: self._router.handler_for_queue(key), **kwargs)
+
+        call.__name__ = name
+        return call
+
+
+class Membership(Protocol):
+    host_id: str
+
+    def ring(self, role: str) -> Any: ...
+
+    def address_of(self, host_id: str) -> str | None: ...
+
+
+def queue_owner(membership: Membership, key: TaskQueueKey) -> str:
+    """The host id the matching ring gives ``key``; NotOwner when no matching host is alive."""
+    try:
+        return str(membership.ring("matching").task_queue_owner(key.namespace_id, key.name, key.task_type))
+    except LookupError:
+        raise NotOwner(
+            f"no live matching host in the membership ring for task queue {key.name!r}; "
+            "is a matching role running?"
+        ) from None
+
+
+class RingQueueRouter:
+    """Routes by the membership ring of matching hosts."""
+
+    def __init__(self, *, membership: Membership, peers: PeerClients, local: Any | None = None) -> None:
+        self._membership = membership
+        self._peers = peers
+        self._local = local
+
+    def handler_for_queue(self, key: TaskQueueKey) -> Any:
+        owner = queue_owner(self._membership, key)
+        if owner == self._membership.host_id and self._local is not None:
+            return self._local
+        address = self._membership.address_of(owner)
+        if address is None or owner == self._membership.host_id:
+            raise NotOwner(f"matching host {owner} of task queue {key.name!r} has no address yet; retry")
+        return self._peers.client(address, matching_service_pb2_grpc.MatchingServiceStub, MATCHING_SERVICE)
