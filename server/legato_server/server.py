@@ -45,6 +45,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from legato.api.v1 import workflow_service_pb2, workflow_service_pb2_grpc
 from legato_server.common.deadline import call_deadline, set_call_timeout
 from legato_server.common.rpc import GrpcClient, servicer_for
+from legato_server.common.tls import InternodeTLSConfig, ServerTLSConfig, bind_port, open_channel
+from legato_server.common.tls import validate as validate_tls
 from legato_server.frontend import FrontendHandler
 from legato_server.internal.v1 import (
     history_service_pb2,
@@ -97,6 +99,10 @@ class ServerConfig:
     max_send_message_bytes: int = 64 * MIB
     shutdown_grace: timedelta = timedelta(seconds=5)
     """How long in-flight calls may finish when the server stops."""
+    tls: ServerTLSConfig | None = None
+    """TLS of the public API on this process's port; None = plaintext (see ``common.tls``)."""
+    internode_tls: InternodeTLSConfig | None = None
+    """Mutual TLS between roles in different processes; None = plaintext (see ``common.tls``)."""
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.services) - set(ROLES))
@@ -112,6 +118,12 @@ class ServerConfig:
                 and role not in self.peers
             ):
                 raise ValueError(f"role {role!r} is not run here: set peers[{role!r}] to its address")
+        if self.tls is not None and self.internode_tls is None and set(self.services) != set(ROLES):
+            raise ValueError(
+                "tls is set but roles run in other processes: set internode_tls too, "
+                "since peers reach this process on the same TLS port"
+            )
+        validate_tls(self.tls, self.internode_tls)
 
     def _needs(self, role: str) -> bool:
         if role == "history":
@@ -199,7 +211,9 @@ async def _assemble(
             ("grpc.max_send_message_length", config.max_send_message_bytes),
         ]
     )
-    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    port = bind_port(
+        server, f"{config.host}:{config.port}", tls=config.tls, internode_tls=config.internode_tls
+    )
     address = f"{config.host}:{port}"
     cleanup.append(lambda: server.stop(None))
 
@@ -218,8 +232,9 @@ async def _assemble(
     channels: list[grpc.aio.Channel] = []
 
     def peer(role: str, stub_class: type, service: _descriptor.ServiceDescriptor) -> GrpcClient:
-        channel = grpc.aio.insecure_channel(
+        channel = open_channel(
             config.peers[role],
+            internode_tls=config.internode_tls,
             options=[
                 ("grpc.max_receive_message_length", config.max_send_message_bytes),
                 ("grpc.max_send_message_length", config.max_receive_message_bytes),
@@ -358,6 +373,8 @@ _TOP_LEVEL_KEYS = {
     "persistence",
     "matching",
     "shutdown_grace_seconds",
+    "tls",
+    "internode_tls",
 }
 PRODUCTION_DEFAULT_SHARDS = 64
 
@@ -382,6 +399,16 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
           cassandra: {hosts: [c1, c2], keyspace: legato}
         matching: {poll_timeout_seconds: 60, sticky_poller_recency_seconds: 10}
         shutdown_grace_seconds: 5
+        tls:                            # public API over TLS (docs/tls.md)
+          cert_file: /etc/legato/tls/tls.crt
+          key_file: /etc/legato/tls/tls.key
+          client_ca_file: /etc/legato/client-ca/ca.crt   # optional
+          require_client_certificate: true               # optional, needs client_ca_file
+        internode_tls:                  # mutual TLS between roles in different processes
+          cert_file: /etc/legato/internode/tls.crt
+          key_file: /etc/legato/internode/tls.key
+          ca_file: /etc/legato/internode/ca.crt
+          server_name: legato-internode  # name in the certificates; peers dial by IP
     """
     from legato_server.persistence.config import CassandraConfig, MySQLConfig, SQLiteConfig
 
@@ -428,7 +455,47 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
         host_id=data.get("host_id"),
         advertise_address=data.get("advertise_address"),
         shutdown_grace=timedelta(seconds=float(data.get("shutdown_grace_seconds", 5))),
+        tls=_tls_from_mapping(data.get("tls")),
+        internode_tls=_internode_tls_from_mapping(data.get("internode_tls")),
     )
+
+
+def _tls_from_mapping(data: Any) -> ServerTLSConfig | None:
+    if data is None:
+        return None
+    values = _file_keys(data, "tls", required=("cert_file", "key_file"), optional=("client_ca_file",))
+    flag = data.get("require_client_certificate", False)
+    if not isinstance(flag, bool):
+        raise ValueError(f"tls.require_client_certificate: expected true or false, got {flag!r}")
+    return ServerTLSConfig(**values, require_client_certificate=flag)
+
+
+def _internode_tls_from_mapping(data: Any) -> InternodeTLSConfig | None:
+    if data is None:
+        return None
+    values = _file_keys(data, "internode_tls", required=("cert_file", "key_file", "ca_file"), optional=())
+    name = data.get("server_name")
+    return InternodeTLSConfig(**values, server_name=None if name is None else str(name))
+
+
+def _file_keys(
+    data: Any, section: str, *, required: tuple[str, ...], optional: tuple[str, ...]
+) -> dict[str, Any]:
+    """The file paths of a TLS section; ValueError names a missing or unknown key."""
+    from pathlib import Path
+
+    if not isinstance(data, dict):
+        raise ValueError(f"{section}: expected a mapping, got {data!r}")
+    flags = {"tls": {"require_client_certificate"}, "internode_tls": {"server_name"}}[section]
+    _reject_unknown(data, {*required, *optional, *flags}, f"{section}.")
+    values: dict[str, Any] = {}
+    for key in (*required, *optional):
+        if data.get(key) in (None, ""):
+            if key in required:
+                raise ValueError(f"{section}.{key} is required")
+            continue
+        values[key] = Path(str(data[key])).expanduser()
+    return values
 
 
 def _reject_unknown(data: dict[str, Any], allowed: set[str], prefix: str) -> None:
