@@ -16,12 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from legato._service import TLSConfig
 from legato.api.v1 import common_pb2
 from legato.cli.connection import DEFAULT_ADDRESS, DEFAULT_NAMESPACE, Connection
 from legato.cli.durations import DurationError, parse_duration
+from legato.cli.errors import UsageError
 
 ADDRESS_ENV = "LEGATO_ADDRESS"
 NAMESPACE_ENV = "LEGATO_NAMESPACE"
+TLS_ENV = "LEGATO_TLS"
+TLS_CA_ENV = "LEGATO_TLS_CA"
+TLS_CERT_ENV = "LEGATO_TLS_CERT"
+TLS_KEY_ENV = "LEGATO_TLS_KEY"
+TLS_SERVER_NAME_ENV = "LEGATO_TLS_SERVER_NAME"
 
 
 @dataclass
@@ -130,11 +137,48 @@ def connection_options(*, with_namespace: bool) -> argparse.ArgumentParser:
             default=argparse.SUPPRESS,
             help=f"namespace (env {NAMESPACE_ENV}, default {DEFAULT_NAMESPACE!r})",
         )
+    group.add_argument(
+        "--tls",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help=f"connect with TLS, trusting the system CAs (env {TLS_ENV}=1); implied by the --tls-* flags",
+    )
+    for flag, env, what in (
+        ("--tls-ca", TLS_CA_ENV, "PEM file of the CA that signs the server's certificate"),
+        ("--tls-cert", TLS_CERT_ENV, "PEM client certificate, for servers that require one"),
+        ("--tls-key", TLS_KEY_ENV, "PEM private key of --tls-cert"),
+        ("--tls-server-name", TLS_SERVER_NAME_ENV, "name to verify in the server's certificate"),
+    ):
+        metavar = "NAME" if flag == "--tls-server-name" else "FILE"
+        group.add_argument(flag, default=argparse.SUPPRESS, metavar=metavar, help=f"{what} (env {env})")
     return parent
 
 
 def resolve_address(args: argparse.Namespace) -> str:
     return getattr(args, "address", None) or os.environ.get(ADDRESS_ENV) or DEFAULT_ADDRESS
+
+
+def resolve_tls(args: argparse.Namespace) -> TLSConfig | None:
+    """TLS settings from the flags, else the environment; None = plaintext."""
+
+    def value(name: str, env: str) -> str | None:
+        return getattr(args, name, None) or os.environ.get(env) or None
+
+    ca, cert, key = (
+        value("tls_ca", TLS_CA_ENV),
+        value("tls_cert", TLS_CERT_ENV),
+        value("tls_key", TLS_KEY_ENV),
+    )
+    server_name = value("tls_server_name", TLS_SERVER_NAME_ENV)
+    enabled = getattr(args, "tls", False) or os.environ.get(TLS_ENV, "").lower() in ("1", "true", "yes")
+    if not (enabled or ca or cert or key or server_name):
+        return None
+    if (cert is None) != (key is None):
+        raise UsageError("--tls-cert and --tls-key go together")
+    try:
+        return TLSConfig.from_files(ca_file=ca, cert_file=cert, key_file=key, domain=server_name)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def resolve_namespace(args: argparse.Namespace) -> str:

@@ -12,7 +12,12 @@ Every failed call becomes a ``CliError`` with one readable line:
   server; ``UNAVAILABLE`` sent by a reachable frontend stays an ``RpcFailure``;
 * any other status becomes ``RpcFailure`` (``"NOT_FOUND: namespace ..."``),
   which keeps the status code so a caller can treat some codes as normal (the
-  result long-poll treats ``DEADLINE_EXCEEDED`` as "nothing yet").
+  result long-poll treats ``DEADLINE_EXCEEDED`` as "nothing yet");
+* a failed TLS handshake becomes ``TLSFailure``, saying what to check (the CA,
+  the server name), rather than "cannot reach".
+
+With ``tls`` (``--tls``, ``--tls-ca``, ...) the channel is TLS, built by the
+SDK's ``TLSConfig`` so both speak TLS one way.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from typing import Any
 
 import grpc
 
+from legato._service import TLSConfig, closed_connection_hint, tls_failure_hint
 from legato.api.v1 import workflow_service_pb2_grpc
-from legato.cli.errors import RpcFailure, ServerUnreachable
+from legato.cli.errors import RpcFailure, ServerUnreachable, TLSFailure
 
 DEFAULT_ADDRESS = "127.0.0.1:7233"
 DEFAULT_NAMESPACE = "default"
@@ -47,24 +53,35 @@ def cli_identity() -> str:
 class Connection:
     """Calls ``WorkflowService`` RPCs by name on one lazily opened channel."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, *, tls: TLSConfig | None = None) -> None:
         self.address = address
+        self.tls = tls
         self._channel: grpc.Channel | None = None
         self._stub: Any = None
 
     def call(self, rpc: str, request: Any, *, timeout: float = DEFAULT_CALL_TIMEOUT) -> Any:
         """Invoke ``rpc`` and return its response; raise ``CliError`` on any failure."""
         if self._stub is None:
-            self._channel = grpc.insecure_channel(self.address)
+            self._channel = self._open()
             self._stub = workflow_service_pb2_grpc.WorkflowServiceStub(self._channel)
         try:
             return getattr(self._stub, rpc)(request, timeout=timeout)
         except grpc.RpcError as error:
             code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
             details = (error.details() if isinstance(error, grpc.Call) else str(error)) or ""
-            if code == grpc.StatusCode.UNAVAILABLE and not self._connected():
-                raise ServerUnreachable(self.address) from None
+            if code == grpc.StatusCode.UNAVAILABLE:
+                hint = tls_failure_hint(details)
+                if hint is not None:
+                    raise TLSFailure(self.address, hint) from None
+                if not self._connected():
+                    raise ServerUnreachable(self.address, hint=closed_connection_hint(details)) from None
             raise RpcFailure(code, details) from None
+
+    def _open(self) -> grpc.Channel:
+        if self.tls is None:
+            return grpc.insecure_channel(self.address)
+        credentials, options = self.tls.channel_arguments()
+        return grpc.secure_channel(self.address, credentials, options=options)
 
     def _connected(self) -> bool:
         # The frontend also answers UNAVAILABLE itself (a shard is moving, a

@@ -44,8 +44,18 @@ class RpcFailure(CliError):
 class ServerUnreachable(CliError):
     """No connection to the frontend could be made at all."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, *, hint: str | None = None) -> None:
         super().__init__(
-            f"cannot reach the Legato frontend at {address} (is `legato-server start-dev` running?)"
+            f"cannot reach the Legato frontend at {address} ({hint or 'is `legato-server start-dev` running?'})"
+        )
+        self.address = address
+
+
+class TLSFailure(CliError):
+    """The TLS handshake with the frontend failed: a CA, name or certificate to fix, not a server to start."""
+
+    def __init__(self, address: str, hint: str) -> None:
+        super().__init__(
+            f"TLS handshake with {address} failed: {hint} (--tls-ca, --tls-server-name, --tls-cert/--tls-key)"
         )
         self.address = address

@@ -16,7 +16,13 @@ import sys
 from collections.abc import Sequence
 
 from legato.cli import namespace, workflow
-from legato.cli.arguments import Context, connection_options, resolve_address, resolve_namespace
+from legato.cli.arguments import (
+    Context,
+    connection_options,
+    resolve_address,
+    resolve_namespace,
+    resolve_tls,
+)
 from legato.cli.connection import Connection
 from legato.cli.errors import CliError, UsageError
 
@@ -56,15 +62,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or argparse's own usage error
         return exit_.code if isinstance(exit_.code, int) else 0
-    context = Context(connection=Connection(resolve_address(args)), namespace=resolve_namespace(args))
+    try:
+        tls = resolve_tls(args)
+    except UsageError as error:
+        return _report_usage(args, error)
+    context = Context(
+        connection=Connection(resolve_address(args), tls=tls), namespace=resolve_namespace(args)
+    )
     try:
         return int(args.handler(args, context))
     except UsageError as error:
-        try:
-            args.command_parser.error(error.message)
-        except SystemExit as exit_:
-            return exit_.code if isinstance(exit_.code, int) else error.exit_code
-        return error.exit_code  # pragma: no cover - error() always exits
+        return _report_usage(args, error)
     except CliError as error:
         print(f"legato: error: {error.message}", file=sys.stderr)
         return error.exit_code
@@ -76,6 +84,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         context.connection.close()
+
+
+def _report_usage(args: argparse.Namespace, error: UsageError) -> int:
+    """Report ``error`` the way argparse reports its own (usage line, exit code 2)."""
+    try:
+        args.command_parser.error(error.message)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else error.exit_code
+    return error.exit_code  # pragma: no cover - error() always exits
 
 
 if __name__ == "__main__":
