@@ -35,7 +35,7 @@ from legato.client import Client, RPCRetryConfig, TLSConfig  # noqa: E402
 from legato.exceptions import RPCError, TLSError  # noqa: E402
 from legato.worker import Worker  # noqa: E402
 from legato_server.common import tls as tls_module  # noqa: E402
-from legato_server.common.tls import ServerTLSConfig  # noqa: E402
+from legato_server.common.tls import InternodeTLSConfig, ServerTLSConfig, bind_port, open_channel  # noqa: E402
 from legato_server.server import RunningServer, ServerConfig, server_config_from_mapping, start_server  # noqa: E402
 from tests.certificates import CertificateAuthority, PublicPKI, public_pki  # noqa: E402
 from tests.server.conftest import server_config_for_tests  # noqa: E402
@@ -532,3 +532,46 @@ async def test_a_frontend_and_a_backend_process_run_a_workflow_over_internode_mt
     finally:
         for process, log_path in reversed(processes):
             await asyncio.to_thread(stop_process, process, log_path)
+
+
+async def test_a_peer_channel_presents_the_renewed_client_certificate_without_reopening_by_hand(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tls_module, "RELOAD_CHECK_INTERVAL_S", 0.0)
+    internode = CertificateAuthority("internode")
+    ca_file = internode.write(tmp_path)
+    server_cert, server_key = internode.issue("server", dns_names=(INTERNODE_NAME,), ips=()).write(
+        tmp_path, "srv"
+    )
+    client_cert, client_key = internode.issue("client-before").write(tmp_path, "client")
+
+    async def who_am_i(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        return b",".join(context.auth_context().get("x509_common_name", []))
+
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers(
+        [
+            grpc.method_handlers_generic_handler(
+                "test.Peer", {"WhoAmI": grpc.unary_unary_rpc_method_handler(who_am_i)}
+            )
+        ]
+    )
+    server_side = InternodeTLSConfig(cert_file=server_cert, key_file=server_key, ca_file=ca_file)
+    port = bind_port(server, "127.0.0.1:0", tls=None, internode_tls=server_side)
+    await server.start()
+    channel = open_channel(
+        f"127.0.0.1:{port}",
+        internode_tls=InternodeTLSConfig(
+            cert_file=client_cert, key_file=client_key, ca_file=ca_file, server_name=INTERNODE_NAME
+        ),
+    )
+    try:
+        who_am_i_call = channel.unary_unary("/test.Peer/WhoAmI")  # made once, as a stub does
+        assert await who_am_i_call(b"", timeout=5) == b"client-before"
+        renewed = internode.issue("client-after")
+        client_key.write_bytes(renewed.key_pem)
+        client_cert.write_bytes(renewed.cert_pem)
+        assert await who_am_i_call(b"", timeout=5) == b"client-after"
+    finally:
+        await channel.close()
+        await server.stop(None)
