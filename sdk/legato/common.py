@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -11,6 +12,16 @@ from legato.api.v1 import common_pb2, enums_pb2
 
 MAX_DURATION = timedelta(days=365 * 100)
 """The longest timer, timeout, start delay or retry interval a Legato server accepts."""
+
+_RUN_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def checked_run_id(value: str | None, *, field: str = "run_id") -> str:
+    """``value`` ("" for None, meaning the current run); ValueError unless it is a UUID as the server issues."""
+    if value and not _RUN_ID.fullmatch(value):
+        shown = repr(value if len(value) <= 100 else value[:100] + "...")
+        raise ValueError(f"{field} is {shown}; a run id is a UUID (or empty for the current run)")
+    return value or ""
 
 
 def checked_duration(value: timedelta | float, *, field: str) -> timedelta:

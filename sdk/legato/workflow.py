@@ -48,7 +48,7 @@ from legato._workflow_defn import (
     signal,
 )
 from legato._workflow_handles import ActivityHandle, ChildWorkflowHandle, ExternalWorkflowHandle
-from legato._workflow_instance import WorkflowInstance, duration_into, retry_policy_proto
+from legato._workflow_instance import WorkflowInstance, duration_into, retry_policy_proto, workflow_argument
 from legato._workflow_loop import current_workflow_loop
 from legato._workflow_types import (
     ActivityCancellationType,
@@ -61,7 +61,7 @@ from legato._workflow_types import (
     WorkflowInfo,
 )
 from legato.api.v1 import command_pb2
-from legato.common import ParentClosePolicy, RetryPolicy, WorkflowIDReusePolicy
+from legato.common import ParentClosePolicy, RetryPolicy, WorkflowIDReusePolicy, checked_run_id
 
 __all__ = [
     "ActivityCancellationType",
@@ -574,8 +574,13 @@ async def execute_child_workflow(workflow: Any, *args: Any, **options: Any) -> A
 def get_external_workflow_handle(
     workflow_id: str, run_id: str | None = None, *, namespace: str | None = None
 ) -> ExternalWorkflowHandle:
-    """A handle to signal or cancel another workflow (not necessarily a child)."""
-    return _instance().external_handle(workflow_id, run_id, namespace)
+    """A handle to signal or cancel another workflow (not necessarily a child).
+
+    ``run_id`` must be a UUID (or None for the current run): the server would
+    reject the signal or cancel command on every workflow task otherwise.
+    """
+    checked = workflow_argument(lambda: checked_run_id(run_id))
+    return _instance().external_handle(workflow_id, checked or None, namespace)
 
 
 # ---------------------------------------------------------------- closing

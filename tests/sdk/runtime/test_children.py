@@ -11,6 +11,8 @@ from legato import exceptions, workflow
 from .history import Driver, application_failure, command_types, decode
 from .workflows import Checkout
 
+OTHER_RUN = "6fa459ea-ee8a-3ca4-894e-db77e160355e"
+
 
 def result(command: object) -> object:
     return decode(command.complete_workflow_execution_command_attributes.result)[0]  # type: ignore[attr-defined]
@@ -150,7 +152,7 @@ def test_external_workflow(action: str) -> None:
     class External:
         @workflow.run
         async def run(self) -> str:
-            handle = workflow.get_external_workflow_handle("other-wf", run_id="r9")
+            handle = workflow.get_external_workflow_handle("other-wf", run_id=OTHER_RUN)
             try:
                 if action == "signal":
                     await handle.signal("poke", 1)
@@ -168,7 +170,7 @@ def test_external_workflow(action: str) -> None:
         attrs = command.signal_external_workflow_execution_command_attributes
         assert (attrs.execution.workflow_id, attrs.execution.run_id, attrs.signal_name) == (
             "other-wf",
-            "r9",
+            OTHER_RUN,
             "poke",
         )
         driver.history.add(
@@ -180,7 +182,11 @@ def test_external_workflow(action: str) -> None:
         expected = "signal 'poke' to workflow 'other-wf' failed: EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND"
     else:
         cancel = command.request_cancel_external_workflow_execution_command_attributes
-        assert (cancel.workflow_id, cancel.run_id, cancel.child_workflow_only) == ("other-wf", "r9", False)
+        assert (cancel.workflow_id, cancel.run_id, cancel.child_workflow_only) == (
+            "other-wf",
+            OTHER_RUN,
+            False,
+        )
         driver.history.add(
             24,
             history_pb2.ExternalWorkflowExecutionCancelRequestedEventAttributes(
@@ -191,3 +197,18 @@ def test_external_workflow(action: str) -> None:
     [command] = driver.run_task()
     assert result(command) == expected
     driver.replay()
+
+
+def test_an_external_handle_with_a_run_id_that_is_not_a_uuid_raises_where_it_is_made() -> None:
+    @workflow.defn
+    class External:
+        @workflow.run
+        async def run(self) -> str:
+            try:
+                workflow.get_external_workflow_handle("other-wf", run_id="r9")
+            except exceptions.ApplicationError as err:
+                return f"{err.type}: {err}"
+            return "accepted"
+
+    [command] = Driver(External).run_task()
+    assert result(command) == "ValueError: run_id is 'r9'; a run id is a UUID (or empty for the current run)"
