@@ -38,7 +38,7 @@ looks at the files at most once per ``RELOAD_CHECK_INTERVAL_S`` (a ``stat``
 of each) and, when their content changed, hands gRPC the new certificates.
 Connections already open keep the certificate they were made with. A new pair
 is only used when the key matches the certificate; a half-written update keeps
-the old one and logs a warning until it is complete.
+the old pair in use (with one warning) until the next change completes it.
 
 Outgoing peer channels (``open_channel``): channel credentials cannot change in
 gRPC, so ``RotatingChannel`` opens a fresh channel with the new files on the
@@ -60,6 +60,7 @@ import logging
 import os
 import ssl
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -195,7 +196,11 @@ class _WatchedFiles:
             return None
 
     def changed(self) -> tuple[bytes, ...] | None:
-        """The new contents if any file changed since the last call that returned them, else None."""
+        """New contents to consider (then ``accept`` them, or not), or None if nothing new since the last look.
+
+        Contents not accepted (a key that does not fit its new certificate yet)
+        are not offered again until a file changes once more.
+        """
         now = self._clock()
         if now - self._checked_at < RELOAD_CHECK_INTERVAL_S:
             return None
@@ -208,16 +213,14 @@ class _WatchedFiles:
         except OSError:
             return None
         self._stats = stats
-        digest = _digest(contents)
-        if digest == self._digest:
+        if _digest(contents) == self._digest:
             return None
-        self._digest = digest
         return contents
 
-    def forget(self) -> None:
-        """Look again at the next check even if the files do not change (a rejected update)."""
-        self._stats = None
-        self._digest = b""
+    def accept(self, contents: tuple[bytes, ...]) -> None:
+        """``contents`` are in use now."""
+        self.contents = contents
+        self._digest = _digest(contents)
 
 
 def _digest(contents: tuple[bytes, ...]) -> bytes:
@@ -250,6 +253,7 @@ class _ServerCertificates:
         self._pair_count = len(pairs) // 2
         watched = pairs + client_cas
         self._files = _WatchedFiles([path for path, _ in watched], keys=[key for _, key in watched])
+        self._lock = threading.Lock()
         self.require_client_certificate = internode_tls is not None or bool(
             tls is not None and tls.require_client_certificate
         )
@@ -267,17 +271,19 @@ class _ServerCertificates:
     def fetch(self) -> Any:
         """Called by gRPC before each handshake: a new configuration if the files changed, else None."""
         try:
-            contents = self._files.changed()
-            if contents is None:
-                return None
-            for i in range(self._pair_count):
-                problem = _pair_problem(contents[2 * i], contents[2 * i + 1])
-                if problem:
-                    log.warning(
-                        "new TLS key does not fit its certificate yet (%s); keeping the old one", problem
-                    )
-                    self._files.forget()
+            # Handshakes may run on several gRPC threads at once.
+            with self._lock:
+                contents = self._files.changed()
+                if contents is None:
                     return None
+                for i in range(self._pair_count):
+                    problem = _pair_problem(contents[2 * i], contents[2 * i + 1])
+                    if problem:
+                        log.warning(
+                            "new TLS key does not fit its certificate yet (%s); keeping the old one", problem
+                        )
+                        return None
+                self._files.accept(contents)
             log.info("TLS certificate files changed; new connections use the new ones")
             return self.configuration(contents)
         except Exception:
@@ -369,8 +375,8 @@ class RotatingChannel(grpc.aio.Channel):
                 log.warning(
                     "new internode key does not fit its certificate yet (%s); keeping the old one", problem
                 )
-                self._files.forget()
             else:
+                self._files.accept(contents)
                 log.info("internode TLS files changed; reopening the channel to %s", self._address)
                 old, self._channel = self._channel, self._open(contents)
                 self._generation += 1
