@@ -45,7 +45,13 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from legato.api.v1 import workflow_service_pb2, workflow_service_pb2_grpc
 from legato_server.common.deadline import call_deadline, set_call_timeout
 from legato_server.common.rpc import GrpcClient, servicer_for
-from legato_server.common.tls import InternodeTLSConfig, ServerTLSConfig, bind_port, open_channel
+from legato_server.common.tls import (
+    InternodeTLSConfig,
+    ServerTLSConfig,
+    bind_port,
+    open_channel,
+    server_interceptors,
+)
 from legato_server.common.tls import validate as validate_tls
 from legato_server.frontend import FrontendHandler
 from legato_server.internal.v1 import (
@@ -206,10 +212,11 @@ async def _assemble(
     namespaces = NamespaceRegistry(persistence.namespaces)
 
     server = grpc.aio.server(
+        interceptors=server_interceptors(config.tls, config.internode_tls),
         options=[
             ("grpc.max_receive_message_length", config.max_receive_message_bytes),
             ("grpc.max_send_message_length", config.max_send_message_bytes),
-        ]
+        ],
     )
     port = bind_port(
         server, f"{config.host}:{config.port}", tls=config.tls, internode_tls=config.internode_tls

@@ -575,3 +575,57 @@ async def test_a_peer_channel_presents_the_renewed_client_certificate_without_re
     finally:
         await channel.close()
         await server.stop(None)
+
+
+async def test_with_both_settings_the_public_api_takes_client_certificates_and_internal_services_only_peers(
+    pki: PublicPKI, tmp_path: Path
+) -> None:
+    from legato_server.internal.v1 import history_service_pb2, history_service_pb2_grpc
+
+    cluster = cluster_pki(pki, tmp_path / "internode")
+    node_cert, node_key = cluster.node_certs["backend"]
+    server = await start_server(
+        server_config_for_tests(
+            tls=ServerTLSConfig(
+                cert_file=pki.server_cert, key_file=pki.server_key, client_ca_file=pki.client_ca
+            ),
+            internode_tls=InternodeTLSConfig(
+                cert_file=node_cert,
+                key_file=node_key,
+                ca_file=cluster.internode_ca,
+                server_name=INTERNODE_NAME,
+            ),
+        )
+    )
+    app = TLSConfig.from_files(ca_file=pki.server_ca, cert_file=pki.client_cert, key_file=pki.client_key)
+    peer = TLSConfig.from_files(
+        ca_file=cluster.internode_ca, cert_file=node_cert, key_file=node_key, domain=INTERNODE_NAME
+    )
+    try:
+        # The public API: the frontend certificate (SNI: none), a client certificate of the client CA.
+        client = await connect(server.address, app)
+        try:
+            assert await can_list_namespaces(client)
+        finally:
+            await client.close()
+        with pytest.raises(RPCError, match="client certificate"):
+            await connect(server.address, TLSConfig.from_files(ca_file=pki.server_ca))
+
+        async def describe_workflow(tls: TLSConfig) -> grpc.StatusCode:
+            credentials, options = tls.channel_arguments()
+            async with grpc.aio.secure_channel(server.address, credentials, options=options) as channel:
+                stub = history_service_pb2_grpc.HistoryServiceStub(channel)
+                try:
+                    await stub.DescribeWorkflowExecution(
+                        history_service_pb2.DescribeWorkflowExecutionRequest(), timeout=5
+                    )
+                except grpc.aio.AioRpcError as err:
+                    return err.code()
+                return grpc.StatusCode.OK
+
+        # The internal services: the internode certificate (SNI: server_name), peers only.
+        assert await describe_workflow(app) == grpc.StatusCode.PERMISSION_DENIED
+        # Past the guard: the handler answers (no such namespace in an empty request).
+        assert await describe_workflow(peer) == grpc.StatusCode.NOT_FOUND
+    finally:
+        await server.stop()

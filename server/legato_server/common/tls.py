@@ -26,8 +26,12 @@ and the internal services on the same port, so the two settings merge
   *required* whenever internode TLS is on (the internal services must not be
   open to anyone who can reach the port) or ``require_client_certificate`` is
   set. So with internode TLS on, public clients need a client certificate too.
-  Known limit: a client certificate from the frontend's client CA is accepted
-  on the internal services as well; a separate internal port would close that.
+  Because a certificate from the frontend's client CA passes that check too,
+  the internal services also want the caller's certificate to name
+  ``internode_tls.server_name`` (``server_interceptors``); other callers get
+  PERMISSION_DENIED. (The names are not checked against the issuing CA: a
+  client CA that would issue a certificate with the internode name is trusted
+  as a peer. A separate internal port would remove that caveat.)
 * ``tls`` alone in a process whose roles are split over several processes is
   refused (``ServerConfig``): peers would dial a TLS port in plaintext.
 
@@ -56,13 +60,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import logging
 import os
 import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -319,6 +324,57 @@ def bind_port(
     if credentials is None:
         return server.add_insecure_port(address)
     return server.add_secure_port(address, credentials)
+
+
+INTERNAL_METHOD_PREFIX = "/legato_server.internal."
+"""Full method names of the roles' internal services (history, matching) start with this."""
+
+
+def server_interceptors(
+    tls: ServerTLSConfig | None, internode_tls: InternodeTLSConfig | None
+) -> list[grpc.aio.ServerInterceptor]:
+    """Interceptors for the server: the internode-only guard of the internal services, when needed.
+
+    Needed when the port trusts a client CA besides the internode one; with
+    internode TLS alone every client certificate is an internode one already.
+    """
+    if internode_tls is None or tls is None or tls.client_ca_file is None or not internode_tls.server_name:
+        return []
+    return [_InternalServicesForPeersOnly(internode_tls.server_name)]
+
+
+class _InternalServicesForPeersOnly(grpc.aio.ServerInterceptor):
+    """Refuses calls to the internal services whose client certificate does not name the internode service."""
+
+    def __init__(self, server_name: str) -> None:
+        self._name = server_name.encode()
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = str(handler_call_details.method)  # type: ignore[attr-defined]
+        if handler is None or handler.unary_unary is None or not method.startswith(INTERNAL_METHOD_PREFIX):
+            return handler
+        inner = handler.unary_unary
+        name = self._name
+
+        async def for_peers_only(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            if name not in context.auth_context().get("x509_subject_alternative_name", []):
+                await context.abort(
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    f"{method} is internal: it takes only internode certificates (naming {name.decode()!r})",
+                )
+            result = inner(request, context)
+            return await result if inspect.isawaitable(result) else result
+
+        return grpc.unary_unary_rpc_method_handler(
+            for_peers_only,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
 
 # ---------------------------------------------------------------- client side
