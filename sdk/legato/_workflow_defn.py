@@ -243,3 +243,20 @@ def _build_definition(
         init_takes_args=init_takes_args,
         failure_exception_types=failure_exception_types,
     )
+
+
+def handler_name(handler: str | Callable[..., Any], kind: str) -> str:
+    """The name of a signal or query (``kind``) given as a string or as the decorated method."""
+    if isinstance(handler, str):
+        return handler
+    for attr in (f"__legato_workflow_{kind}__", f"__legato_{kind}_definition__"):
+        definition = getattr(handler, attr, None)
+        name = getattr(definition, "name", None)
+        if isinstance(name, str):
+            return name
+        if isinstance(definition, str):
+            return definition
+    name = getattr(handler, "__name__", None)
+    if not isinstance(name, str):
+        raise TypeError(f"cannot tell the {kind} name of {handler!r}; pass it as a string")
+    return name

@@ -16,11 +16,12 @@ which is what makes that propagation work.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from legato import exceptions as exc
 from legato._workflow_commands import CommandEntry
+from legato._workflow_defn import handler_name
 from legato._workflow_types import ActivityCancellationType, ChildWorkflowCancellationType
 from legato.api.v1 import command_pb2, common_pb2, enums_pb2, history_pb2
 
@@ -158,10 +159,15 @@ class ChildWorkflowHandle(Generic[_R]):
         self._initiated_event_id = event.event_id
         self._instance.register_by_event_id(event.event_id, self)
 
-    async def signal(self, signal: str, *args: Any) -> None:
+    async def signal(self, signal: str | Callable[..., Any], *args: Any) -> None:
         """Send a signal to the child (only to this child: ``child_workflow_only``)."""
         await self._instance.signal_external(
-            self.id, self.run_id or "", signal, args, namespace=self._namespace, child_workflow_only=True
+            self.id,
+            self.run_id or "",
+            handler_name(signal, "signal"),
+            args,
+            namespace=self._namespace,
+            child_workflow_only=True,
         )
 
     def cancel(self) -> bool:
@@ -303,10 +309,10 @@ class ExternalWorkflowHandle:
         self.namespace = namespace
         self._instance = instance
 
-    async def signal(self, signal: str, *args: Any) -> None:
+    async def signal(self, signal: str | Callable[..., Any], *args: Any) -> None:
         """Signal the workflow; raises ``ApplicationError`` if the server could not deliver it."""
         await self._instance.signal_external(
-            self.id, self.run_id or "", signal, args, namespace=self.namespace
+            self.id, self.run_id or "", handler_name(signal, "signal"), args, namespace=self.namespace
         )
 
     async def cancel(self) -> None:

@@ -37,6 +37,7 @@ import grpc
 
 from legato._service import RUN_ID_METADATA, RPCRetryConfig, ServiceClient, TLSConfig
 from legato._worker_shared import to_datetime, to_timedelta
+from legato._workflow_defn import handler_name
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato.common import RetryPolicy, WorkflowExecutionStatus, WorkflowIDReusePolicy, checked_duration
@@ -144,23 +145,6 @@ def workflow_type_name(workflow: str | type | Callable[..., Any]) -> str:
             f"{getattr(workflow, '__qualname__', workflow)!r} is not a workflow: pass a @workflow.defn class, "
             "its run method, or the workflow type name"
         )
-    return name
-
-
-def handler_name(handler: str | Callable[..., Any], kind: str) -> str:
-    """The name of a signal or query (``kind``) given as a string or as the decorated method."""
-    if isinstance(handler, str):
-        return handler
-    for attr in (f"__legato_workflow_{kind}__", f"__legato_{kind}_definition__"):
-        definition = getattr(handler, attr, None)
-        name = getattr(definition, "name", None)
-        if isinstance(name, str):
-            return name
-        if isinstance(definition, str):
-            return definition
-    name = getattr(handler, "__name__", None)
-    if not isinstance(name, str):
-        raise TypeError(f"cannot tell the {kind} name of {handler!r}; pass it as a string")
     return name
 
 
