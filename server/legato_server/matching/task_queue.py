@@ -26,6 +26,8 @@ from legato_server.persistence.interface import TaskQueueStore
 log = logging.getLogger(__name__)
 transient_log = TransientLog(log)
 
+_SYNC_MATCH_SETTLE_S = 30.0
+"""How long AddTask waits for a sync-matched task to be recorded started (normally milliseconds)."""
 _RETURN_RETRY_S = 0.1
 _RETURN_RETRY_MAX_S = 5.0
 
@@ -57,8 +59,19 @@ class TaskQueue:
 
     async def add(self, task: MatchTask) -> None:
         """Sync-match ``task`` with a waiting poller, or persist it as backlog."""
+        task.settled = asyncio.get_running_loop().create_future()
         if not self.matcher.offer(task):
+            task.settled = None
             await self.backlog.persist(task)
+            return
+        try:
+            async with asyncio.timeout(_SYNC_MATCH_SETTLE_S):
+                await asyncio.shield(task.settled)
+        except TimeoutError:
+            raise errors.Unavailable(
+                f"task queue {self.key.name!r}: the poller given the task did not record it in "
+                f"{_SYNC_MATCH_SETTLE_S:g}s; dispatch it again"
+            ) from None
 
     def add_query(self, query: QueryTask) -> None:
         self.matcher.add_query(query)
@@ -78,6 +91,7 @@ class TaskQueue:
         """The task was consumed (or is stale): remove it from the backlog if it is there."""
         if isinstance(task, MatchTask):
             await self.backlog.ack(task)
+            task.settle()
 
     def ack_later(self, task: Task) -> None:
         self._spawn(self.ack(task))
@@ -106,6 +120,7 @@ class TaskQueue:
                 delay = min(delay * 2, _RETURN_RETRY_MAX_S)
                 continue
             transient_log.succeeded("matching returned tasks")
+            task.settle()
             return
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:

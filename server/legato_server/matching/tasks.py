@@ -23,9 +23,18 @@ class MatchTask:
     create_time_ms: int
     expiry_time_ms: int = 0  # 0 = never
     task_id: int = 0
+    settled: asyncio.Future[None] | None = None
+    """For a sync match: resolved once a poller recorded it started, it proved
+    stale, or it was persisted after all. ``AddTask`` answers only then, so if
+    this host dies while the task exists only in its memory, history's call
+    fails and history dispatches the task again."""
 
     def expired(self, now_ms: int) -> bool:
         return self.expiry_time_ms != 0 and now_ms >= self.expiry_time_ms
+
+    def settle(self) -> None:
+        if self.settled is not None and not self.settled.done():
+            self.settled.set_result(None)
 
 
 @dataclass(slots=True, eq=False)

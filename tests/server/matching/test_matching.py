@@ -192,12 +192,27 @@ async def test_a_task_handed_to_a_poller_that_went_away_is_served_again(
     matching: MatchingHandler, persistence: Persistence
 ) -> None:
     poll = await waiting_poller(matching)
-    await matching.AddWorkflowTask(add_workflow_task("wf-orphan"))  # handed over...
+    add = asyncio.create_task(matching.AddWorkflowTask(add_workflow_task("wf-orphan")))
+    await asyncio.sleep(0)  # handed over...
     poll.cancel()  # ...but the poller is gone before it ran
     with pytest.raises(asyncio.CancelledError):
         await poll
+    await add  # answered once the task is safe again (persisted), not when it was handed over
     response = await matching.PollWorkflowTaskQueue(poll_workflow())
     assert response.workflow_execution.workflow_id == "wf-orphan"
+
+
+async def test_a_sync_matched_task_is_answered_only_once_the_poller_recorded_it(
+    matching: MatchingHandler, history: FakeHistory
+) -> None:
+    history.gate = asyncio.Event()
+    poll = await waiting_poller(matching)
+    add = asyncio.create_task(matching.AddWorkflowTask(add_workflow_task("wf-sync")))
+    await history.entered.wait()  # the poller is recording the start with history
+    assert not add.done()  # a crash of matching now fails history's call: history dispatches again
+    history.gate.set()
+    await add
+    assert (await poll).workflow_execution.workflow_id == "wf-sync"
 
 
 async def test_a_poller_cancelled_while_history_records_the_start_does_not_lose_a_failed_task(
