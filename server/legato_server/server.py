@@ -9,14 +9,19 @@
 * ``matching`` and ``history``: their internal services, so roles in other
   processes can reach them.
 
-Roles in the same process call each other's handlers directly; a role that
-runs elsewhere is reached through ``common.rpc.GrpcClient`` at the address in
-``ServerConfig.peers``. History and matching need each other, so matching is
-created first and given history's client once history is up.
+Every process registers in membership with a heartbeat and reads the rings of
+live hosts per role. Roles reach each other through routing clients
+(``history.client.HistoryClient``, ``matching.client.MatchingClient``) that
+ask the rings who owns a history shard or a task queue: the handler in this
+process when it is the owner, a gRPC client to the owner otherwise. The
+history shards a host owns are the ones its ring gives it; the
+``ShardController`` acquires and releases them as hosts come and go. History
+and matching need each other, so matching is created first and given
+history's client once history is up.
 
-Every process registers in membership with a heartbeat; the history shards it
-owns are the ones the consistent-hash ring over live history hosts assigns it
-(all of them, for a single host).
+Health: each local role reports SERVING only when it can serve (history: its
+shards acquired; frontend: some history and matching host alive); see
+``_Readiness``. ``RunningServer.stop`` drains (see there).
 
 Shard count: ``num_history_shards`` is fixed when a cluster's database is
 first used (``init_cluster_metadata``; the first value wins and a different
@@ -44,7 +49,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from legato.api.v1 import workflow_service_pb2, workflow_service_pb2_grpc
 from legato_server.common.deadline import call_deadline, set_call_timeout
-from legato_server.common.rpc import GrpcClient, servicer_for
+from legato_server.common.errors import NotOwner
+from legato_server.common.logs import TransientLog
+from legato_server.common.routing import PeerClients
+from legato_server.common.rpc import servicer_for
 from legato_server.common.tls import (
     InternodeTLSConfig,
     ServerTLSConfig,
@@ -54,6 +62,8 @@ from legato_server.common.tls import (
 )
 from legato_server.common.tls import validate as validate_tls
 from legato_server.frontend import FrontendHandler
+from legato_server.history.client import HistoryClient, RingShardRouter
+from legato_server.history.shard_controller import ShardController
 from legato_server.internal.v1 import (
     history_service_pb2,
     history_service_pb2_grpc,
@@ -61,6 +71,7 @@ from legato_server.internal.v1 import (
     matching_service_pb2_grpc,
 )
 from legato_server.matching import MatchingConfig, MatchingHandler
+from legato_server.matching.client import MatchingClient, RingQueueRouter, queue_owner
 from legato_server.membership import MembershipMonitor
 from legato_server.namespace import NamespaceRegistry
 from legato_server.persistence.config import PersistenceConfig
@@ -68,6 +79,7 @@ from legato_server.persistence.factory import create_persistence
 from legato_server.persistence.interface import Persistence
 
 log = logging.getLogger(__name__)
+readiness_log = TransientLog(log, repeat_after_s=300)
 
 ROLES = ("frontend", "history", "matching")
 WORKFLOW_SERVICE = workflow_service_pb2.DESCRIPTOR.services_by_name["WorkflowService"]
@@ -90,8 +102,6 @@ class ServerConfig:
     cluster_name: str = "legato"
     namespaces: tuple[str, ...] = ()
     """Namespaces registered at start if missing (start-dev: "default")."""
-    peers: dict[str, str] = field(default_factory=dict)
-    """Address ("host:port") of each role that is not in ``services``."""
     matching: MatchingConfig = field(default_factory=MatchingConfig)
     host_id: str | None = None
     """Identity in membership; None = "<hostname>:<port>", stable across restarts,
@@ -100,7 +110,10 @@ class ServerConfig:
     advertise_address: str | None = None
     """Address peers use to reach this process; None = host:port as bound."""
     membership_heartbeat: timedelta = timedelta(seconds=5)
+    membership_refresh: timedelta = timedelta(seconds=1)
+    """How often the rings are re-read: how fast work moves after a host joins or leaves."""
     membership_ttl: timedelta = timedelta(seconds=20)
+    """A host whose heartbeat is older than this is dead: its shards and queues move."""
     max_receive_message_bytes: int = 16 * MIB
     max_send_message_bytes: int = 64 * MIB
     shutdown_grace: timedelta = timedelta(seconds=5)
@@ -116,27 +129,12 @@ class ServerConfig:
             raise ValueError(
                 f"services must be a non-empty subset of {', '.join(ROLES)}; got {list(self.services)}"
             )
-        for role in ROLES:
-            if (
-                role not in self.services
-                and role != "frontend"
-                and self._needs(role)
-                and role not in self.peers
-            ):
-                raise ValueError(f"role {role!r} is not run here: set peers[{role!r}] to its address")
         if self.tls is not None and self.internode_tls is None and set(self.services) != set(ROLES):
             raise ValueError(
                 "tls is set but roles run in other processes: set internode_tls too, "
                 "since peers reach this process on the same TLS port"
             )
         validate_tls(self.tls, self.internode_tls)
-
-    def _needs(self, role: str) -> bool:
-        if role == "history":
-            return "frontend" in self.services or "matching" in self.services
-        if role == "matching":
-            return "frontend" in self.services or "history" in self.services
-        return False
 
 
 @dataclass
@@ -153,29 +151,41 @@ class RunningServer:
     matching: MatchingHandler | None = None
     history: Any = None
     """The in-process HistoryService (``.handler``, ``.client``), if history runs here."""
+    shard_controller: ShardController | None = None
     _grpc: grpc.aio.Server | None = None
     _health: Any = None
-    _channels: list[grpc.aio.Channel] = field(default_factory=list)
+    _health_task: asyncio.Task[None] | None = None
+    _peers: PeerClients | None = None
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: bool = False
 
     async def stop(self) -> None:
+        """Drain: leave the ring, turn NOT_SERVING, release shards and pollers, finish in-flight calls, exit.
+
+        Leaving first lets peers route around this host within one membership
+        refresh; releasing the shards lets their new owners take them at once
+        instead of after the heartbeat TTL.
+        """
         if self._stopping:
             await self._stopped.wait()
             return
         self._stopping = True
         try:
+            await _quietly("membership", self.membership.leave())
+            if self._health_task is not None:
+                self._health_task.cancel()
             if self._health is not None:
                 await self._health.enter_graceful_shutdown()
             if self.matching is not None:
                 self.matching.release_pollers()
+            if self.shard_controller is not None:
+                await _quietly("history shards", self.shard_controller.stop())
             if self._grpc is not None:
                 await self._grpc.stop(self.config.shutdown_grace.total_seconds())
             await _quietly("history", self.history.stop() if self.history is not None else None)
             await _quietly("matching", self.matching.stop() if self.matching is not None else None)
-            await _quietly("membership", self.membership.stop())
-            for channel in self._channels:
-                await _quietly("channel", channel.close())
+            if self._peers is not None:
+                await _quietly("peer channels", self._peers.close())
             await _quietly("persistence", self.persistence.close())
         finally:
             self._stopped.set()
@@ -231,37 +241,33 @@ async def _assemble(
         rpc_address=config.advertise_address or address,
         roles=config.services,
         heartbeat_interval=config.membership_heartbeat,
+        refresh_interval=config.membership_refresh,
         ttl=config.membership_ttl,
     )
     await membership.start()
     cleanup.append(membership.stop)
 
-    channels: list[grpc.aio.Channel] = []
+    channel_options = [
+        ("grpc.max_receive_message_length", config.max_send_message_bytes),
+        ("grpc.max_send_message_length", config.max_receive_message_bytes),
+    ]
+    peers = PeerClients(
+        lambda peer: open_channel(peer, internode_tls=config.internode_tls, options=channel_options)
+    )
+    cleanup.append(peers.close)
 
-    def peer(role: str, stub_class: type, service: _descriptor.ServiceDescriptor) -> GrpcClient:
-        channel = open_channel(
-            config.peers[role],
-            internode_tls=config.internode_tls,
-            options=[
-                ("grpc.max_receive_message_length", config.max_send_message_bytes),
-                ("grpc.max_send_message_length", config.max_receive_message_bytes),
-            ],
-        )
-        channels.append(channel)
-        cleanup.append(channel.close)
-        return GrpcClient(stub_class(channel), service)
-
+    # Every role reaches every other through the rings: in-process when the
+    # owner is this process, over gRPC otherwise. One code path either way.
     matching: MatchingHandler | None = None
-    matching_client: Any
     if "matching" in config.services:
         matching = MatchingHandler(task_queues=persistence.task_queues, config=config.matching)
+        matching.owns = lambda key: _owns_queue(membership, key)
         cleanup.append(matching.stop)
-        matching_client = matching
-    elif config._needs("matching"):
-        matching_client = peer("matching", matching_service_pb2_grpc.MatchingServiceStub, MATCHING_SERVICE)
+    matching_client = MatchingClient(RingQueueRouter(membership=membership, peers=peers, local=matching))
 
+    history_router = RingShardRouter(membership=membership, peers=peers)
     history: Any = None
-    history_client: Any = None
+    controller: ShardController | None = None
     if "history" in config.services:
         from legato_server.history import start_history_service
 
@@ -271,14 +277,26 @@ async def _assemble(
             namespace_registry=namespaces,
             host_identity=host_id,
             num_history_shards=shards,
-            owned_shards=membership.owned_shards(shards),
+            owned_shards=(),
+            router=history_router,
         )
         cleanup.append(history.stop)
+        history_router.set_local(history.handler)
         history_client = history.client
-    elif config._needs("history"):
-        history_client = peer("history", history_service_pb2_grpc.HistoryServiceStub, HISTORY_SERVICE)
+        controller = ShardController(history.engine, membership)
+        await controller.start()
+        cleanup.append(controller.stop)
+    else:
+        history_client = HistoryClient(history_router, num_history_shards=shards)
     if matching is not None:
         matching.bind_history(history_client)
+        local_matching = matching
+
+        def on_ring_change(role: str, ring: Any) -> None:
+            if role == "matching":
+                asyncio.get_running_loop().create_task(local_matching.unload_unowned())
+
+        membership.add_listener(on_ring_change)
 
     for name in config.namespaces:
         await namespaces.ensure(name=name)
@@ -305,8 +323,9 @@ async def _assemble(
             _servicer(history.handler, HISTORY_SERVICE), server
         )
     await server.start()
-    for service_name in _served_names(config.services):
-        await health_servicer.set(service_name, health_pb2.HealthCheckResponse.SERVING)
+    readiness = _Readiness(config.services, membership, controller)
+    await readiness.publish(health_servicer)
+    health_task = asyncio.create_task(readiness.track(health_servicer), name="health")
     log.info("legato server %s listening on %s with %s", host_id, address, ", ".join(config.services))
     return RunningServer(
         address=address,
@@ -318,22 +337,84 @@ async def _assemble(
         frontend=frontend,
         matching=matching,
         history=history,
+        shard_controller=controller,
         _grpc=server,
         _health=health_servicer,
-        _channels=channels,
+        _health_task=health_task,
+        _peers=peers,
     )
 
 
-def _served_names(services: Iterable[str]) -> list[str]:
-    names = [""]
+def _owns_queue(membership: MembershipMonitor, key: Any) -> bool:
+    try:
+        return queue_owner(membership, key) == membership.host_id
+    except NotOwner:
+        return False
+
+
+class _Readiness:
+    """Each local role's health: SERVING only when it can do its job.
+
+    history: every shard the ring gives this host is acquired. frontend: some
+    history and some matching host is alive. matching: this host is in the
+    matching ring. The overall status ("") is SERVING when every local role is.
+    A role that is not ready logs why (once, then rate-limited).
+    """
+
+    def __init__(self, services: Iterable[str], membership: MembershipMonitor, controller: Any) -> None:
+        self._services = tuple(services)
+        self._membership = membership
+        self._controller = controller
+        self._published: dict[str, bool] = {}
+
+    def problems(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        if "history" in self._services and not (self._controller is not None and self._controller.ready):
+            found["history"] = "history shards are not all acquired yet"
+        if (
+            "matching" in self._services
+            and self._membership.host_id not in self._membership.ring("matching").hosts
+        ):
+            found["matching"] = "this host is not in the matching ring yet"
+        if "frontend" in self._services:
+            missing = [role for role in ("history", "matching") if not self._membership.ring(role).hosts]
+            if missing:
+                found["frontend"] = f"no live {' or '.join(missing)} host in the membership ring"
+        return found
+
+    async def publish(self, servicer: Any) -> None:
+        problems = self.problems()
+        for name, ready in _health_states(self._services, problems).items():
+            if self._published.get(name) != ready:
+                self._published[name] = ready
+                status = (
+                    health_pb2.HealthCheckResponse.SERVING
+                    if ready
+                    else health_pb2.HealthCheckResponse.NOT_SERVING
+                )
+                await servicer.set(name, status)
+        for role, problem in problems.items():
+            readiness_log.failed(f"{role} readiness", problem)
+        for role in self._services:
+            if role not in problems:
+                readiness_log.succeeded(f"{role} readiness")
+
+    async def track(self, servicer: Any) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            await self.publish(servicer)
+
+
+def _health_states(services: Iterable[str], problems: dict[str, str]) -> dict[str, bool]:
+    states = {"": not problems}
     for role, descriptor in (
         ("frontend", WORKFLOW_SERVICE),
         ("history", HISTORY_SERVICE),
         ("matching", MATCHING_SERVICE),
     ):
         if role in services:
-            names.append(descriptor.full_name)
-    return names
+            states[descriptor.full_name] = role not in problems
+    return states
 
 
 def _servicer(handler: object, service: _descriptor.ServiceDescriptor) -> object:
@@ -374,12 +455,12 @@ _TOP_LEVEL_KEYS = {
     "num_history_shards",
     "cluster_name",
     "namespaces",
-    "peers",
     "host_id",
     "advertise_address",
     "persistence",
     "matching",
     "shutdown_grace_seconds",
+    "membership",
     "tls",
     "internode_tls",
 }
@@ -398,7 +479,6 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
         cluster_name: legato
         namespaces: [default]           # registered at start if missing
         advertise_address: 10.0.0.5:7233
-        peers: {history: "history:7233", matching: "matching:7233"}   # roles not run here
         persistence:
           kind: sqlite | mysql | cassandra
           sqlite: {path: /var/lib/legato/legato.db}
@@ -406,6 +486,7 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
           cassandra: {hosts: [c1, c2], keyspace: legato}
         matching: {poll_timeout_seconds: 60, sticky_poller_recency_seconds: 10}
         shutdown_grace_seconds: 5
+        membership: {heartbeat_seconds: 5, refresh_seconds: 1, ttl_seconds: 20}
         tls:                            # public API over TLS (docs/tls.md)
           cert_file: /etc/legato/tls/tls.crt
           key_file: /etc/legato/tls/tls.key
@@ -457,14 +538,27 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
         num_history_shards=int(data.get("num_history_shards", PRODUCTION_DEFAULT_SHARDS)),
         cluster_name=str(data.get("cluster_name", "legato")),
         namespaces=tuple(data.get("namespaces") or ()),
-        peers={str(k): str(v) for k, v in (data.get("peers") or {}).items()},
         matching=matching,
         host_id=data.get("host_id"),
         advertise_address=data.get("advertise_address"),
         shutdown_grace=timedelta(seconds=float(data.get("shutdown_grace_seconds", 5))),
+        **_membership_from_mapping(data.get("membership") or {}),
         tls=_tls_from_mapping(data.get("tls")),
         internode_tls=_internode_tls_from_mapping(data.get("internode_tls")),
     )
+
+
+def _membership_from_mapping(data: dict[str, Any]) -> dict[str, timedelta]:
+    keys = {
+        "heartbeat_seconds": "membership_heartbeat",
+        "refresh_seconds": "membership_refresh",
+        "ttl_seconds": "membership_ttl",
+    }
+    _reject_unknown(data, set(keys), "membership.")
+    values = {keys[key]: timedelta(seconds=float(value)) for key, value in data.items()}
+    if any(value <= timedelta(0) for value in values.values()):
+        raise ValueError(f"membership: every interval must be positive; got {data}")
+    return values
 
 
 def _tls_from_mapping(data: Any) -> ServerTLSConfig | None:

@@ -155,7 +155,9 @@ def test_start_with_a_yaml_config(tmp_path: Path) -> None:
     ("yaml_text", "needle"),
     [
         pytest.param("colour: blue\n", "unknown config key colour", id="unknown-key"),
-        pytest.param("services: [frontend]\n", "set peers['history']", id="missing-peer"),
+        pytest.param(
+            "peers: {history: 'h:7233'}\n", "unknown config key peers", id="peers-are-found-not-configured"
+        ),
         pytest.param("services: [gateway]\n", "services must be a non-empty subset", id="unknown-role"),
         pytest.param("persistence: {kind: sqlite, sqlite: {file: x}}\n", "persistence:", id="bad-store-key"),
     ],

@@ -1,0 +1,203 @@
+"""Cluster mode with real processes: 2 frontends, 3 history and 2 matching hosts over one database.
+
+Workflows run through both frontends while history and matching hosts are
+killed, added, paused and restarted; every workflow must finish with the right
+result and no history may hold a duplicated or missing event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from legato import activity, workflow
+from legato.client import Client, WorkflowHandle
+from legato.exceptions import RPCError
+from legato.worker import Worker
+from tests.cluster.harness import TTL_S, Cluster
+
+TASK_QUEUE = "cluster"
+
+
+@activity.defn
+async def add_one(value: int) -> int:
+    return value + 1
+
+
+@workflow.defn
+class ChildWorkflow:
+    @workflow.run
+    async def run(self, value: int) -> int:
+        return await workflow.execute_activity(add_one, value, start_to_close_timeout=timedelta(seconds=10))
+
+
+@workflow.defn
+class MixedWorkflow:
+    """An activity, a timer, a child, a signal from a peer workflow, and continue-as-new once."""
+
+    def __init__(self) -> None:
+        self.pings: list[int] = []
+
+    @workflow.run
+    async def run(self, value: int, peer: str, generation: int) -> int:
+        after_activity = await workflow.execute_activity(
+            add_one, value, start_to_close_timeout=timedelta(seconds=10)
+        )
+        await asyncio.sleep(1)
+        from_child = await workflow.execute_child_workflow(
+            ChildWorkflow.run, after_activity, id=f"{workflow.info().workflow_id}-child-{generation}"
+        )
+        await workflow.get_external_workflow_handle(peer).signal(MixedWorkflow.ping, generation)
+        await workflow.wait_condition(lambda: generation in self.pings)
+        if generation == 0:
+            workflow.continue_as_new(from_child, peer, 1)
+        return from_child
+
+    @workflow.signal
+    def ping(self, generation: int) -> None:
+        self.pings.append(generation)
+
+
+@workflow.defn
+class SteadyWorkflow:
+    @workflow.run
+    async def run(self, value: int) -> int:
+        total = value
+        for _ in range(3):
+            await asyncio.sleep(0.5)
+            total = await workflow.execute_activity(
+                add_one, total, start_to_close_timeout=timedelta(seconds=10)
+            )
+        return total
+
+
+async def _connect(address: str) -> Client:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return await Client.connect(address)
+        except RPCError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def _workers(stack: AsyncExitStack, cluster: Cluster) -> list[Client]:
+    clients = [await _connect(p.address) for p in cluster.of("frontend")]
+    for client in clients:
+        await stack.enter_async_context(
+            Worker(
+                client,
+                task_queue=TASK_QUEUE,
+                workflows=[MixedWorkflow, ChildWorkflow, SteadyWorkflow],
+                activities=[add_one],
+            )
+        )
+    return clients
+
+
+async def _check_histories(handles: list[WorkflowHandle]) -> None:  # type: ignore[type-arg]
+    for handle in handles:
+        ids = [event.event_id for event in (await handle.fetch_history()).events]
+        assert ids == list(range(1, len(ids) + 1)), f"{handle.id}: event ids {ids}"
+
+
+@pytest.fixture(params=["mysql", "cassandra"])
+async def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Cluster]:
+    made = Cluster(kind=request.param, workdir=tmp_path)
+    try:
+        await asyncio.to_thread(made.create)
+        yield made
+    finally:
+        await asyncio.to_thread(made.close)
+
+
+async def test_a_mixed_workload_runs_across_hosts(cluster: Cluster) -> None:
+    async with AsyncExitStack() as stack:
+        clients = await _workers(stack, cluster)
+        pairs = 15
+        handles = []
+        for n in range(pairs * 2):
+            peer = f"mixed-{n ^ 1}"  # 0<->1, 2<->3, ...: signals cross shards and hosts
+            client = clients[n % len(clients)]
+            handles.append(
+                await client.start_workflow(
+                    MixedWorkflow.run, args=[n, peer, 0], id=f"mixed-{n}", task_queue=TASK_QUEUE
+                )
+            )
+        results = await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), 180)
+    assert results == [n + 4 for n in range(pairs * 2)], cluster.logs()
+    await _check_histories(handles)
+
+
+async def _under_load(
+    cluster: Cluster, disturb: Callable[[], Awaitable[None]], *, count: int = 200
+) -> list[WorkflowHandle]:  # type: ignore[type-arg]
+    async with AsyncExitStack() as stack:
+        clients = await _workers(stack, cluster)
+        handles = [
+            await clients[n % len(clients)].start_workflow(
+                SteadyWorkflow.run, n, id=f"steady-{n}", task_queue=TASK_QUEUE
+            )
+            for n in range(count)
+        ]
+        await disturb()
+        results = await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), 240)
+    assert results == [n + 3 for n in range(count)], cluster.logs()
+    await _check_histories(handles)
+    return handles
+
+
+async def test_kill_9_of_a_history_host_under_load_loses_nothing(cluster: Cluster) -> None:
+    async def disturb() -> None:
+        await asyncio.to_thread(cluster.kill, cluster.of("history")[0])
+
+    await _under_load(cluster, disturb)
+
+
+async def test_a_history_host_added_under_load_takes_shards(cluster: Cluster) -> None:
+    added: list = []
+
+    async def disturb() -> None:
+        added.append(await asyncio.to_thread(cluster.add, "history"))
+
+    await _under_load(cluster, disturb)
+    assert "acquiring [" in added[0].log.read_text(), added[0].log.read_text()
+
+
+async def test_a_rolling_restart_of_every_process_loses_nothing(cluster: Cluster) -> None:
+    async def disturb() -> None:
+        for process in list(cluster.processes):
+            if process.role == "frontend":
+                continue  # the test's own clients hold these connections
+            assert await asyncio.to_thread(cluster.stop, process) == 0, process.log.read_text()[-2000:]
+            await asyncio.to_thread(cluster.start, process)
+
+    await _under_load(cluster, disturb, count=100)
+
+
+async def test_a_paused_history_host_is_fenced_off_and_lets_its_shards_go(cluster: Cluster) -> None:
+    paused = cluster.of("history")[0]
+
+    async def disturb() -> None:
+        cluster.signal(paused, signal.SIGSTOP)
+        await asyncio.sleep(TTL_S + 4)  # its heartbeat expires and the others take its shards
+        cluster.signal(paused, signal.SIGCONT)
+
+    await _under_load(cluster, disturb)
+    assert paused.alive
+    assert "ownership lost" in paused.log.read_text() or "releasing [" in paused.log.read_text()
+
+
+async def test_kill_9_of_a_matching_host_moves_its_queues(cluster: Cluster) -> None:
+    async def disturb() -> None:
+        await asyncio.to_thread(cluster.kill, cluster.of("matching")[0])
+
+    await _under_load(cluster, disturb)
