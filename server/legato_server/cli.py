@@ -118,7 +118,7 @@ def add_start_parser(subparsers: Any) -> None:
 def run_start(args: argparse.Namespace) -> int:
     import yaml
 
-    from legato_server.server import server_config_from_mapping
+    from legato_server.server import apply_environment, server_config_from_mapping
 
     try:
         data = yaml.safe_load(args.config.read_text()) or {}
@@ -126,6 +126,7 @@ def run_start(args: argparse.Namespace) -> int:
         return _fail(f"cannot read config {args.config}: {err}")
     if not isinstance(data, dict):
         return _fail(f"config {args.config}: expected a mapping at the top level")
+    data = apply_environment(data, os.environ)
     if args.services:
         data["services"] = args.services
     try:

@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -532,10 +532,10 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
         services = [s.strip() for s in services.split(",") if s.strip()]
     return ServerConfig(
         host=str(data.get("host", "127.0.0.1")),
-        port=int(data.get("port", 7233)),
+        port=_integer(data, "port", 7233),
         persistence=persistence,
         services=tuple(services),
-        num_history_shards=int(data.get("num_history_shards", PRODUCTION_DEFAULT_SHARDS)),
+        num_history_shards=_integer(data, "num_history_shards", PRODUCTION_DEFAULT_SHARDS),
         cluster_name=str(data.get("cluster_name", "legato")),
         namespaces=tuple(data.get("namespaces") or ()),
         matching=matching,
@@ -546,6 +546,40 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
         tls=_tls_from_mapping(data.get("tls")),
         internode_tls=_internode_tls_from_mapping(data.get("internode_tls")),
     )
+
+
+ENVIRONMENT_OVERRIDES: dict[str, str] = {
+    "LEGATO_HOST": "host",
+    "LEGATO_PORT": "port",
+    "LEGATO_ADVERTISE_ADDRESS": "advertise_address",
+    "LEGATO_HOST_ID": "host_id",
+    "LEGATO_SERVICES": "services",
+    "LEGATO_NUM_HISTORY_SHARDS": "num_history_shards",
+    "LEGATO_CLUSTER_NAME": "cluster_name",
+}
+"""Environment variables that override top-level config keys (a pod sets
+``LEGATO_ADVERTISE_ADDRESS=$(POD_IP):7233`` from the downward API)."""
+
+
+def _integer(data: dict[str, Any], key: str, default: int) -> int:
+    value = data.get(key, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{key}: expected a whole number, got {value!r}") from None
+    if number < 0:
+        raise ValueError(f"{key}: expected zero or more, got {number}")
+    return number
+
+
+def apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """``data`` with the keys of ``ENVIRONMENT_OVERRIDES`` replaced by the variables that are set."""
+    merged = dict(data)
+    for variable, key in ENVIRONMENT_OVERRIDES.items():
+        value = environ.get(variable)
+        if value:
+            merged[key] = value
+    return merged
 
 
 def _membership_from_mapping(data: dict[str, Any]) -> dict[str, timedelta]:

@@ -171,3 +171,42 @@ def test_start_rejects_a_bad_config_file(
     config.write_text(yaml_text)
     assert main(["start", "--config", str(config)]) == 1
     assert needle in capsys.readouterr().err
+
+
+def test_environment_variables_override_the_config_file() -> None:
+    from legato_server.server import apply_environment, server_config_from_mapping
+
+    data = {"host": "127.0.0.1", "port": 7233, "services": ["frontend"], "num_history_shards": 8}
+    environ = {
+        "LEGATO_HOST": "0.0.0.0",
+        "LEGATO_PORT": "7234",
+        "LEGATO_ADVERTISE_ADDRESS": "10.244.0.7:7234",
+        "LEGATO_SERVICES": "history,matching",
+        "LEGATO_HOST_ID": "",  # empty: not an override
+    }
+    config = server_config_from_mapping(apply_environment(data, environ))
+    assert (config.host, config.port, config.advertise_address) == ("0.0.0.0", 7234, "10.244.0.7:7234")
+    assert config.services == ("history", "matching")
+    assert config.host_id is None
+    assert config.num_history_shards == 8
+
+
+def test_a_bad_port_from_the_environment_is_named() -> None:
+    from legato_server.server import apply_environment, server_config_from_mapping
+
+    with pytest.raises(ValueError, match="port: expected a whole number, got 'seven'"):
+        server_config_from_mapping(apply_environment({}, {"LEGATO_PORT": "seven"}))
+
+
+def test_the_database_password_comes_from_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from legato_server.persistence.config import CassandraConfig, MySQLConfig
+
+    monkeypatch.delenv("LEGATO_DB_PASSWORD", raising=False)
+    secret = tmp_path / "password"
+    secret.write_text("s3cret\n")
+    assert MySQLConfig(password_file=str(secret)).password == "s3cret"
+    assert CassandraConfig(password_file=str(secret)).password == "s3cret"
+    monkeypatch.setenv("LEGATO_DB_PASSWORD", "from-env")
+    assert MySQLConfig(password_file=str(secret)).password == "from-env"
+    with pytest.raises(ValueError, match="password_file .*missing"):
+        MySQLConfig(password_file=str(tmp_path / "missing"))

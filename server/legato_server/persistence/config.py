@@ -1,7 +1,8 @@
 """Which store the server uses, and how to reach it.
 
 Values come from the server's config (CLI flags or a YAML file) and, for
-secrets, from the environment: ``LEGATO_DB_PASSWORD`` overrides the password.
+secrets, from a file (``password_file``, e.g. a mounted Kubernetes Secret) or
+the environment: ``LEGATO_DB_PASSWORD`` overrides both.
 """
 
 from __future__ import annotations
@@ -32,8 +33,13 @@ class MySQLConfig:
     tls_cert: str | None = None
     tls_key: str | None = None
 
+    password_file: str | None = None
+    """A file holding the password (a mounted Kubernetes Secret); LEGATO_DB_PASSWORD still wins."""
+
     def __post_init__(self) -> None:
-        self.password = os.environ.get("LEGATO_DB_PASSWORD", self.password)
+        self.password = os.environ.get(
+            "LEGATO_DB_PASSWORD", _read_password(self.password_file, self.password)
+        )
 
 
 @dataclass
@@ -51,8 +57,25 @@ class CassandraConfig:
     request_timeout_s: float = 10.0
     tls_ca: str | None = None
 
+    password_file: str | None = None
+    """A file holding the password (a mounted Kubernetes Secret); LEGATO_DB_PASSWORD still wins."""
+
     def __post_init__(self) -> None:
-        self.password = os.environ.get("LEGATO_DB_PASSWORD", self.password or "") or None
+        self.password = (
+            os.environ.get("LEGATO_DB_PASSWORD", _read_password(self.password_file, self.password or ""))
+            or None
+        )
+
+
+def _read_password(path: str | None, default: str) -> str:
+    """The password in ``path`` (one trailing newline dropped), or ``default`` without a file."""
+    if not path:
+        return default
+    try:
+        text = open(path, encoding="utf-8").read()  # noqa: SIM115 - read once at start
+    except OSError as err:
+        raise ValueError(f"password_file {path}: {err.strerror or err}") from None
+    return text[:-1] if text.endswith("\n") else text
 
 
 @dataclass
