@@ -21,6 +21,12 @@ waits for grpc.health.v1 SERVING, and measures that process: CPU seconds
 for `py-spy top --pid PID`. With --address HOST:PORT nothing is started and
 the server figures are null. Set LEGATO_BENCH_KEEP=1 to keep the temp dir.
 
+Production stores: --store mysql|cassandra starts `legato-server start` with
+every role in one process on a fresh database (made with the schema tool) of
+the MariaDB/Cassandra that scripts/infra/*.sh run; add --cluster
+frontend=1,history=2,matching=1 to run each role instance as its own process
+(server CPU and RSS are then summed over all of them).
+
 Each workload gets a warm-up of a few workflows first (not counted). Latency
 is per workflow, from the start call to the result returned; percentiles
 cover successful workflows. The exit code is 0 when every workflow (warm-up
@@ -39,6 +45,8 @@ Examples:
   python -m bench --workload hello chain --in-memory
   python -m bench --address 127.0.0.1:7233          # an already running server
   python -m bench --server-arg=--log-level=debug    # extra start-dev arguments
+  python -m bench --workload hello chain --store mysql
+  python -m bench --workload hello --store mysql --cluster frontend=1,history=2,matching=1
 """
 
 from bench.cli import main

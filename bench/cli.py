@@ -62,6 +62,15 @@ def _address(text: str) -> str:
     return text
 
 
+def _cluster(text: str) -> dict[str, int]:
+    from bench.stores import parse_cluster
+
+    try:
+        return parse_cluster(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -87,6 +96,20 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
         help="warm-up workflows per workload, not counted (default: per workload)",
     )
     parser.add_argument("--address", type=_address, help="use this running server, start none (HOST:PORT)")
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "mysql", "cassandra"),
+        default="sqlite",
+        help="database of the started server: sqlite (start-dev, default) or mysql/cassandra "
+        "(`legato-server start` on a fresh database; scripts/infra/*.sh start them)",
+    )
+    parser.add_argument(
+        "--cluster",
+        type=_cluster,
+        metavar="ROLE=N,...",
+        help="start the roles as separate processes, e.g. frontend=1,history=2,matching=1 "
+        "(needs --store mysql or cassandra); server CPU is summed over them",
+    )
     store = parser.add_mutually_exclusive_group()
     store.add_argument(
         "--db-file", metavar="PATH", help="SQLite file for the started server (kept afterwards)"
@@ -136,6 +159,12 @@ def parse_args(argv: Sequence[str] | None = None, *, description: str | None = N
         parser.error(
             "--db-file, --in-memory and --server-arg configure the started server; not with --address"
         )
+    if args.cluster and args.store == "sqlite":
+        parser.error("--cluster needs --store mysql or cassandra (SQLite is for one process)")
+    if args.address and (args.cluster or args.store != "sqlite"):
+        parser.error("--store and --cluster configure the started server; not with --address")
+    if args.store != "sqlite" and (args.db_file or args.in_memory or args.server_arg):
+        parser.error("--db-file, --in-memory and --server-arg are for the SQLite dev server")
     names = args.workload or list(WORKLOAD_NAMES)
     args.workload = list(dict.fromkeys(names))  # keep order, drop repeats
     return args
@@ -192,6 +221,17 @@ async def _run(args: argparse.Namespace, *, loop_name: str) -> int:
     try:
         if args.address:
             address, store = args.address, "external"
+        elif args.store != "sqlite":
+            from bench.stores import StoreServer
+
+            server = await StoreServer.start(
+                kind=args.store, cluster=args.cluster, startup_timeout_s=max(args.startup_timeout, 60.0)
+            )
+            address, store = server.address, server.store
+            _stderr(
+                f"legato-server on {store}: supervisor pid {server.pid}, frontend {address}, "
+                f"processes {', '.join(server.addresses)}, log {server.log_path}"
+            )
         else:
             server = await DevServer.start(
                 DevServerOptions(

@@ -57,6 +57,13 @@ def test_workloads_keep_order_and_drop_repeats() -> None:
         pytest.param(["--address", "h:1", "--in-memory"], id="store-with-address"),
         pytest.param(["--address", "h:1", "--server-arg=--x"], id="server-arg-with-address"),
         pytest.param(["--timeout", "0"], id="zero-timeout"),
+        pytest.param(["--store", "postgres"], id="unknown-store"),
+        pytest.param(["--cluster", "frontend=1,history=2,matching=1"], id="cluster-on-sqlite"),
+        pytest.param(["--store", "mysql", "--cluster", "frontend=1,history=2"], id="cluster-missing-role"),
+        pytest.param(["--store", "mysql", "--cluster", "frontend=1,history=0,matching=1"], id="cluster-zero"),
+        pytest.param(["--store", "mysql", "--cluster", "gateway=1"], id="cluster-unknown-role"),
+        pytest.param(["--store", "mysql", "--in-memory"], id="sqlite-option-on-mysql"),
+        pytest.param(["--store", "cassandra", "--address", "h:1"], id="store-with-address"),
     ],
 )
 def test_bad_arguments_exit_with_usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -75,6 +82,13 @@ def test_address_and_store_options() -> None:
     assert parse_args(["--address", "127.0.0.1:7233"]).address == "127.0.0.1:7233"
     assert parse_args(["--in-memory"]).in_memory
     assert parse_args(["--db-file", "/tmp/x.db"]).db_file == "/tmp/x.db"
+
+
+def test_store_and_cluster_options() -> None:
+    args = parse_args(["--store", "cassandra", "--cluster", "frontend=1,history=2,matching=1"])
+    assert args.store == "cassandra"
+    assert args.cluster == {"frontend": 1, "history": 2, "matching": 1}
+    assert parse_args(["--store", "mysql"]).cluster is None
 
 
 def test_help_is_the_module_docstring(capsys: pytest.CaptureFixture[str]) -> None:
