@@ -63,7 +63,7 @@ from legato_server.common.tls import (
 from legato_server.common.tls import validate as validate_tls
 from legato_server.frontend import FrontendHandler
 from legato_server.history.client import HistoryClient, RingShardRouter
-from legato_server.history.shard_controller import ShardController
+from legato_server.history.shards.shard_controller import ShardController
 from legato_server.internal.v1 import (
     history_service_pb2,
     history_service_pb2_grpc,

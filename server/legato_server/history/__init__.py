@@ -1,9 +1,17 @@
 """The history role: owns workflow executions, sharded by workflow id.
 
-Entry point: ``start_history_service`` (service.py). Each operation lives in its
-own module (start, signal, workflow_task, activity_task, commands, ...); the
-shard (shard.py) owns the write path, the queue processors (transfer_queue.py,
-timer_queue.py) move work out of runs and fire timers.
+Entry point: ``start_history_service`` (service.py); ``handler.py`` maps each
+RPC onto its operation. The sub-packages only look down:
+
+- ``operations/``: one module per operation (start, signal, workflow_task,
+  activity_task, commands, ...) and the executors of transfer and timer tasks;
+- ``shards/``: the engine (the shards this host owns), the shard with its one
+  write path, and the controller that follows the membership ring;
+- ``workflow/``: a run's mutable state and the rules that change it;
+- ``queues/``: the per-shard transfer and timer queue processors;
+
+with ``clock``, ``notifier``, ``routing`` and ``tokens`` below them all.
+``client.py`` is what other roles hold to call history.
 """
 
 from legato_server.history.client import HistoryClient, LocalShardRouter

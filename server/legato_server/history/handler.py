@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from legato_server.common.errors import Internal, NotOwner, ServiceError
-from legato_server.history import (
+from legato_server.history.operations import (
     activity_task,
     cancel,
     children,
@@ -27,7 +27,7 @@ from legato_server.history import (
     terminate,
     workflow_task,
 )
-from legato_server.history.engine import HistoryEngine
+from legato_server.history.shards.engine import HistoryEngine
 from legato_server.persistence import interface as p
 
 log = logging.getLogger(__name__)

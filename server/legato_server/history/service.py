@@ -14,8 +14,10 @@ from typing import Any
 
 from legato_server.history.client import HistoryClient, LocalShardRouter, ShardRouter
 from legato_server.history.clock import Clock, RealClock
-from legato_server.history.engine import HistoryEngine
 from legato_server.history.handler import HistoryHandler
+from legato_server.history.operations.timer_tasks import execute_timer_task
+from legato_server.history.operations.transfer_tasks import execute_transfer_task
+from legato_server.history.shards.engine import HistoryEngine
 from legato_server.persistence.interface import Persistence
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,8 @@ async def start_history_service(
         host_identity=host_identity,
         num_history_shards=stored,
         clock=clock or RealClock(),
+        execute_transfer_task=execute_transfer_task,
+        execute_timer_task=execute_timer_task,
     )
     handler = HistoryHandler(engine)
     client = HistoryClient(router or LocalShardRouter([handler]), num_history_shards=stored)

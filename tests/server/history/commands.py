@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from legato.api.v1 import command_pb2, common_pb2, enums_pb2
-from legato_server.history.events import duration
+from legato_server.history.workflow.events import duration
 
 CT = enums_pb2.CommandType
 

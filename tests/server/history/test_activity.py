@@ -7,7 +7,7 @@ import pytest
 from legato.api.v1 import common_pb2, enums_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import NotFound
-from legato_server.history.events import duration
+from legato_server.history.workflow.events import duration
 from legato_server.internal.v1 import history_service_pb2 as hsvc
 from tests.server.history import commands as cmd
 from tests.server.history.conftest import NS_ID, Harness

@@ -9,7 +9,7 @@ import pytest
 from legato.api.v1 import common_pb2, enums_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import FailedPrecondition
-from legato_server.history.events import duration
+from legato_server.history.workflow.events import duration
 from legato_server.internal.v1 import history_service_pb2 as hsvc
 from tests.server.history import commands as cmd
 from tests.server.history.conftest import NS, NS_ID, Harness
@@ -29,7 +29,7 @@ def _query(workflow_id: str = "wf") -> hsvc.QueryWorkflowRequest:
 async def test_query_before_first_task_fails_when_no_worker_comes(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("legato_server.history.query.FIRST_TASK_WAIT_S", 0.05)
+    monkeypatch.setattr("legato_server.history.operations.query.FIRST_TASK_WAIT_S", 0.05)
     await harness.start("wf")
     with pytest.raises(FailedPrecondition, match="first workflow task"):
         await harness.handler.QueryWorkflow(_query())

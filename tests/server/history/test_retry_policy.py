@@ -6,7 +6,11 @@ from google.protobuf import duration_pb2
 
 from legato.api.v1 import common_pb2, enums_pb2
 from legato_server.common.limits import MAX_DURATION
-from legato_server.history.retry import effective_retry_policy, next_retry_delay_ms, validate_retry_policy
+from legato_server.history.workflow.retry import (
+    effective_retry_policy,
+    next_retry_delay_ms,
+    validate_retry_policy,
+)
 
 MAX_DURATION_MS = int(MAX_DURATION.total_seconds() * 1000)
 

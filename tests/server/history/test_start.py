@@ -6,7 +6,7 @@ import pytest
 
 from legato.api.v1 import common_pb2, enums_pb2
 from legato_server.common.errors import InvalidArgument, WorkflowAlreadyStarted
-from legato_server.history.events import duration
+from legato_server.history.workflow.events import duration
 from tests.server.history import commands as cmd
 from tests.server.history.conftest import NS_ID, TASK_QUEUE, Harness
 

@@ -12,13 +12,17 @@ from __future__ import annotations
 import logging
 
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
-from legato_server.history import events as ev
-from legato_server.history.activity_state import dispatch_activity, fail_or_retry_activity, timeout_failure
-from legato_server.history.engine import HistoryEngine
-from legato_server.history.history_read import read_started_event
-from legato_server.history.mutable_state import MutableState
-from legato_server.history.shard import Shard
-from legato_server.history.workflow_run import (
+from legato_server.history.operations.history_read import read_started_event
+from legato_server.history.shards.engine import HistoryEngine
+from legato_server.history.shards.shard import Shard
+from legato_server.history.workflow import events as ev
+from legato_server.history.workflow.activity_state import (
+    dispatch_activity,
+    fail_or_retry_activity,
+    timeout_failure,
+)
+from legato_server.history.workflow.mutable_state import MutableState
+from legato_server.history.workflow.workflow_run import (
     build_new_run,
     close_run,
     plan_cron,

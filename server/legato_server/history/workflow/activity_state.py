@@ -17,9 +17,13 @@ is dropped when that attempt is over.
 from __future__ import annotations
 
 from legato.api.v1 import command_pb2, common_pb2, enums_pb2, history_pb2
-from legato_server.history import events as ev
-from legato_server.history.mutable_state import MutableState
-from legato_server.history.retry import effective_retry_policy, next_retry_delay_ms, validate_retry_policy
+from legato_server.history.workflow import events as ev
+from legato_server.history.workflow.mutable_state import MutableState
+from legato_server.history.workflow.retry import (
+    effective_retry_policy,
+    next_retry_delay_ms,
+    validate_retry_policy,
+)
 from legato_server.internal.v1 import history_state_pb2 as hs
 
 ET = enums_pb2.EventType

@@ -27,11 +27,12 @@ from legato_server.common.errors import (
     WorkflowAlreadyStarted,
 )
 from legato_server.common.limits import quote
-from legato_server.history import events as ev
-from legato_server.history.cron import CronError, parse_cron
-from legato_server.history.engine import HistoryEngine
-from legato_server.history.retry import validate_retry_policy
-from legato_server.history.workflow_run import RunSpec, build_new_run
+from legato_server.history.operations.terminate import terminate_run
+from legato_server.history.shards.engine import HistoryEngine
+from legato_server.history.workflow import events as ev
+from legato_server.history.workflow.cron import CronError, parse_cron
+from legato_server.history.workflow.retry import validate_retry_policy
+from legato_server.history.workflow.workflow_run import RunSpec, build_new_run
 from legato_server.internal.v1 import history_service_pb2 as hsvc
 from legato_server.persistence import interface as p
 
@@ -138,8 +139,6 @@ async def create_run(
     reuse_policy: int,
 ) -> tuple[str, bool]:
     """Create the run per the id reuse policy; (run_id, started) — started False for a retried request."""
-    from legato_server.history.terminate import terminate_run
-
     mode = p.CreateMode.BRAND_NEW
     previous_run_id = ""
     for _ in range(MAX_START_ATTEMPTS):

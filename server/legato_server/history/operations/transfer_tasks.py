@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 
 from legato.api.v1 import enums_pb2
+from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import FailedPrecondition, NotFound
-from legato_server.history import children
-from legato_server.history import events as ev
-from legato_server.history.engine import HistoryEngine
-from legato_server.history.history_read import read_run_events
-from legato_server.history.mutable_state import MutableState
-from legato_server.history.shard import Shard
+from legato_server.history.operations import children
+from legato_server.history.operations.history_read import read_run_events
+from legato_server.history.shards.engine import HistoryEngine
+from legato_server.history.shards.shard import Shard
+from legato_server.history.workflow import events as ev
+from legato_server.history.workflow.mutable_state import MutableState
 from legato_server.internal.v1 import history_service_pb2 as hsvc
 from legato_server.internal.v1 import history_state_pb2 as hs
 from legato_server.internal.v1 import matching_service_pb2 as msvc
@@ -176,8 +177,6 @@ async def _notify_parent(
 async def _apply_parent_close_policy(
     engine: HistoryEngine, task: hs.TransferTaskInfo, child: hs.ChildExecutionInfo
 ) -> None:
-    from legato.api.v1 import workflow_service_pb2 as ws
-
     policy = child.parent_close_policy or PCP.PARENT_CLOSE_POLICY_TERMINATE
     if policy == PCP.PARENT_CLOSE_POLICY_ABANDON or not child.run_id:
         return

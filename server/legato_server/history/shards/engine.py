@@ -3,7 +3,10 @@
 Operations (start, signal, workflow tasks, ...) are plain functions taking the
 engine; the handler maps RPCs onto them. The engine knows which shards it owns,
 routes a (namespace_id, workflow_id) to its open shard, and creates each
-shard's queue processors. Calls to other workflows (child start, signal or
+shard's queue processors. What a transfer or timer task does is an operation
+(``operations.transfer_tasks``, ``operations.timer_tasks``) that itself uses the
+engine, so the service hands those executors in: the engine runs them without
+importing the operations above it. Calls to other workflows (child start, signal or
 cancel of another run, parent notification) go through ``history_client``,
 which may route them to another host.
 """
@@ -12,14 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, Protocol
 
 from legato_server.common.errors import NotOwner, Unavailable
 from legato_server.history.clock import Clock
+from legato_server.history.queues.timer_queue import TimerQueueProcessor
+from legato_server.history.queues.transfer_queue import TransferQueueProcessor
 from legato_server.history.routing import shard_for
-from legato_server.history.shard import Shard
+from legato_server.history.shards.shard import Shard
+from legato_server.internal.v1 import history_state_pb2 as hs
 from legato_server.persistence.interface import Persistence, ShardOwnershipLostError
 
 log = logging.getLogger(__name__)
@@ -37,6 +43,10 @@ class NamespaceRegistry(Protocol):
     async def get_by_name(self, name: str) -> Any: ...
 
 
+TransferTaskExecutor = Callable[["HistoryEngine", Shard, hs.TransferTaskInfo], Awaitable[None]]
+TimerTaskExecutor = Callable[["HistoryEngine", Shard, hs.TimerTaskInfo, int], Awaitable[None]]
+
+
 class HistoryEngine:
     def __init__(
         self,
@@ -47,6 +57,8 @@ class HistoryEngine:
         host_identity: str,
         num_history_shards: int,
         clock: Clock,
+        execute_transfer_task: TransferTaskExecutor,
+        execute_timer_task: TimerTaskExecutor,
     ) -> None:
         self.persistence = persistence
         self.matching = matching_client
@@ -54,6 +66,8 @@ class HistoryEngine:
         self.host_identity = host_identity
         self.num_shards = num_history_shards
         self.clock = clock
+        self._execute_transfer_task = execute_transfer_task
+        self._execute_timer_task = execute_timer_task
         self.shards: dict[int, Shard] = {}
         self.history_client: Any = None  # set by the service once the client exists
         self._acquiring: dict[int, asyncio.Future[Shard]] = {}
@@ -84,11 +98,6 @@ class HistoryEngine:
         return await asyncio.shield(pending)
 
     async def _acquire(self, shard_id: int) -> Shard:
-        from legato_server.history.timer_queue import TimerQueueProcessor
-        from legato_server.history.timer_tasks import execute_timer_task
-        from legato_server.history.transfer_queue import TransferQueueProcessor
-        from legato_server.history.transfer_tasks import execute_transfer_task
-
         old = self.shards.get(shard_id)
         if old is not None and not old.closed:
             return old
@@ -108,11 +117,11 @@ class HistoryEngine:
             raise Unavailable(f"shard {shard_id}: could not acquire ownership; retry")
         shard.on_lost(self._shard_lost)
 
-        async def transfer(shard: Shard, info: Any) -> None:
-            await execute_transfer_task(self, shard, info)
+        async def transfer(info: hs.TransferTaskInfo) -> None:
+            await self._execute_transfer_task(self, shard, info)
 
-        async def timer(shard: Shard, info: Any, fire_ms: int) -> None:
-            await execute_timer_task(self, shard, info, fire_ms)
+        async def timer(info: hs.TimerTaskInfo, fire_ms: int) -> None:
+            await self._execute_timer_task(self, shard, info, fire_ms)
 
         shard.transfer_processor = TransferQueueProcessor(shard, transfer)
         shard.timer_processor = TimerQueueProcessor(shard, timer)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
-from legato_server.history import events as ev
+from legato_server.history.workflow import events as ev
 from legato_server.internal.v1 import history_state_pb2 as hs
 from legato_server.persistence.interface import ExecutionState
 

@@ -20,10 +20,10 @@ import uuid
 from dataclasses import dataclass, field
 
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
-from legato_server.history import events as ev
-from legato_server.history.cron import parse_cron
-from legato_server.history.mutable_state import MutableState, new_mutable_state
-from legato_server.history.retry import next_retry_delay_ms
+from legato_server.history.workflow import events as ev
+from legato_server.history.workflow.cron import parse_cron
+from legato_server.history.workflow.mutable_state import MutableState, new_mutable_state
+from legato_server.history.workflow.retry import next_retry_delay_ms
 from legato_server.internal.v1 import history_service_pb2 as hsvc
 from legato_server.internal.v1 import history_state_pb2 as hs
 

@@ -21,10 +21,10 @@ from legato.api.v1 import enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import InvalidArgument, NotFound
 from legato_server.common.limits import quote
-from legato_server.history import events as ev
-from legato_server.history.engine import HistoryEngine
-from legato_server.history.mutable_state import MutableState
-from legato_server.history.shard import Shard
+from legato_server.history.shards.engine import HistoryEngine
+from legato_server.history.shards.shard import Shard
+from legato_server.history.workflow import events as ev
+from legato_server.history.workflow.mutable_state import MutableState
 from legato_server.internal.v1 import history_service_pb2 as hsvc
 from legato_server.internal.v1 import history_state_pb2 as hs
 

@@ -9,6 +9,12 @@ the run's mutable state and drops a task whose subject is already gone or done.
 During an outage every task of a shard fails at once, so transient failures
 are logged through one ``TransientLog`` per queue of a shard (``cause``): one
 WARNING when they start, a summary now and then, one INFO line on recovery.
+
+The processors sit below the shard: they see it only through ``QueueShard``
+(what a processor reads and the one write it makes, persisting ack levels),
+and the shard hands them new tasks after each commit. What a task *does* is
+the executor the engine gives each processor, so this package knows nothing
+of workflows or operations.
 """
 
 from __future__ import annotations
@@ -16,16 +22,65 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from legato_server.common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from legato_server.common.logs import TransientLog
 from legato_server.history.clock import Clock
+from legato_server.internal.v1 import history_state_pb2 as hs
+from legato_server.persistence import interface as p
 
 log = logging.getLogger(__name__)
 transient_log = TransientLog(log)
 
 INITIAL_RETRY_S = 0.1
 MAX_RETRY_S = 10.0
+
+
+class QueueShard(Protocol):
+    """The shard as its queue processors see it (``shards.shard.Shard`` implements it)."""
+
+    @property
+    def shard_id(self) -> int: ...
+
+    @property
+    def range_id(self) -> int: ...
+
+    @property
+    def info(self) -> p.ShardInfo: ...
+
+    @property
+    def persistence(self) -> p.Persistence: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    def transfer_read_ceiling(self) -> int:
+        """Highest transfer task id below which every allocated id is committed or abandoned."""
+        ...
+
+    def timer_floor_ms(self) -> int | None:
+        """Earliest timer time of a write still in flight (None if none)."""
+        ...
+
+    async def persist_ack_levels(
+        self, *, transfer_ack: int | None = None, timer_ack_ms: int | None = None
+    ) -> None: ...
+
+
+def decode_transfer_task(task: p.TransferTask) -> hs.TransferTaskInfo:
+    info = hs.TransferTaskInfo()
+    info.ParseFromString(task.data)
+    return info
+
+
+def decode_timer_task(task: p.TimerTask) -> hs.TimerTaskInfo:
+    info = hs.TimerTaskInfo()
+    info.ParseFromString(task.data)
+    return info
 
 
 async def run_with_retries(

@@ -24,8 +24,12 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from legato_server.common.errors import Unavailable
-from legato_server.history.queue_common import ack_forever, run_with_retries
-from legato_server.history.shard import Shard, decode_timer_task
+from legato_server.history.queues.queue_common import (
+    QueueShard,
+    ack_forever,
+    decode_timer_task,
+    run_with_retries,
+)
 from legato_server.internal.v1 import history_state_pb2 as hs
 from legato_server.persistence import interface as p
 
@@ -36,11 +40,12 @@ LOAD_BATCH = 1000
 ACK_INTERVAL_S = 5.0
 MAX_CONCURRENCY = 64
 
-TimerExecutor = Callable[[Shard, hs.TimerTaskInfo, int], Awaitable[None]]
+TimerExecutor = Callable[[hs.TimerTaskInfo, int], Awaitable[None]]
+"""Runs one task of this processor's shard (the engine binds the shard)."""
 
 
 class TimerQueueProcessor:
-    def __init__(self, shard: Shard, execute: TimerExecutor) -> None:
+    def __init__(self, shard: QueueShard, execute: TimerExecutor) -> None:
         self._shard = shard
         self._execute = execute
         self._heap: list[tuple[int, int]] = []
@@ -128,7 +133,7 @@ class TimerQueueProcessor:
 
     async def _run(self, task_id: int, fire_ms: int, info: hs.TimerTaskInfo) -> None:
         async def attempt() -> None:
-            await self._execute(self._shard, info, fire_ms)
+            await self._execute(info, fire_ms)
 
         async with self._semaphore:
             done = await run_with_retries(

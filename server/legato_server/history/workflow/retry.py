@@ -16,7 +16,7 @@ import math
 
 from legato.api.v1 import common_pb2, enums_pb2
 from legato_server.common.limits import MAX_DURATION
-from legato_server.history.events import duration, duration_ms
+from legato_server.history.workflow.events import duration, duration_ms
 
 RS = enums_pb2.RetryState
 DEFAULT_INITIAL_S = 1.0

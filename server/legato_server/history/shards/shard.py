@@ -32,20 +32,17 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from legato.api.v1 import history_pb2
 from legato_server.common.errors import NotFound, NotOwner, Unavailable
 from legato_server.common.limits import quote
 from legato_server.history.clock import Clock
-from legato_server.history.mutable_state import MutableState, load_mutable_state
 from legato_server.history.notifier import ExecutionKey, ExecutionNotifier
-from legato_server.internal.v1 import history_state_pb2 as hs
+from legato_server.history.queues.timer_queue import TimerQueueProcessor
+from legato_server.history.queues.transfer_queue import TransferQueueProcessor
+from legato_server.history.workflow.mutable_state import MutableState, load_mutable_state
 from legato_server.persistence import interface as p
-
-if TYPE_CHECKING:
-    from legato_server.history.timer_queue import TimerQueueProcessor
-    from legato_server.history.transfer_queue import TransferQueueProcessor
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -411,15 +408,3 @@ class Shard:
         if self.timer_processor is not None and write.timer_tasks:
             self.timer_processor.add_tasks(write.timer_tasks)
         self.notifier.notify((ms.namespace_id, ms.workflow_id, ms.run_id))
-
-
-def decode_transfer_task(task: p.TransferTask) -> hs.TransferTaskInfo:
-    info = hs.TransferTaskInfo()
-    info.ParseFromString(task.data)
-    return info
-
-
-def decode_timer_task(task: p.TimerTask) -> hs.TimerTaskInfo:
-    info = hs.TimerTaskInfo()
-    info.ParseFromString(task.data)
-    return info

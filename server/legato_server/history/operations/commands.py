@@ -19,14 +19,19 @@ from collections.abc import Sequence
 from legato.api.v1 import command_pb2, common_pb2, enums_pb2, history_pb2
 from legato_server.common.errors import NotFound
 from legato_server.common.limits import quote
-from legato_server.history import events as ev
-from legato_server.history.activity_state import schedule_activity, validate_schedule_activity
-from legato_server.history.engine import HistoryEngine
-from legato_server.history.history_read import read_started_event
-from legato_server.history.mutable_state import MutableState
-from legato_server.history.retry import validate_retry_policy
-from legato_server.history.shard import Shard
-from legato_server.history.workflow_run import (
+from legato_server.history.operations.history_read import read_started_event
+from legato_server.history.shards.engine import HistoryEngine
+from legato_server.history.shards.shard import Shard
+from legato_server.history.workflow import events as ev
+from legato_server.history.workflow.activity_state import (
+    request_cancel_activity,
+    schedule_activity,
+    validate_schedule_activity,
+)
+from legato_server.history.workflow.cron import CronError, parse_cron
+from legato_server.history.workflow.mutable_state import MutableState
+from legato_server.history.workflow.retry import validate_retry_policy
+from legato_server.history.workflow.workflow_run import (
     RunSpec,
     build_new_run,
     close_run,
@@ -179,8 +184,6 @@ class CommandProcessor:
             if problem:
                 return problem
         if attrs.cron_schedule:
-            from legato_server.history.cron import CronError, parse_cron
-
             try:
                 parse_cron(attrs.cron_schedule)
             except CronError as err:
@@ -233,8 +236,6 @@ class CommandProcessor:
         return False
 
     async def _apply_request_cancel_activity_task(self, attrs, wtc_id: int) -> bool:  # type: ignore[no-untyped-def]
-        from legato_server.history.activity_state import request_cancel_activity
-
         return request_cancel_activity(
             self.ms, attrs.scheduled_event_id, workflow_task_completed_event_id=wtc_id
         )

@@ -22,9 +22,9 @@ from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common import deadline as call_deadline
 from legato_server.common.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, Unavailable
 from legato_server.common.limits import quote
-from legato_server.history.engine import HistoryEngine
-from legato_server.history.history_read import read_run_events
-from legato_server.history.mutable_state import MutableState
+from legato_server.history.operations.history_read import read_run_events
+from legato_server.history.shards.engine import HistoryEngine
+from legato_server.history.workflow.mutable_state import MutableState
 from legato_server.internal.v1 import history_service_pb2 as hsvc
 from legato_server.internal.v1 import matching_service_pb2 as msvc
 

@@ -21,8 +21,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from legato_server.history.queue_common import ack_forever, run_with_retries
-from legato_server.history.shard import Shard, decode_transfer_task
+from legato_server.history.queues.queue_common import (
+    QueueShard,
+    ack_forever,
+    decode_transfer_task,
+    run_with_retries,
+)
 from legato_server.internal.v1 import history_state_pb2 as hs
 from legato_server.persistence import interface as p
 
@@ -32,11 +36,12 @@ LOAD_BATCH = 1000
 ACK_INTERVAL_S = 1.0
 MAX_CONCURRENCY = 64
 
-TransferExecutor = Callable[[Shard, hs.TransferTaskInfo], Awaitable[None]]
+TransferExecutor = Callable[[hs.TransferTaskInfo], Awaitable[None]]
+"""Runs one task of this processor's shard (the engine binds the shard)."""
 
 
 class TransferQueueProcessor:
-    def __init__(self, shard: Shard, execute: TransferExecutor) -> None:
+    def __init__(self, shard: QueueShard, execute: TransferExecutor) -> None:
         self._shard = shard
         self._execute = execute
         self._ack_level = shard.info.transfer_ack_level
@@ -91,7 +96,7 @@ class TransferQueueProcessor:
                 cause="history transfer tasks",
                 describe=f"shard {self._shard.shard_id} transfer task {task_id} "
                 f"({hs.TransferTaskType.Name(info.task_type)} {info.workflow_id})",
-                attempt_fn=lambda: self._execute(self._shard, info),
+                attempt_fn=lambda: self._execute(info),
                 is_closed=lambda: self._shard.closed or self._stopped,
             )
         if done:

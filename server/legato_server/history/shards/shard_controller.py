@@ -24,7 +24,7 @@ import logging
 from typing import Any
 
 from legato_server.common.logs import TransientLog
-from legato_server.history.engine import HistoryEngine
+from legato_server.history.shards.engine import HistoryEngine
 
 log = logging.getLogger(__name__)
 transient_log = TransientLog(log)

@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import InvalidArgument, NotFound
-from legato_server.history import events as ev
-from legato_server.history.commands import CommandProcessor, has_close_command
-from legato_server.history.engine import HistoryEngine
-from legato_server.history.history_read import read_run_events
-from legato_server.history.mutable_state import MutableState
-from legato_server.history.shard import Shard
+from legato_server.history.operations.commands import CommandProcessor, has_close_command
+from legato_server.history.operations.history_read import read_run_events
+from legato_server.history.shards.engine import HistoryEngine
+from legato_server.history.shards.shard import Shard
 from legato_server.history.tokens import decode_task_token, encode_task_token
+from legato_server.history.workflow import events as ev
+from legato_server.history.workflow.mutable_state import MutableState
 from legato_server.internal.v1 import history_service_pb2 as hsvc
 from legato_server.internal.v1 import tokens_pb2
 

@@ -20,16 +20,16 @@ from legato_server.common.errors import (
     WorkflowAlreadyStarted,
 )
 from legato_server.common.limits import quote
-from legato_server.history.cancel import check_child_only
-from legato_server.history.engine import HistoryEngine
-from legato_server.history.mutable_state import MutableState
-from legato_server.history.start import (
+from legato_server.history.operations.cancel import check_child_only
+from legato_server.history.operations.start import (
     create_run,
     signaled_attributes,
     spec_from_request,
     validate_start_options,
 )
-from legato_server.history.workflow_run import RunSpec
+from legato_server.history.shards.engine import HistoryEngine
+from legato_server.history.workflow.mutable_state import MutableState
+from legato_server.history.workflow.workflow_run import RunSpec
 from legato_server.internal.v1 import history_service_pb2 as hsvc
 
 ET = enums_pb2.EventType

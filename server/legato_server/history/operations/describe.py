@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from legato.api.v1 import common_pb2, enums_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
-from legato_server.history.engine import HistoryEngine
-from legato_server.history.mutable_state import MutableState
+from legato_server.history.shards.engine import HistoryEngine
+from legato_server.history.workflow.mutable_state import MutableState
 from legato_server.internal.v1 import history_service_pb2 as hsvc
 
 

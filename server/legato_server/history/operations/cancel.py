@@ -13,8 +13,8 @@ from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import FailedPrecondition
 from legato_server.common.limits import quote
-from legato_server.history.engine import HistoryEngine
-from legato_server.history.mutable_state import MutableState
+from legato_server.history.shards.engine import HistoryEngine
+from legato_server.history.workflow.mutable_state import MutableState
 from legato_server.internal.v1 import history_service_pb2 as hsvc
 
 ET = enums_pb2.EventType
