@@ -15,10 +15,10 @@ for every database:
   newest shipped (or ``target_version``), oldest first, recording each as it
   goes, so an interrupted update resumes where it stopped and a second run is
   a no-op;
-* ``check_compatible`` is what the stores call at open: the database's
-  version must be at least the shipped schema's ``min_compatible_version``
-  (else: run ``schema update``), and a database written by a newer Legato must
-  not require more than this code knows (else: upgrade Legato).
+
+What the stores check at open (is the database's version one this code may
+use?) is ``legato_server.schema.compat``, below persistence, so the stores need
+nothing from this module.
 """
 
 from __future__ import annotations
@@ -29,16 +29,15 @@ from pathlib import Path
 from typing import Protocol
 
 from legato_server.persistence.config import CassandraConfig, MySQLConfig
-from legato_server.persistence.interface import PersistenceError
 from legato_server.schema import (
     DEFAULT_KEYSPACE,
     SCHEMA_ROOT,
     SchemaError,
     SchemaVersion,
-    list_versions,
     parse_version,
     versioned_dir,
 )
+from legato_server.schema.compat import shipped_versions
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +46,6 @@ DATABASES = ("mysql", "cassandra")
 
 class SchemaToolError(Exception):
     """The requested schema operation cannot be done; the message says why and what to do."""
-
-
-class IncompatibleSchemaError(PersistenceError):
-    """The database's schema version does not fit this server (raised when a store opens)."""
 
 
 class SchemaBackend(Protocol):
@@ -90,55 +85,12 @@ class SchemaStatus:
         )
 
 
-# ---------------------------------------------------------------- compatibility
-
-
-def update_command(db: str, *, connection_args: str) -> str:
-    return f"legato-server schema update --db {db} {connection_args}".rstrip()
-
-
-def check_compatible(
-    *,
-    db: str,
-    location: str,
-    current: tuple[str, str] | None,
-    known: list[SchemaVersion],
-    connection_args: str,
-) -> str:
-    """Raise IncompatibleSchemaError unless a server knowing ``known`` may use this database.
-
-    ``current`` is the database's ``(version, min_compatible_version)``.
-    Returns the database's version.
-    """
-    newest = known[-1]
-    command = update_command(db, connection_args=connection_args)
-    if current is None:
-        raise IncompatibleSchemaError(
-            f"{db} {location} has no Legato schema; this server needs version "
-            f"{newest.min_compatible_version} or newer (newest {newest.version}). Create it with: "
-            f"legato-server schema setup --db {db} {connection_args}".rstrip()
-            + f" && {command}"
-        )
-    version, min_compatible = current
-    if parse_version(version) < parse_version(newest.min_compatible_version):
-        raise IncompatibleSchemaError(
-            f"{db} {location} is at schema version {version}, but this server needs at least "
-            f"{newest.min_compatible_version} (newest {newest.version}). Update the schema with: {command}"
-        )
-    if parse_version(min_compatible) > newest.key:
-        raise IncompatibleSchemaError(
-            f"{db} {location} is at schema version {version}, which needs a Legato that knows schema "
-            f"{min_compatible} or newer; this server knows up to {newest.version}. Upgrade Legato."
-        )
-    return version
-
-
 # ---------------------------------------------------------------- operations
 
 
 def known_versions(db: str, *, schema_root: Path | None = None) -> list[SchemaVersion]:
     try:
-        return list_versions(db, DEFAULT_KEYSPACE, root=schema_root or SCHEMA_ROOT)
+        return shipped_versions(db, schema_root=schema_root)
     except SchemaError as error:
         raise SchemaToolError(f"cannot load the {db} schema: {error}") from error
 

@@ -19,6 +19,7 @@ from legato_server import cli, schema_tool
 from legato_server.persistence.config import CassandraConfig, MySQLConfig, PersistenceConfig
 from legato_server.persistence.factory import create_persistence
 from legato_server.schema import SCHEMA_ROOT, list_versions
+from legato_server.schema.compat import IncompatibleSchemaError
 
 DBConfig = MySQLConfig | CassandraConfig
 
@@ -219,7 +220,7 @@ async def test_store_refuses_a_schema_older_than_its_minimum(
     root, _, needed = schema_root_needing_newer(db, tmp_path)
     schema_tool.run("setup", db, db_config)  # the shipped base version only
 
-    with pytest.raises(schema_tool.IncompatibleSchemaError) as refused:
+    with pytest.raises(IncompatibleSchemaError) as refused:
         await open_store(db, db_config, schema_root=root)
 
     message = str(refused.value)
@@ -233,7 +234,7 @@ async def test_store_refuses_a_schema_older_than_its_minimum(
 
 
 async def test_store_refuses_a_database_that_does_not_exist(db: str, db_config: DBConfig) -> None:
-    with pytest.raises(schema_tool.IncompatibleSchemaError, match=f"legato-server schema setup --db {db}"):
+    with pytest.raises(IncompatibleSchemaError, match=f"legato-server schema setup --db {db}"):
         await open_store(db, db_config)
 
 
@@ -244,7 +245,7 @@ async def test_store_refuses_a_database_without_schema(db: str, db_config: DBCon
     finally:
         backend.close()
 
-    with pytest.raises(schema_tool.IncompatibleSchemaError, match=f"legato-server schema setup --db {db}"):
+    with pytest.raises(IncompatibleSchemaError, match=f"legato-server schema setup --db {db}"):
         await open_store(db, db_config)
 
 
@@ -259,5 +260,5 @@ async def test_store_refuses_a_schema_that_needs_a_newer_server(
     schema_tool.run("setup", db, db_config, schema_root=root)
     schema_tool.run("update", db, db_config, schema_root=root)
 
-    with pytest.raises(schema_tool.IncompatibleSchemaError, match="Upgrade Legato"):
+    with pytest.raises(IncompatibleSchemaError, match="Upgrade Legato"):
         await open_store(db, db_config)

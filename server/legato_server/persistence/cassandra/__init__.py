@@ -32,6 +32,12 @@ from legato_server.persistence.cassandra.task_queues import CassandraTaskQueueSt
 from legato_server.persistence.cassandra.visibility import CassandraVisibilityStore
 from legato_server.persistence.config import CassandraConfig
 from legato_server.persistence.interface import Persistence
+from legato_server.schema.compat import (
+    IncompatibleSchemaError,
+    check_compatible,
+    setup_command,
+    shipped_versions,
+)
 
 
 class CassandraPersistence(Persistence):
@@ -61,8 +67,6 @@ async def check_schema(
     session: CassandraSession, config: CassandraConfig, *, schema_root: Path | None = None
 ) -> str:
     """Refuse a keyspace whose schema version this code cannot use; return its version."""
-    from legato_server.schema_tool import check_compatible, known_versions
-
     action = f"read the schema version of keyspace {config.keyspace!r}"
     tables = await session.execute(
         action,
@@ -75,7 +79,7 @@ async def check_schema(
         db="cassandra",
         location=f"keyspace {config.keyspace!r} on {','.join(config.hosts)}:{config.port}",
         current=version_from_rows(rows),
-        known=known_versions("cassandra", schema_root=schema_root),
+        known=shipped_versions("cassandra", schema_root=schema_root),
         connection_args=connection_args(config),
     )
 
@@ -88,15 +92,12 @@ async def open_cassandra_persistence(
     ``schema_root`` replaces the shipped schema directory (tests use it to
     pretend this code needs a newer schema).
     """
-    from legato_server.schema_tool import IncompatibleSchemaError, update_command
-
     keyspace = check_keyspace_name(config.keyspace)
     try:
         session = await CassandraSession.connect(config, keyspace=keyspace)
     except KeyspaceMissingError as error:
         raise IncompatibleSchemaError(
-            f"{error}; create it with: legato-server schema setup --db cassandra {connection_args(config)} && "
-            f"{update_command('cassandra', connection_args=connection_args(config))}"
+            f"{error}; create it with: {setup_command('cassandra', connection_args=connection_args(config))}"
         ) from error
     try:
         await check_schema(session, config, schema_root=schema_root)

@@ -23,6 +23,7 @@ from legato_server.persistence.mysql.schema import read_current_version
 from legato_server.persistence.mysql.shards import MySQLClusterMetadataStore, MySQLShardStore
 from legato_server.persistence.mysql.task_queues import MySQLTaskQueueStore
 from legato_server.persistence.mysql.visibility import MySQLVisibilityStore
+from legato_server.schema.compat import check_compatible, shipped_versions
 
 
 class MySQLPersistence(Persistence):
@@ -50,8 +51,6 @@ def connection_args(config: MySQLConfig, *, database: str | None = None) -> str:
 
 async def check_schema(database: Database, config: MySQLConfig, *, schema_root: Path | None = None) -> str:
     """Refuse a database whose schema version this code cannot use; return its version."""
-    from legato_server.schema_tool import check_compatible, known_versions
-
     try:
         current = await database.read(f"read the schema version of {database.name!r}", read_current_version)
     except PersistenceError as error:
@@ -62,7 +61,7 @@ async def check_schema(database: Database, config: MySQLConfig, *, schema_root: 
         db="mysql",
         location=f"database {database.name!r} on {config.host}:{config.port}",
         current=current,
-        known=known_versions("mysql", schema_root=schema_root),
+        known=shipped_versions("mysql", schema_root=schema_root),
         connection_args=connection_args(config, database=database.name),
     )
 
