@@ -220,7 +220,10 @@ def sample_config_map(name: str, files: dict[str, Path]) -> dict[str, Any]:
     }
 
 
-def _app_container(name: str, image: str, args: list[str], config_map: str, **extra: Any) -> dict[str, Any]:
+def _app_container(
+    name: str, image: str, args: list[str], config_map: str | None, **extra: Any
+) -> dict[str, Any]:
+    """A container of a sample app; its files (``config_map``, if any) at /app."""
     env = [
         {"name": "LEGATO_ADDRESS", "value": f"{FRONTEND_SERVICE}:{FRONTEND_PORT}"},
         {"name": "PYTHONPATH", "value": "/app"},
@@ -230,13 +233,13 @@ def _app_container(name: str, image: str, args: list[str], config_map: str, **ex
         image,
         args,
         env=env,
-        volumeMounts=[{"name": "app", "mountPath": "/app", "readOnly": True}],
+        volumeMounts=[{"name": "app", "mountPath": "/app", "readOnly": True}] if config_map else [],
         **extra,
     )
 
 
-def _app_volumes(config_map: str) -> list[dict[str, Any]]:
-    return [{"name": "app", "configMap": {"name": config_map}}]
+def _app_volumes(config_map: str | None) -> list[dict[str, Any]]:
+    return [{"name": "app", "configMap": {"name": config_map}}] if config_map else []
 
 
 def worker_deployment(
@@ -268,7 +271,7 @@ def worker_deployment(
 
 
 def app_job(
-    *, name: str, image: str, config_map: str, args: list[str], deadline_s: int = 600
+    *, name: str, image: str, config_map: str | None, args: list[str], deadline_s: int = 600
 ) -> dict[str, Any]:
     labels = {APP_LABEL: "legato-sample", ROLE_LABEL: name}
     container = _app_container("run", image, args, config_map)

@@ -33,6 +33,7 @@
 
 INFRA_NAME=cluster
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+set -o errtrace
 trap 'log "failed: line $LINENO: $BASH_COMMAND"' ERR
 
 STATE="${LEGATO_E2E_CLUSTER_DIR:-$LEGATO_E2E_CACHE/cluster}"
@@ -734,7 +735,10 @@ down() {
     stop_pidfile "$PIDS/kubelet.pid" kubelet 20
     remove_containers
     kill_cgroup_procs
-    stop_together kube-proxy coredns kube-scheduler kube-controller-manager kube-apiserver etcd
+    # The apiserver before etcd: without etcd its shutdown hangs on storage calls.
+    stop_together kube-proxy coredns kube-scheduler kube-controller-manager
+    stop_together kube-apiserver
+    stop_together etcd
     stop_pidfile "$PIDS/containerd.pid" containerd 20
     kill_shims
     kill_cgroup_procs
