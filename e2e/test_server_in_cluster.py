@@ -85,8 +85,17 @@ def test_fifty_workflows_survive_a_server_pod_deletion(
         what="the Job to start 10 workflows",
         describe=lambda: kube.describe_pods(f"job-name={STARTER}"),
     )
-    kube.run("delete", "pod", first_server["metadata"]["name"], "--wait=false")
+    first_name = first_server["metadata"]["name"]
+    kube.run("delete", "pod", first_name, "--wait=false")
     assert started_count(kube) < WORKFLOWS, "the Job finished before the server pod was deleted"
+    # tini passes SIGTERM on and the server drains (shutdown_grace_seconds=5):
+    # the pod is gone long before its 30 s grace period would have killed it.
+    wait_until(
+        lambda: kube.get("pod", first_name) is None,
+        timeout=20,
+        what=f"the deleted server pod {first_name} to exit on SIGTERM",
+        describe=lambda: kube.describe_pods(SERVER_SELECTOR),
+    )
 
     kube.wait_for_job(STARTER, timeout=420)
     log = kube.logs(f"job/{STARTER}")
@@ -98,7 +107,7 @@ def test_fifty_workflows_survive_a_server_pod_deletion(
 
     # The run really crossed a server restart.
     (second_server,) = kube.wait_for_ready_pods(SERVER_SELECTOR, timeout=60)
-    assert second_server["metadata"]["name"] != first_server["metadata"]["name"]
+    assert second_server["metadata"]["name"] != first_name
     assert "retrying" in log or "Legato server listening" in kube.logs(
         f"pod/{second_server['metadata']['name']}"
     )
