@@ -13,7 +13,8 @@
 #   deps  a virtualenv at /opt/legato holding the PyPI dependencies of
 #         legato[server,operator].      key: base key + requirement strings
 #   app   the project's wheel, installed into that virtualenv without deps.
-#         key: the contents of pyproject.toml, sdk/ and server/
+#         key: the contents of pyproject.toml, README.md and the package
+#         folders pyproject.toml names (today sdk/ and server/)
 #
 # A code change therefore repacks only the small app layer (seconds); a new
 # dependency rebuilds deps; only a new Debian package list runs debootstrap.
@@ -81,6 +82,9 @@ import sys, tomllib
 project = tomllib.load(open(sys.argv[1], "rb"))["project"]
 if sys.argv[2] == "version":
     print(project["version"])
+elif sys.argv[2] == "sources":  # the folders the wheel's packages come from
+    config = tomllib.load(open(sys.argv[1], "rb"))
+    print("\n".join(config["tool"]["setuptools"]["packages"]["find"]["where"]))
 else:  # the requirements of legato[server,operator], one a line, sorted
     extras = project.get("optional-dependencies", {})
     reqs = [*project["dependencies"], *extras.get("server", []), *extras.get("operator", [])]
@@ -154,18 +158,25 @@ fix_shebangs() {
     done
 }
 
+# wheel_sources: every file the wheel is built from (pyproject.toml, README.md
+# and the package folders pyproject names), tracked or not, one a line.
+wheel_sources() {
+    local folders
+    mapfile -t folders < <(project_field sources)
+    (cd "$REPO_ROOT" && git ls-files -co --exclude-standard -- pyproject.toml README.md "${folders[@]}") \
+        | grep -v -e '/__pycache__/' -e '\.egg-info/' | LC_ALL=C sort
+}
+
 # The app layer's key: every file that goes into the wheel, by content.
 app_key() {
-    (
-        cd "$REPO_ROOT"
-        {
-            echo "$DEPS_KEY"
-            git ls-files -co --exclude-standard -- pyproject.toml README.md sdk server \
-                | grep -v -e '/__pycache__/' -e '\.egg-info/' | LC_ALL=C sort | while read -r f; do
-                [[ -f "$f" ]] && printf '%s %s\n' "$f" "$(sha256sum <"$f" | cut -d' ' -f1)"
-            done
-        } | sha
-    )
+    wheel_sources | "$PYTHON" -c '
+import hashlib, os, sys
+key = hashlib.sha256(sys.argv[2].encode())
+for name in sys.stdin.read().splitlines():
+    path = os.path.join(sys.argv[1], name)
+    if os.path.isfile(path):
+        key.update(name.encode() + b"\0" + hashlib.sha256(open(path, "rb").read()).digest())
+print(key.hexdigest()[:16])' "$REPO_ROOT" "$DEPS_KEY"
 }
 
 build_app() {
@@ -177,10 +188,9 @@ build_app() {
     rm -rf "$dir"
     mkdir -p "$dir/src" "$dir/wheel" "$dir/rootfs"
     # Build from a copy: an in-tree build would leave build/ and egg-info behind.
-    (cd "$REPO_ROOT" && git ls-files -co --exclude-standard -- pyproject.toml README.md sdk server \
-        | grep -v -e '/__pycache__/' -e '\.egg-info/' | while read -r f; do
-            [[ -f "$f" ]] && printf '%s\0' "$f"
-        done | xargs -0 cp --parents -t "$dir/src")
+    wheel_sources | while read -r f; do
+        [[ -f "$REPO_ROOT/$f" ]] && printf '%s\0' "$f"
+    done | (cd "$REPO_ROOT" && xargs -0 cp --parents -t "$dir/src")
     run_logged app "$PYTHON" -m pip wheel --disable-pip-version-check --no-deps --no-build-isolation \
         -w "$dir/wheel" "$dir/src"
     local wheel
