@@ -18,8 +18,8 @@ echo "== generated stubs are current"
 python3 scripts/gen_protos.py --check
 
 echo "== lint"
-python3 -m ruff check sdk server bench tests scripts samples e2e
-python3 -m ruff format --check sdk server bench tests scripts samples e2e
+python3 -m ruff check sdk server operator bench tests scripts samples e2e
+python3 -m ruff format --check sdk server operator bench tests scripts samples e2e
 lint-imports  # layers only look down: contracts in pyproject.toml [tool.importlinter]
 
 echo "== types (SDK public API and samples)"

@@ -1,0 +1,590 @@
+"""A LegatoCluster's children as plain dicts: pure functions, no API calls.
+
+Everything the operator creates is decided here from the resource's spec (and
+the few facts of the live cluster passed in as arguments), so it can be read
+and unit-tested without a cluster:
+
+* one ConfigMap ``<cluster>-config`` with one server config per role
+  (``frontend.yaml``, ...); each role's pod template carries the hash of its
+  own file, so a config change rolls exactly the pods it concerns;
+* per role a Deployment ``<cluster>-<role>`` (``legato-server start --services
+  <role>``; the pod IP from the downward API as ``LEGATO_ADVERTISE_ADDRESS``;
+  the DB password from its Secret as ``LEGATO_DB_PASSWORD``; readiness on the
+  role's gRPC health, which is SERVING only when the role can serve;
+  ``terminationGracePeriodSeconds`` longer than the server's drain), a
+  headless Service ``<cluster>-<role>-headless`` and a PodDisruptionBudget;
+* a ClusterIP (or the configured type) Service ``<cluster>-frontend``;
+* with autoscaling on, a HorizontalPodAutoscaler, and the Deployment is
+  rendered **without** ``replicas`` so a patch never fights the HPA;
+* the schema Job ``<cluster>-schema-<digest>``: its name is a digest of what
+  the migration depends on (image, persistence, the password Secret's
+  resourceVersion, a retry token), so a changed input gets a new Job and a
+  failed Job is kept, never recreated under the same name.
+
+Persistence secrets never enter the ConfigMap: the password reaches the server
+and the schema tool only through ``LEGATO_DB_PASSWORD``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from typing import Any
+
+from legato_operator import GROUP, VERSION
+
+ROLES = ("frontend", "history", "matching")
+GRPC_PORT = 7233
+DEFAULT_REPOSITORY = "legato.local/legato/legato"
+DRAIN_MARGIN_S = 20
+"""Seconds a pod gets beyond the server's drain before the kubelet kills it."""
+APP_UID = 10001
+
+NAME_LABEL = "app.kubernetes.io/name"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+VERSION_LABEL = "app.kubernetes.io/version"
+CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"
+SCHEMA_JOB_LABEL = f"{GROUP}/schema-job"
+RETRY_SCHEMA_ANNOTATION = f"{GROUP}/retry-schema"
+"""Set (to any new value) on a LegatoCluster to run its schema Job again."""
+SIDECAR_OPT_OUT = {"sidecar.istio.io/inject": "false", "linkerd.io/inject": "disabled"}
+"""A schema Job must finish: a mesh sidecar that never exits would keep it running."""
+
+
+# ---------------------------------------------------------------- names and labels
+
+
+def labels(cluster: str, component: str | None = None, *, version: str | None = None) -> dict[str, str]:
+    result = {NAME_LABEL: "legato", INSTANCE_LABEL: cluster, MANAGED_BY_LABEL: "legato-operator"}
+    if component is not None:
+        result[COMPONENT_LABEL] = component
+    if version is not None:
+        result[VERSION_LABEL] = version
+    return result
+
+
+def selector(cluster: str, role: str) -> dict[str, str]:
+    """The labels that pick one role's pods (never changes for a Deployment's lifetime)."""
+    return {NAME_LABEL: "legato", INSTANCE_LABEL: cluster, COMPONENT_LABEL: role}
+
+
+def deployment_name(cluster: str, role: str) -> str:
+    return f"{cluster}-{role}"
+
+
+def headless_service_name(cluster: str, role: str) -> str:
+    return f"{cluster}-{role}-headless"
+
+
+def frontend_service_name(cluster: str) -> str:
+    return f"{cluster}-frontend"
+
+
+def config_map_name(cluster: str) -> str:
+    return f"{cluster}-config"
+
+
+def frontend_address(cluster: str, namespace: str) -> str:
+    return f"{frontend_service_name(cluster)}.{namespace}.svc:{GRPC_PORT}"
+
+
+def _meta(name: str, namespace: str, object_labels: dict[str, str]) -> dict[str, Any]:
+    return {"name": name, "namespace": namespace, "labels": dict(object_labels)}
+
+
+def _digest(value: Any, length: int = 16) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:length]
+
+
+# ---------------------------------------------------------------- spec helpers
+
+
+def image(spec: dict[str, Any]) -> str:
+    """``spec.image``, else ``<imageRepository>:<version>``."""
+    if spec.get("image"):
+        return str(spec["image"])
+    return f"{spec.get('imageRepository') or DEFAULT_REPOSITORY}:{spec['version']}"
+
+
+def role_spec(spec: dict[str, Any], role: str) -> dict[str, Any]:
+    return dict(spec.get(role) or {})
+
+
+def autoscaling(spec: dict[str, Any], role: str) -> dict[str, Any] | None:
+    """The role's autoscaling settings with defaults, or None when it is off."""
+    settings = role_spec(spec, role).get("autoscaling") or {}
+    if not settings.get("enabled"):
+        return None
+    return {
+        "minReplicas": int(settings.get("minReplicas", 1)),
+        "maxReplicas": int(settings.get("maxReplicas", 3)),
+        "targetCPUUtilizationPercentage": int(settings.get("targetCPUUtilizationPercentage", 75)),
+    }
+
+
+def replicas(spec: dict[str, Any], role: str) -> int:
+    return int(role_spec(spec, role).get("replicas", 1))
+
+
+def shutdown_grace_seconds(spec: dict[str, Any]) -> int:
+    return int(spec.get("shutdownGraceSeconds", 10))
+
+
+def password_secret(spec: dict[str, Any]) -> tuple[str, str] | None:
+    """``(secret name, key)`` of the database password, if the spec names one."""
+    persistence = spec["persistence"]
+    ref = (persistence.get(persistence["type"]) or {}).get("passwordSecretRef")
+    if not ref:
+        return None
+    return str(ref["name"]), str(ref.get("key") or "password")
+
+
+# ---------------------------------------------------------------- server config
+
+CONFIG_DIR = "/etc/legato/config"
+DB_TLS_DIR = "/etc/legato/db-tls"
+FRONTEND_TLS_DIR = "/etc/legato/tls"
+INTERNODE_TLS_DIR = "/etc/legato/internode"
+
+
+def _persistence_config(spec: dict[str, Any]) -> dict[str, Any]:
+    persistence = spec["persistence"]
+    kind = persistence["type"]
+    settings = persistence.get(kind) or {}
+    if kind == "mysql":
+        store: dict[str, Any] = {
+            "host": settings["host"],
+            "port": int(settings.get("port", 3306)),
+            "user": settings.get("user", "legato"),
+            "database": settings.get("database", "legato"),
+        }
+        if settings.get("tls"):
+            store["tls_ca"] = f"{DB_TLS_DIR}/ca.crt"
+    else:
+        store = {
+            "hosts": list(settings["hosts"]),
+            "port": int(settings.get("port", 9042)),
+            "keyspace": settings.get("keyspace", "legato"),
+            "replication_factor": int(settings.get("replicationFactor", 1)),
+            "consistency": settings.get("consistency", "LOCAL_QUORUM"),
+        }
+        for source, target in (("user", "user"), ("datacenter", "datacenter")):
+            if settings.get(source):
+                store[target] = settings[source]
+        if settings.get("tls"):
+            store["tls_ca"] = f"{DB_TLS_DIR}/ca.crt"
+    return {"kind": kind, kind: store}
+
+
+def server_config(name: str, spec: dict[str, Any], role: str) -> dict[str, Any]:
+    """The ``legato-server start --config`` file of one role (see ``server_config_from_mapping``)."""
+    config: dict[str, Any] = {
+        "host": "0.0.0.0",
+        "port": GRPC_PORT,
+        "services": [role],
+        "num_history_shards": int(spec["numHistoryShards"]),
+        "cluster_name": name,
+        "persistence": _persistence_config(spec),
+        "shutdown_grace_seconds": shutdown_grace_seconds(spec),
+    }
+    if role == "frontend":
+        config["namespaces"] = ["default"]
+        tls = role_spec(spec, "frontend").get("tls")
+        if tls:
+            config["tls"] = {
+                "cert_file": f"{FRONTEND_TLS_DIR}/tls.crt",
+                "key_file": f"{FRONTEND_TLS_DIR}/tls.key",
+            }
+            if tls.get("requireClientCertificate"):
+                config["tls"]["client_ca_file"] = f"{FRONTEND_TLS_DIR}/ca.crt"
+                config["tls"]["require_client_certificate"] = True
+    internode = spec.get("internodeTLS")
+    if internode:
+        config["internode_tls"] = {
+            "cert_file": f"{INTERNODE_TLS_DIR}/tls.crt",
+            "key_file": f"{INTERNODE_TLS_DIR}/tls.key",
+            "ca_file": f"{INTERNODE_TLS_DIR}/ca.crt",
+        }
+        if internode.get("serverName"):
+            config["internode_tls"]["server_name"] = internode["serverName"]
+    return config
+
+
+def config_file(role: str) -> str:
+    return f"{role}.yaml"
+
+
+def config_map(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
+    # JSON is YAML: the server's YAML loader reads it, and the operator needs no YAML writer.
+    data = {
+        config_file(role): json.dumps(server_config(name, spec, role), indent=2, sort_keys=True) + "\n"
+        for role in ROLES
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _meta(config_map_name(name), namespace, labels(name, "config")),
+        "data": data,
+    }
+
+
+def config_hash(config_map_object: dict[str, Any], role: str) -> str:
+    """The hash of one role's config file, set on that role's pod template."""
+    return _digest(config_map_object["data"][config_file(role)])
+
+
+# ---------------------------------------------------------------- pods
+
+
+def _container_security() -> dict[str, Any]:
+    return {
+        "readOnlyRootFilesystem": True,
+        "allowPrivilegeEscalation": False,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+
+def _pod_security() -> dict[str, Any]:
+    return {"runAsNonRoot": True, "runAsUser": APP_UID, "runAsGroup": APP_UID, "fsGroup": APP_UID}
+
+
+def _password_env(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    secret = password_secret(spec)
+    if secret is None:
+        return []
+    name, key = secret
+    return [{"name": "LEGATO_DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": name, "key": key}}}]
+
+
+def _secret_volume(volume: str, secret_name: str, mount_path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    return (
+        {"name": volume, "secret": {"secretName": secret_name, "defaultMode": 0o440}},
+        {"name": volume, "mountPath": mount_path, "readOnly": True},
+    )
+
+
+def _db_tls_volumes(spec: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    persistence = spec["persistence"]
+    tls = (persistence.get(persistence["type"]) or {}).get("tls")
+    return [_secret_volume("db-tls", tls["secretName"], DB_TLS_DIR)] if tls else []
+
+
+def _tls_on_port(spec: dict[str, Any], role: str) -> bool:
+    """Whether this role's gRPC port speaks TLS (then the kubelet's grpc probe cannot check it)."""
+    return bool(spec.get("internodeTLS")) or (role == "frontend" and bool(role_spec(spec, role).get("tls")))
+
+
+def readiness_probe(spec: dict[str, Any], role: str) -> dict[str, Any]:
+    """The role's gRPC health ("" is SERVING only when the role can serve: history has its shards).
+
+    Plain gRPC: the kubelet's native ``grpc`` probe. Over TLS: an exec probe of
+    ``legato_operator.health`` (in the same image) that trusts the mounted CA.
+    """
+    timing = {"periodSeconds": 2, "timeoutSeconds": 2, "failureThreshold": 2}
+    if not _tls_on_port(spec, role):
+        return {"grpc": {"port": GRPC_PORT}, **timing}
+    command = ["python", "-m", "legato_operator.health", f"127.0.0.1:{GRPC_PORT}"]
+    if spec.get("internodeTLS"):
+        directory = INTERNODE_TLS_DIR
+    else:
+        directory = FRONTEND_TLS_DIR
+    command += [
+        "--ca",
+        f"{directory}/ca.crt",
+        "--cert",
+        f"{directory}/tls.crt",
+        "--key",
+        f"{directory}/tls.key",
+    ]
+    server_name = (spec.get("internodeTLS") or {}).get("serverName")
+    if server_name:
+        command += ["--server-name", server_name]
+    return {"exec": {"command": command}, **{**timing, "timeoutSeconds": 5}}
+
+
+def role_deployment(
+    name: str, namespace: str, spec: dict[str, Any], role: str, *, config_digest: str
+) -> dict[str, Any]:
+    """One role's Deployment; without ``replicas`` when the role autoscales (the HPA owns it)."""
+    role_settings = role_spec(spec, role)
+    pod_overrides = role_settings.get("pod") or {}
+    version = str(spec["version"])
+    pod_labels = {**(pod_overrides.get("labels") or {}), **labels(name, role, version=version)}
+    pod_annotations = {**(pod_overrides.get("annotations") or {}), CONFIG_HASH_ANNOTATION: config_digest}
+    env: list[dict[str, Any]] = [
+        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "LEGATO_ADVERTISE_ADDRESS", "value": f"$(POD_IP):{GRPC_PORT}"},
+        *_password_env(spec),
+    ]
+    endpoint = (spec.get("tracing") or {}).get("otlpEndpoint")
+    if endpoint:
+        env.append({"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": endpoint})
+        env.append({"name": "OTEL_SERVICE_NAME", "value": f"legato-{role}"})
+    secret_volumes = list(_db_tls_volumes(spec))
+    tls = role_settings.get("tls") if role == "frontend" else None
+    if tls:
+        secret_volumes.append(_secret_volume("frontend-tls", tls["secretName"], FRONTEND_TLS_DIR))
+    if spec.get("internodeTLS"):
+        secret_volumes.append(
+            _secret_volume("internode-tls", spec["internodeTLS"]["secretName"], INTERNODE_TLS_DIR)
+        )
+    container = {
+        "name": "server",
+        "image": image(spec),
+        "imagePullPolicy": spec.get("imagePullPolicy", "IfNotPresent"),
+        # args, not command: the image's entrypoint (tini) stays PID 1 and forwards SIGTERM.
+        # The config files sit in a sub-directory so TLS material can live beside them.
+        "args": [
+            "legato-server",
+            "start",
+            "--config",
+            f"{CONFIG_DIR}/{config_file(role)}",
+            "--services",
+            role,
+        ],
+        "env": env,
+        "ports": [{"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"}],
+        "readinessProbe": readiness_probe(spec, role),
+        # Liveness asks only that the process answers on its port: a history host
+        # waiting for shards is not ready, but restarting it would not help.
+        "startupProbe": {"tcpSocket": {"port": GRPC_PORT}, "periodSeconds": 2, "failureThreshold": 90},
+        "livenessProbe": {"tcpSocket": {"port": GRPC_PORT}, "periodSeconds": 10, "failureThreshold": 6},
+        "resources": role_settings.get("resources") or {"requests": {"cpu": "50m", "memory": "128Mi"}},
+        "securityContext": _container_security(),
+        "volumeMounts": [
+            {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+            *(mount for _, mount in secret_volumes),
+        ],
+    }
+    pod_spec: dict[str, Any] = {
+        "securityContext": _pod_security(),
+        "enableServiceLinks": False,
+        "automountServiceAccountToken": False,
+        "terminationGracePeriodSeconds": shutdown_grace_seconds(spec) + DRAIN_MARGIN_S,
+        "containers": [container],
+        "volumes": [
+            {"name": "config", "configMap": {"name": config_map_name(name)}},
+            {"name": "tmp", "emptyDir": {}},
+            *(volume for volume, _ in secret_volumes),
+        ],
+    }
+    for key in ("nodeSelector", "tolerations", "affinity"):
+        if pod_overrides.get(key):
+            pod_spec[key] = pod_overrides[key]
+    if spec.get("imagePullSecrets"):
+        pod_spec["imagePullSecrets"] = spec["imagePullSecrets"]
+    deployment_spec: dict[str, Any] = {
+        "selector": {"matchLabels": selector(name, role)},
+        # Never below the wanted count during a roll: a new pod must be Ready
+        # (its role serving) before an old one is asked to drain.
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+        "template": {"metadata": {"labels": pod_labels, "annotations": pod_annotations}, "spec": pod_spec},
+    }
+    if autoscaling(spec, role) is None:
+        deployment_spec["replicas"] = replicas(spec, role)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(deployment_name(name, role), namespace, labels(name, role, version=version)),
+        "spec": deployment_spec,
+    }
+
+
+# ---------------------------------------------------------------- services, budgets, autoscalers
+
+
+def _grpc_port() -> dict[str, Any]:
+    return {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc", "protocol": "TCP", "appProtocol": "grpc"}
+
+
+def headless_service(name: str, namespace: str, role: str) -> dict[str, Any]:
+    """Per-pod DNS records of one role; not-ready pods included, so their health can be asked."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(headless_service_name(name, role), namespace, labels(name, role)),
+        "spec": {
+            "clusterIP": "None",
+            "publishNotReadyAddresses": True,
+            "selector": selector(name, role),
+            "ports": [_grpc_port()],
+        },
+    }
+
+
+def frontend_service(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
+    service = role_spec(spec, "frontend").get("service") or {}
+    metadata = _meta(frontend_service_name(name), namespace, labels(name, "frontend"))
+    if service.get("annotations"):
+        metadata["annotations"] = dict(service["annotations"])
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata,
+        "spec": {
+            "type": service.get("type", "ClusterIP"),
+            "selector": selector(name, "frontend"),
+            "ports": [_grpc_port()],
+        },
+    }
+
+
+def pod_disruption_budget(name: str, namespace: str, role: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _meta(deployment_name(name, role), namespace, labels(name, role)),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(name, role)}},
+    }
+
+
+def horizontal_pod_autoscaler(
+    name: str, namespace: str, spec: dict[str, Any], role: str
+) -> dict[str, Any] | None:
+    settings = autoscaling(spec, role)
+    if settings is None:
+        return None
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _meta(deployment_name(name, role), namespace, labels(name, role)),
+        "spec": {
+            "scaleTargetRef": {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": deployment_name(name, role),
+            },
+            "minReplicas": settings["minReplicas"],
+            "maxReplicas": settings["maxReplicas"],
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {
+                            "type": "Utilization",
+                            "averageUtilization": settings["targetCPUUtilizationPercentage"],
+                        },
+                    },
+                }
+            ],
+        },
+    }
+
+
+# ---------------------------------------------------------------- schema Job
+
+
+def schema_connection_args(spec: dict[str, Any]) -> list[str]:
+    """The ``legato-server schema`` flags that reach this cluster's database (no password)."""
+    persistence = spec["persistence"]
+    kind = persistence["type"]
+    settings = persistence.get(kind) or {}
+    if kind == "mysql":
+        return [
+            "--db", "mysql",
+            "--host", str(settings["host"]),
+            "--port", str(settings.get("port", 3306)),
+            "--user", str(settings.get("user", "legato")),
+            "--database", str(settings.get("database", "legato")),
+        ]  # fmt: skip
+    args = [
+        "--db", "cassandra",
+        "--host", ",".join(settings["hosts"]),
+        "--port", str(settings.get("port", 9042)),
+        "--keyspace", str(settings.get("keyspace", "legato")),
+        "--replication-factor", str(settings.get("replicationFactor", 1)),
+    ]  # fmt: skip
+    if settings.get("user"):
+        args += ["--user", str(settings["user"])]
+    if settings.get("datacenter"):
+        args += ["--datacenter", str(settings["datacenter"])]
+    return args
+
+
+def schema_job_name(name: str, spec: dict[str, Any], *, secret_version: str, retry_token: str) -> str:
+    """A name per migration input: a change of any of them is a new Job; the same inputs, the same Job.
+
+    ``secret_version``: the password Secret's resourceVersion (fixing a wrong
+    password retries); ``retry_token``: the cluster's retry annotation.
+    """
+    inputs = {
+        "image": image(spec),
+        "persistence": spec["persistence"],
+        "secret": secret_version,
+        "retry": retry_token,
+    }
+    return f"{name}-schema-{_digest(inputs, 10)}"
+
+
+def schema_script(spec: dict[str, Any]) -> str:
+    """setup (a no-op when the schema exists), update (a no-op when current), then print the version."""
+    target = shlex.join(schema_connection_args(spec))
+    return (
+        "set -e\n"
+        f"legato-server schema setup {target}\n"
+        f"legato-server schema update {target}\n"
+        f"legato-server schema version {target}\n"
+    )
+
+
+def schema_job(name: str, namespace: str, spec: dict[str, Any], *, job_name: str) -> dict[str, Any]:
+    job_labels = {**labels(name, "schema", version=str(spec["version"])), SCHEMA_JOB_LABEL: job_name}
+    volumes = _db_tls_volumes(spec)
+    container = {
+        "name": "schema",
+        "image": image(spec),
+        "imagePullPolicy": spec.get("imagePullPolicy", "IfNotPresent"),
+        "args": ["sh", "-c", schema_script(spec)],
+        "env": _password_env(spec),
+        "resources": {"requests": {"cpu": "50m", "memory": "96Mi"}},
+        "securityContext": _container_security(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, *(mount for _, mount in volumes)],
+    }
+    pod_spec: dict[str, Any] = {
+        "securityContext": _pod_security(),
+        "enableServiceLinks": False,
+        "automountServiceAccountToken": False,
+        "restartPolicy": "Never",
+        "containers": [container],
+        "volumes": [{"name": "tmp", "emptyDir": {}}, *(volume for volume, _ in volumes)],
+    }
+    if spec.get("imagePullSecrets"):
+        pod_spec["imagePullSecrets"] = spec["imagePullSecrets"]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": _meta(job_name, namespace, job_labels),
+        "spec": {
+            # One retry for a blip; a wrong password then shows within a minute
+            # instead of after minutes of back-off.
+            "backoffLimit": 1,
+            "activeDeadlineSeconds": 600,
+            # No ttlSecondsAfterFinished: a failed Job stays for inspection.
+            "template": {
+                "metadata": {"labels": job_labels, "annotations": dict(SIDECAR_OPT_OUT)},
+                "spec": pod_spec,
+            },
+        },
+    }
+
+
+def parse_schema_version(log: str) -> str | None:
+    """The version ``legato-server schema version`` printed (``... schema version 1.2 (...``)."""
+    marker = "schema version "
+    for line in reversed(log.splitlines()):
+        index = line.find(marker)
+        if index >= 0:
+            rest = line[index + len(marker) :].split()
+            if rest:
+                return rest[0]
+    return None
+
+
+def api_version() -> str:
+    return f"{GROUP}/{VERSION}"
