@@ -49,6 +49,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(pytest.mark.e2e)
+        # The first test's setup may build the image and bring the cluster up.
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SCRIPT_TIMEOUT_S))
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -75,7 +75,7 @@ phase_end
 phase "pytest e2e"
 set +e
 # The cluster is up: the fixtures reuse it, and this script owns its teardown.
-LEGATO_E2E_KEEP_CLUSTER=1 python3 -m pytest -p no:cacheprovider -v e2e "$@"
+LEGATO_E2E_KEEP_CLUSTER=1 python3 -m pytest -p no:cacheprovider -v --durations=0 e2e "$@"
 rc=$?
 set -e
 phase_end
