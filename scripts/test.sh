@@ -22,8 +22,8 @@ python3 -m ruff check sdk server operator bench tests scripts samples e2e
 python3 -m ruff format --check sdk server operator bench tests scripts samples e2e
 lint-imports  # layers only look down: contracts in pyproject.toml [tool.importlinter]
 
-echo "== types (SDK public API and samples)"
-python3 -m mypy sdk/legato samples
+echo "== types (SDK public API, samples, server)"
+python3 -m mypy sdk/legato samples server/legato_server
 
 if [ "${LEGATO_SKIP_INFRA:-}" != "1" ]; then
     echo "== databases"

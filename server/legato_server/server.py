@@ -41,7 +41,7 @@ import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import grpc
 from google.protobuf import descriptor as _descriptor
@@ -582,7 +582,15 @@ def apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict[
     return merged
 
 
-def _membership_from_mapping(data: dict[str, Any]) -> dict[str, timedelta]:
+class _MembershipIntervals(TypedDict, total=False):
+    """The ``ServerConfig`` fields a ``membership:`` section sets (those it names)."""
+
+    membership_heartbeat: timedelta
+    membership_refresh: timedelta
+    membership_ttl: timedelta
+
+
+def _membership_from_mapping(data: dict[str, Any]) -> _MembershipIntervals:
     keys = {
         "heartbeat_seconds": "membership_heartbeat",
         "refresh_seconds": "membership_refresh",
@@ -592,7 +600,7 @@ def _membership_from_mapping(data: dict[str, Any]) -> dict[str, timedelta]:
     values = {keys[key]: timedelta(seconds=float(value)) for key, value in data.items()}
     if any(value <= timedelta(0) for value in values.values()):
         raise ValueError(f"membership: every interval must be positive; got {data}")
-    return values
+    return cast(_MembershipIntervals, values)  # its keys are values of `keys`: unknown ones were rejected
 
 
 def _tls_from_mapping(data: Any) -> ServerTLSConfig | None:

@@ -31,6 +31,7 @@ from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common import deadline, errors
 from legato_server.common.limits import quote
 from legato_server.frontend import validation as check
+from legato_server.frontend.roles import HistoryForFrontend, MatchingForFrontend
 from legato_server.internal.v1 import history_service_pb2 as hs
 from legato_server.internal.v1 import matching_service_pb2 as ms
 from legato_server.namespace import (
@@ -84,16 +85,16 @@ def _server_version() -> str:
 class FrontendHandler:
     """Implements every ``legato.api.v1.WorkflowService`` RPC.
 
-    ``history`` and ``matching`` are the roles' handlers (same process) or
-    their clients; both are called as ``await role.RpcName(request)``.
+    ``history`` and ``matching`` are the roles' clients; ``roles.py`` lists the
+    RPCs the frontend calls on each.
     """
 
     def __init__(
         self,
         *,
         namespaces: NamespaceRegistry,
-        history: Any,
-        matching: Any,
+        history: HistoryForFrontend,
+        matching: MatchingForFrontend,
         visibility: VisibilityStore,
     ) -> None:
         self._namespaces = namespaces
@@ -173,7 +174,7 @@ class FrontendHandler:
         start.CopyFrom(request)
         _check_start(start)
         check.payloads(start, "input", "memo", "header", "search_attributes")
-        return await self._history.StartWorkflowExecution(  # type: ignore[no-any-return]
+        return await self._history.StartWorkflowExecution(
             hs.StartWorkflowExecutionRequest(namespace_id=entry.id, start_request=start)
         )
 
@@ -189,7 +190,7 @@ class FrontendHandler:
         signal = ws.SignalWorkflowExecutionRequest()
         signal.CopyFrom(request)
         signal.request_id = signal.request_id or str(uuid.uuid4())
-        return await self._history.SignalWorkflowExecution(  # type: ignore[no-any-return]
+        return await self._history.SignalWorkflowExecution(
             hs.SignalWorkflowExecutionRequest(namespace_id=entry.id, signal_request=signal)
         )
 
@@ -202,7 +203,7 @@ class FrontendHandler:
         _check_start(signal_with_start)
         check.require_text(request.signal_name, "signal_name")
         check.payloads(signal_with_start, "input", "signal_input", "memo", "header", "search_attributes")
-        return await self._history.SignalWithStartWorkflowExecution(  # type: ignore[no-any-return]
+        return await self._history.SignalWithStartWorkflowExecution(
             hs.SignalWithStartWorkflowExecutionRequest(
                 namespace_id=entry.id, signal_with_start_request=signal_with_start
             )
@@ -213,7 +214,7 @@ class FrontendHandler:
         check.workflow_id(request.execution.workflow_id, "execution.workflow_id")
         check.require_text(request.query.query_type, "query.query_type")
         check.payloads(request.query, "query_args", "header")
-        return await self._history.QueryWorkflow(  # type: ignore[no-any-return]
+        return await self._history.QueryWorkflow(
             hs.QueryWorkflowRequest(namespace_id=entry.id, request=request)
         )
 
@@ -228,7 +229,7 @@ class FrontendHandler:
         cancel = ws.RequestCancelWorkflowExecutionRequest()
         cancel.CopyFrom(request)
         cancel.request_id = cancel.request_id or str(uuid.uuid4())
-        return await self._history.RequestCancelWorkflowExecution(  # type: ignore[no-any-return]
+        return await self._history.RequestCancelWorkflowExecution(
             hs.RequestCancelWorkflowExecutionRequest(namespace_id=entry.id, cancel_request=cancel)
         )
 
@@ -240,7 +241,7 @@ class FrontendHandler:
         check.identity(request.identity)
         check.check_length(request.reason, "reason", max_length=check.MAX_DESCRIPTION_LENGTH)
         check.payloads(request, "details")
-        return await self._history.TerminateWorkflowExecution(  # type: ignore[no-any-return]
+        return await self._history.TerminateWorkflowExecution(
             hs.TerminateWorkflowExecutionRequest(namespace_id=entry.id, terminate_request=request)
         )
 
@@ -249,7 +250,7 @@ class FrontendHandler:
     ) -> ws.DescribeWorkflowExecutionResponse:
         entry = await self._namespace(request.namespace)
         check.workflow_id(request.execution.workflow_id, "execution.workflow_id")
-        return await self._history.DescribeWorkflowExecution(  # type: ignore[no-any-return]
+        return await self._history.DescribeWorkflowExecution(
             hs.DescribeWorkflowExecutionRequest(namespace_id=entry.id, request=request)
         )
 
@@ -266,14 +267,14 @@ class FrontendHandler:
         if request.wait_new_event and left is not None:
             # The long-poll ends (empty, with a token) before the caller's deadline.
             forwarded.long_poll_timeout.FromTimedelta(timedelta(seconds=min(left, LONG_POLL_MAX_S)))
-        return await self._history.GetWorkflowExecutionHistory(forwarded)  # type: ignore[no-any-return]
+        return await self._history.GetWorkflowExecutionHistory(forwarded)
 
     async def ResetStickyTaskQueue(
         self, request: ws.ResetStickyTaskQueueRequest
     ) -> ws.ResetStickyTaskQueueResponse:
         entry = await self._namespace(request.namespace)
         check.workflow_id(request.execution.workflow_id, "execution.workflow_id")
-        return await self._history.ResetStickyTaskQueue(  # type: ignore[no-any-return]
+        return await self._history.ResetStickyTaskQueue(
             hs.ResetStickyTaskQueueRequest(namespace_id=entry.id, request=request)
         )
 
@@ -323,7 +324,7 @@ class FrontendHandler:
         )
         if response.task_token and not response.namespace:
             response.namespace = entry.name
-        return response  # type: ignore[no-any-return]
+        return response
 
     async def PollActivityTaskQueue(
         self, request: ws.PollActivityTaskQueueRequest
@@ -338,7 +339,7 @@ class FrontendHandler:
         )
         if response.task_token and not response.workflow_namespace:
             response.workflow_namespace = entry.name
-        return response  # type: ignore[no-any-return]
+        return response
 
     async def RespondWorkflowTaskCompleted(
         self, request: ws.RespondWorkflowTaskCompletedRequest
@@ -352,7 +353,7 @@ class FrontendHandler:
                 request.sticky_attributes.worker_task_queue, "sticky_attributes.worker_task_queue"
             )
             check.duration(request.sticky_attributes, "schedule_to_start_timeout")
-        return await self._history.RespondWorkflowTaskCompleted(  # type: ignore[no-any-return]
+        return await self._history.RespondWorkflowTaskCompleted(
             hs.RespondWorkflowTaskCompletedRequest(namespace_id=namespace_id, complete_request=request)
         )
 
@@ -362,7 +363,7 @@ class FrontendHandler:
         namespace_id = await self._token_namespace(request.task_token, request.namespace)
         check.identity(request.identity)
         check.payloads(request, "failure")
-        return await self._history.RespondWorkflowTaskFailed(  # type: ignore[no-any-return]
+        return await self._history.RespondWorkflowTaskFailed(
             hs.RespondWorkflowTaskFailedRequest(namespace_id=namespace_id, failed_request=request)
         )
 
@@ -374,7 +375,7 @@ class FrontendHandler:
             await self._check_token_namespace(token.namespace_id, request.namespace)
         check.payloads(request, "query_result", "failure")
         check.check_length(request.error_message, "error_message", max_length=64 * 1024)
-        return await self._matching.RespondQueryTaskCompleted(  # type: ignore[no-any-return]
+        return await self._matching.RespondQueryTaskCompleted(
             ms.RespondQueryTaskCompletedRequest(
                 namespace_id=token.namespace_id,
                 task_queue=token.task_queue,
@@ -389,7 +390,7 @@ class FrontendHandler:
         namespace_id = await self._token_namespace(request.task_token, request.namespace)
         check.identity(request.identity)
         check.payloads(request, "result")
-        return await self._history.RespondActivityTaskCompleted(  # type: ignore[no-any-return]
+        return await self._history.RespondActivityTaskCompleted(
             hs.RespondActivityTaskCompletedRequest(namespace_id=namespace_id, complete_request=request)
         )
 
@@ -399,7 +400,7 @@ class FrontendHandler:
         namespace_id = await self._token_namespace(request.task_token, request.namespace)
         check.identity(request.identity)
         check.payloads(request, "failure", "last_heartbeat_details")
-        return await self._history.RespondActivityTaskFailed(  # type: ignore[no-any-return]
+        return await self._history.RespondActivityTaskFailed(
             hs.RespondActivityTaskFailedRequest(namespace_id=namespace_id, failed_request=request)
         )
 
@@ -409,7 +410,7 @@ class FrontendHandler:
         namespace_id = await self._token_namespace(request.task_token, request.namespace)
         check.identity(request.identity)
         check.payloads(request, "details")
-        return await self._history.RespondActivityTaskCanceled(  # type: ignore[no-any-return]
+        return await self._history.RespondActivityTaskCanceled(
             hs.RespondActivityTaskCanceledRequest(namespace_id=namespace_id, cancel_request=request)
         )
 
@@ -419,7 +420,7 @@ class FrontendHandler:
         namespace_id = await self._token_namespace(request.task_token, request.namespace)
         check.identity(request.identity)
         check.payloads(request, "details")
-        return await self._history.RecordActivityTaskHeartbeat(  # type: ignore[no-any-return]
+        return await self._history.RecordActivityTaskHeartbeat(
             hs.RecordActivityTaskHeartbeatRequest(namespace_id=namespace_id, heartbeat_request=request)
         )
 

@@ -16,9 +16,10 @@ retries while the shard is moving (``NotOwner``) or its host is gone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import NotOwner
 from legato_server.common.routing import PeerClients, call_routed
 from legato_server.history.routing import shard_for
@@ -72,7 +73,64 @@ assert set(_ROUTES) == {m.name for m in hsvc.DESCRIPTOR.services_by_name["Histor
 
 
 class HistoryClient:
-    """Has one ``async def Rpc(request)`` per HistoryService RPC, routed by shard."""
+    """Has one ``async def Rpc(request)`` per HistoryService RPC, routed by shard.
+
+    The calls are bound in ``__init__`` from ``_ROUTES``; the annotations below
+    give each its message types, so callers are type-checked like a handler.
+    """
+
+    StartWorkflowExecution: Callable[
+        [hsvc.StartWorkflowExecutionRequest], Awaitable[ws.StartWorkflowExecutionResponse]
+    ]
+    SignalWorkflowExecution: Callable[
+        [hsvc.SignalWorkflowExecutionRequest], Awaitable[ws.SignalWorkflowExecutionResponse]
+    ]
+    SignalWithStartWorkflowExecution: Callable[
+        [hsvc.SignalWithStartWorkflowExecutionRequest], Awaitable[ws.SignalWithStartWorkflowExecutionResponse]
+    ]
+    RequestCancelWorkflowExecution: Callable[
+        [hsvc.RequestCancelWorkflowExecutionRequest], Awaitable[ws.RequestCancelWorkflowExecutionResponse]
+    ]
+    TerminateWorkflowExecution: Callable[
+        [hsvc.TerminateWorkflowExecutionRequest], Awaitable[ws.TerminateWorkflowExecutionResponse]
+    ]
+    DescribeWorkflowExecution: Callable[
+        [hsvc.DescribeWorkflowExecutionRequest], Awaitable[ws.DescribeWorkflowExecutionResponse]
+    ]
+    GetWorkflowExecutionHistory: Callable[
+        [hsvc.GetWorkflowExecutionHistoryRequest], Awaitable[ws.GetWorkflowExecutionHistoryResponse]
+    ]
+    QueryWorkflow: Callable[[hsvc.QueryWorkflowRequest], Awaitable[ws.QueryWorkflowResponse]]
+    ResetStickyTaskQueue: Callable[
+        [hsvc.ResetStickyTaskQueueRequest], Awaitable[ws.ResetStickyTaskQueueResponse]
+    ]
+    RecordWorkflowTaskStarted: Callable[
+        [hsvc.RecordWorkflowTaskStartedRequest], Awaitable[ws.PollWorkflowTaskQueueResponse]
+    ]
+    RecordActivityTaskStarted: Callable[
+        [hsvc.RecordActivityTaskStartedRequest], Awaitable[ws.PollActivityTaskQueueResponse]
+    ]
+    RespondWorkflowTaskCompleted: Callable[
+        [hsvc.RespondWorkflowTaskCompletedRequest], Awaitable[ws.RespondWorkflowTaskCompletedResponse]
+    ]
+    RespondWorkflowTaskFailed: Callable[
+        [hsvc.RespondWorkflowTaskFailedRequest], Awaitable[ws.RespondWorkflowTaskFailedResponse]
+    ]
+    RespondActivityTaskCompleted: Callable[
+        [hsvc.RespondActivityTaskCompletedRequest], Awaitable[ws.RespondActivityTaskCompletedResponse]
+    ]
+    RespondActivityTaskFailed: Callable[
+        [hsvc.RespondActivityTaskFailedRequest], Awaitable[ws.RespondActivityTaskFailedResponse]
+    ]
+    RespondActivityTaskCanceled: Callable[
+        [hsvc.RespondActivityTaskCanceledRequest], Awaitable[ws.RespondActivityTaskCanceledResponse]
+    ]
+    RecordActivityTaskHeartbeat: Callable[
+        [hsvc.RecordActivityTaskHeartbeatRequest], Awaitable[ws.RecordActivityTaskHeartbeatResponse]
+    ]
+    RecordChildExecutionCompleted: Callable[
+        [hsvc.RecordChildExecutionCompletedRequest], Awaitable[hsvc.RecordChildExecutionCompletedResponse]
+    ]
 
     def __init__(self, router: ShardRouter, *, num_history_shards: int) -> None:
         self._router = router

@@ -14,10 +14,11 @@ same host.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from legato.api.v1 import enums_pb2
+from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import NotOwner
 from legato_server.common.routing import PeerClients, call_routed
 from legato_server.internal.v1 import matching_service_pb2, matching_service_pb2_grpc
@@ -50,7 +51,29 @@ class QueueRouter(Protocol):
 
 
 class MatchingClient:
-    """Has one ``async def Rpc(request)`` per MatchingService RPC, routed by task queue."""
+    """Has one ``async def Rpc(request)`` per MatchingService RPC, routed by task queue.
+
+    The calls are bound in ``__init__`` from ``_ROUTES``; the annotations below
+    give each its message types, so callers are type-checked like a handler.
+    """
+
+    AddWorkflowTask: Callable[
+        [matching_service_pb2.AddWorkflowTaskRequest], Awaitable[matching_service_pb2.AddWorkflowTaskResponse]
+    ]
+    AddActivityTask: Callable[
+        [matching_service_pb2.AddActivityTaskRequest], Awaitable[matching_service_pb2.AddActivityTaskResponse]
+    ]
+    PollWorkflowTaskQueue: Callable[
+        [matching_service_pb2.PollWorkflowTaskQueueRequest], Awaitable[ws.PollWorkflowTaskQueueResponse]
+    ]
+    PollActivityTaskQueue: Callable[
+        [matching_service_pb2.PollActivityTaskQueueRequest], Awaitable[ws.PollActivityTaskQueueResponse]
+    ]
+    QueryWorkflow: Callable[[matching_service_pb2.QueryWorkflowRequest], Awaitable[ws.QueryWorkflowResponse]]
+    RespondQueryTaskCompleted: Callable[
+        [matching_service_pb2.RespondQueryTaskCompletedRequest],
+        Awaitable[ws.RespondQueryTaskCompletedResponse],
+    ]
 
     def __init__(self, router: QueueRouter) -> None:
         self._router = router

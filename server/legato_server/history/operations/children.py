@@ -214,8 +214,8 @@ async def _deliver_external(
     pending: Callable[[MutableState], MutableMapping[int, Any]],
     initiated_attributes: str,
     deliver: Callable[[Any, str], Awaitable[None]],
-    delivered: tuple[int, type[Message]],
-    failed: tuple[int, type[Message]],
+    delivered: tuple[enums_pb2.EventType, type[Message]],
+    failed: tuple[enums_pb2.EventType, type[Message]],
 ) -> None:
     """Carry one signal-external or request-cancel-external to its target, then record the outcome.
 

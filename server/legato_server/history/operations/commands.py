@@ -521,12 +521,14 @@ class CommandProcessor:
         ms.new_run = build_new_run(spec, now_ms=ms.now_ms)
         return False
 
-    async def _next_run_spec(self, initiator: int, backoff_ms: int) -> RunSpec:
+    async def _next_run_spec(self, initiator: enums_pb2.ContinueAsNewInitiator, backoff_ms: int) -> RunSpec:
         started = await read_started_event(self.shard, self.ms)
         spec = spec_from_started(self.ms, started)
         spec.initiator = initiator
         spec.first_task_backoff_ms = backoff_ms
         return spec
 
-    def _close(self, event_type: int, attrs: object, status: int) -> None:
+    def _close(
+        self, event_type: enums_pb2.EventType, attrs: object, status: enums_pb2.WorkflowExecutionStatus
+    ) -> None:
         close_run(self.ms, event_type, attrs, status=status, retention_ms=self.retention_ms)

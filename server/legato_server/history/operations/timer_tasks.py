@@ -133,10 +133,16 @@ def _workflow_task_timeout(ms: MutableState, task: hs.TimerTaskInfo) -> None:
     if wt.scheduled_event_id != task.event_id or wt.attempt != task.attempt:
         return
     if task.timeout_type == TT.TIMEOUT_TYPE_START_TO_CLOSE and wt.started_event_id:
-        ms.fail_workflow_task(cause=0, timeout_type=TT.TIMEOUT_TYPE_START_TO_CLOSE)
+        ms.fail_workflow_task(
+            cause=enums_pb2.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED,
+            timeout_type=TT.TIMEOUT_TYPE_START_TO_CLOSE,
+        )
     elif task.timeout_type == TT.TIMEOUT_TYPE_SCHEDULE_TO_START and not wt.started_event_id:
         # The sticky worker did not pick it up: send it to the normal queue.
-        ms.fail_workflow_task(cause=0, timeout_type=TT.TIMEOUT_TYPE_SCHEDULE_TO_START)
+        ms.fail_workflow_task(
+            cause=enums_pb2.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED,
+            timeout_type=TT.TIMEOUT_TYPE_SCHEDULE_TO_START,
+        )
 
 
 async def _workflow_timeout(shard: Shard, ms: MutableState, retention_ms: int) -> None:

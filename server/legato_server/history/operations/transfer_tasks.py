@@ -82,7 +82,10 @@ async def _dispatch_workflow_task(engine: HistoryEngine, shard: Shard, task: hs.
         # the task to the normal queue, where any worker can replay the run.
         async def redirect(ms: MutableState) -> None:
             if wanted(ms) and ms.wt.task_queue.kind == enums_pb2.TASK_QUEUE_KIND_STICKY:
-                ms.fail_workflow_task(cause=0, timeout_type=enums_pb2.TIMEOUT_TYPE_SCHEDULE_TO_START)
+                ms.fail_workflow_task(
+                    cause=enums_pb2.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED,
+                    timeout_type=enums_pb2.TIMEOUT_TYPE_SCHEDULE_TO_START,
+                )
 
         await shard.update(_key(task), redirect)
 

@@ -279,7 +279,7 @@ def fail_or_retry_activity(
     return False
 
 
-def timeout_failure(info: hs.ActivityInfo, timeout_type: int) -> common_pb2.Failure:
+def timeout_failure(info: hs.ActivityInfo, timeout_type: enums_pb2.TimeoutType) -> common_pb2.Failure:
     name = enums_pb2.TimeoutType.Name(timeout_type).removeprefix("TIMEOUT_TYPE_").lower()
     failure = common_pb2.Failure(
         message=f"activity {info.activity_id!r} ({info.activity_type.name}) timed out: {name}",

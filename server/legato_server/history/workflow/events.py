@@ -39,11 +39,11 @@ for _field in history_pb2.HistoryEvent.DESCRIPTOR.oneofs_by_name["attributes"].f
     _ATTRIBUTE_FIELD[ET.Value(f"EVENT_TYPE_{_name}")] = _field.name
 
 
-def attributes_field(event_type: int) -> str:
+def attributes_field(event_type: enums_pb2.EventType) -> str:
     return _ATTRIBUTE_FIELD[event_type]
 
 
-def new_event(event_type: int, attributes: Any, *, time_ms: int) -> history_pb2.HistoryEvent:
+def new_event(event_type: enums_pb2.EventType, attributes: Any, *, time_ms: int) -> history_pb2.HistoryEvent:
     """An event without id; ``attributes`` is the matching *EventAttributes message."""
     event = history_pb2.HistoryEvent(event_type=event_type, event_time=timestamp(time_ms))
     getattr(event, _ATTRIBUTE_FIELD[event_type]).CopyFrom(attributes)

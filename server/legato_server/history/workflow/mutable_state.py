@@ -189,7 +189,7 @@ class MutableState:
             self.dirty = True
         return removed
 
-    def new_event(self, event_type: int, attributes: object) -> history_pb2.HistoryEvent:
+    def new_event(self, event_type: enums_pb2.EventType, attributes: object) -> history_pb2.HistoryEvent:
         return ev.new_event(event_type, attributes, time_ms=self.now_ms)
 
     # ------------------------------------------------------------ tasks
@@ -393,10 +393,10 @@ class MutableState:
     def fail_workflow_task(
         self,
         *,
-        cause: int,
+        cause: enums_pb2.WorkflowTaskFailedCause,
         failure: object | None = None,
         identity: str = "",
-        timeout_type: int = 0,
+        timeout_type: enums_pb2.TimeoutType = enums_pb2.TIMEOUT_TYPE_UNSPECIFIED,
     ) -> None:
         """End the current workflow task unsuccessfully and schedule the next attempt.
 

@@ -80,7 +80,7 @@ def next_retry_delay_ms(
     failure: common_pb2.Failure | None,
     now_ms: int,
     deadline_ms: int = 0,
-) -> tuple[int | None, int]:
+) -> tuple[int | None, enums_pb2.RetryState]:
     """(delay before the next attempt, or None for no retry; the RetryState to report)."""
     policy = effective_retry_policy(policy)
     if is_non_retryable(policy, failure):

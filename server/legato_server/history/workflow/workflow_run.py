@@ -57,7 +57,7 @@ class RunSpec:
     parent: hsvc.ParentExecutionInfo | None = None
     # Set for runs that follow an earlier one (continue-as-new, retry, cron).
     continued_execution_run_id: str = ""
-    initiator: int = 0
+    initiator: enums_pb2.ContinueAsNewInitiator = enums_pb2.CONTINUE_AS_NEW_INITIATOR_UNSPECIFIED
     continued_failure: common_pb2.Failure | None = None
     last_completion_result: common_pb2.Payloads | None = None
     first_execution_run_id: str = ""
@@ -171,7 +171,12 @@ def _started_attributes(
 
 
 def close_run(
-    ms: MutableState, event_type: int, attributes: object, *, status: int, retention_ms: int
+    ms: MutableState,
+    event_type: enums_pb2.EventType,
+    attributes: object,
+    *,
+    status: enums_pb2.WorkflowExecutionStatus,
+    retention_ms: int,
 ) -> history_pb2.HistoryEvent:
     """Write the close event (after any buffered events) and what a closed run owes."""
     ms.flush_buffered_events()
@@ -223,7 +228,9 @@ def spec_from_started(
     )
 
 
-def plan_retry(ms: MutableState, failure: common_pb2.Failure | None) -> tuple[int | None, int]:
+def plan_retry(
+    ms: MutableState, failure: common_pb2.Failure | None
+) -> tuple[int | None, enums_pb2.RetryState]:
     """(backoff before the retry run, or None; RetryState) for a failed or timed-out run."""
     info = ms.info
     if not info.HasField("retry_policy"):
