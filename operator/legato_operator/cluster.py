@@ -1,0 +1,379 @@
+"""One reconcile pass of a LegatoCluster: make the children match the spec, then report.
+
+The pass is level-based: it reads the resource and the live children, never a
+diff, so the create/update handlers and the periodic timer all run the same
+function and a missed event costs one timer interval at most. Order matters:
+
+1. **Version policy** (``versions``): a refused change (skipping a minor,
+   downgrading, another major) writes nothing; status says why, an Event too.
+2. **Password Secret**: missing -> ``SchemaReady=False/SecretNotFound``,
+   nothing else written.
+3. ConfigMap, Services and PodDisruptionBudgets: safe before the schema.
+4. **Schema Job first**: its name digests the migration's inputs (see
+   ``render.schema_job_name``), so a new version, a fixed password Secret or
+   the retry annotation each start a new Job, and a failed Job is kept as it is
+   (``SchemaReady=False/MigrationFailed`` quoting its log), never deleted and
+   recreated in a loop.
+5. Deployments (and HPAs) are created or patched only once the current Job has
+   completed: pods of a new version never start against an old schema.
+6. Status from the live state: each role's Deployment and each pod's gRPC
+   health (through the role's headless Service), the frontend's health through
+   its ClusterIP Service. ``Ready`` only when every role answers SERVING.
+
+Every child is adopted (owner reference), so deleting the LegatoCluster
+deletes them all through the garbage collector.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from legato_operator import health, render, versions
+from legato_operator.conditions import DEGRADED, PROGRESSING, READY, SCHEMA_READY, Condition, merge
+from legato_operator.kube import Kube
+
+LOG_TAIL_LINES = 15
+log = logging.getLogger(__name__)
+
+Adopt = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class Event:
+    type: str  # Normal | Warning
+    reason: str
+    message: str
+
+
+@dataclass
+class Outcome:
+    status: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+
+
+@dataclass
+class SchemaState:
+    ready: bool
+    condition: Condition
+    job: str | None = None
+    version: str | None = None
+
+
+def reconcile(kube: Kube, body: dict[str, Any], *, adopt: Adopt) -> Outcome:
+    """Bring one LegatoCluster's children in line with its spec; return its new status."""
+    meta, spec = body["metadata"], body["spec"]
+    name, namespace, generation = meta["name"], meta["namespace"], int(meta.get("generation", 1))
+    previous = dict(body.get("status") or {})
+    events: list[Event] = []
+    running = previous.get("runningVersion") or _deployed_version(kube, namespace, name)
+
+    verdict = versions.check_upgrade(running, str(spec["version"]))
+    if not verdict.allowed:
+        schema = SchemaState(
+            ready=_condition_status(previous, SCHEMA_READY) is True,
+            condition=_previous_condition(previous, SCHEMA_READY)
+            or Condition(SCHEMA_READY, None, "Unknown", "not checked: the spec was refused"),
+            job=previous.get("schemaJob"),
+            version=previous.get("schemaVersion"),
+        )
+        refused = Condition(DEGRADED, True, verdict.reason, verdict.message)
+        status = _status(kube, name, namespace, spec, previous, generation, schema, refused=refused)
+        status["runningVersion"] = running
+        if _condition_reason(previous, DEGRADED) != verdict.reason:
+            events.append(Event("Warning", verdict.reason, verdict.message))
+        return Outcome(status, events)
+
+    secret_version = _secret_version(kube, namespace, spec)
+    if isinstance(secret_version, Condition):
+        schema = SchemaState(False, secret_version, previous.get("schemaJob"), previous.get("schemaVersion"))
+    else:
+        _ensure_supporting_objects(kube, name, namespace, spec, adopt=adopt)
+        schema = _ensure_schema(kube, name, namespace, spec, body, secret_version, previous, adopt=adopt)
+        if schema.ready:
+            _ensure_roles(kube, name, namespace, spec, adopt=adopt)
+    if schema.condition.reason != _condition_reason(previous, SCHEMA_READY):
+        if schema.condition.status is False and schema.condition.reason != "Migrating":
+            events.append(Event("Warning", schema.condition.reason, schema.condition.message))
+        elif schema.ready:
+            events.append(Event("Normal", "SchemaReady", schema.condition.message))
+    status = _status(kube, name, namespace, spec, previous, generation, schema, refused=None)
+    return Outcome(status, events)
+
+
+# ---------------------------------------------------------------- steps
+
+
+def _deployed_version(kube: Kube, namespace: str, name: str) -> str | None:
+    """The version label of the cluster's existing Deployments (a resource that lost its status)."""
+    found = [
+        (d.get("metadata", {}).get("labels") or {}).get(render.VERSION_LABEL)
+        for d in kube.list("Deployment", namespace, selector=f"{render.INSTANCE_LABEL}={name}")
+    ]
+    known = sorted({v for v in found if v}, key=versions.parse)
+    return known[-1] if known else None
+
+
+def _secret_version(kube: Kube, namespace: str, spec: dict[str, Any]) -> str | Condition:
+    """The password Secret's resourceVersion ("" without one), or the condition saying what is wrong."""
+    ref = render.password_secret(spec)
+    if ref is None:
+        return ""
+    secret_name, key = ref
+    secret = kube.get("Secret", namespace, secret_name)
+    if secret is None:
+        return Condition(
+            SCHEMA_READY,
+            False,
+            "SecretNotFound",
+            f"Secret {secret_name} (persistence password) not found in namespace {namespace}: create it "
+            f"with the database password under key {key!r}",
+        )
+    if key not in (secret.get("data") or {}):
+        return Condition(
+            SCHEMA_READY,
+            False,
+            "SecretKeyNotFound",
+            f"Secret {secret_name} has no key {key!r}: add the database password under that key "
+            f"or set passwordSecretRef.key",
+        )
+    return str(secret["metadata"]["resourceVersion"])
+
+
+def _ensure_supporting_objects(
+    kube: Kube, name: str, namespace: str, spec: dict[str, Any], *, adopt: Adopt
+) -> None:
+    objects = [render.config_map(name, namespace, spec), render.frontend_service(name, namespace, spec)]
+    for role in render.ROLES:
+        objects.append(render.headless_service(name, namespace, role))
+        objects.append(render.pod_disruption_budget(name, namespace, role))
+    for obj in objects:
+        adopt(obj)
+        kube.ensure(obj)
+
+
+def _ensure_schema(
+    kube: Kube,
+    name: str,
+    namespace: str,
+    spec: dict[str, Any],
+    body: dict[str, Any],
+    secret_version: str,
+    previous: dict[str, Any],
+    *,
+    adopt: Adopt,
+) -> SchemaState:
+    retry_token = (body["metadata"].get("annotations") or {}).get(render.RETRY_SCHEMA_ANNOTATION, "")
+    job_name = render.schema_job_name(name, spec, secret_version=secret_version, retry_token=retry_token)
+    job = kube.get("Job", namespace, job_name)
+    if job is None:
+        job = render.schema_job(name, namespace, spec, job_name=job_name)
+        adopt(job)
+        kube.ensure(job)
+        return SchemaState(
+            False, Condition(SCHEMA_READY, False, "Migrating", f"schema Job {job_name} started"), job_name
+        )
+    states = {c["type"]: c["status"] for c in (job.get("status") or {}).get("conditions") or []}
+    if states.get("Complete") == "True":
+        version = previous.get("schemaVersion") if previous.get("schemaJob") == job_name else None
+        if version is None:
+            version = render.parse_schema_version(_job_log(kube, namespace, job_name)) or "unknown"
+        _forget_old_schema_jobs(kube, namespace, name, keep=job_name)
+        message = f"schema at version {version} (Job {job_name} completed)"
+        return SchemaState(True, Condition(SCHEMA_READY, True, "SchemaUpToDate", message), job_name, version)
+    if states.get("Failed") == "True":
+        tail = _job_log(kube, namespace, job_name).strip() or "(the pod left no log)"
+        message = (
+            f"schema Job {job_name} failed; last lines of its log:\n{tail}\n"
+            f"Fix the cause (a wrong password: update the Secret; the operator then runs a new Job), "
+            f"or set annotation {render.RETRY_SCHEMA_ANNOTATION} to a new value to retry. "
+            f"The failed Job is kept for inspection."
+        )
+        return SchemaState(False, Condition(SCHEMA_READY, False, "MigrationFailed", message), job_name)
+    return SchemaState(
+        False, Condition(SCHEMA_READY, False, "Migrating", f"schema Job {job_name} is running"), job_name
+    )
+
+
+def _job_log(kube: Kube, namespace: str, job_name: str) -> str:
+    pods = kube.list("Pod", namespace, selector=f"job-name={job_name}")
+    if not pods:
+        return ""
+    pods.sort(key=lambda pod: pod["metadata"].get("creationTimestamp", ""))
+    return kube.pod_log(namespace, pods[-1]["metadata"]["name"], tail_lines=LOG_TAIL_LINES)
+
+
+def _forget_old_schema_jobs(kube: Kube, namespace: str, name: str, *, keep: str) -> None:
+    """Once a migration succeeded, earlier Jobs (failed ones included) have told their story."""
+    selector = f"{render.INSTANCE_LABEL}={name},{render.COMPONENT_LABEL}=schema"
+    for job in kube.list("Job", namespace, selector=selector):
+        if job["metadata"]["name"] != keep:
+            kube.delete("Job", namespace, job["metadata"]["name"])
+
+
+def _ensure_roles(kube: Kube, name: str, namespace: str, spec: dict[str, Any], *, adopt: Adopt) -> None:
+    config_map = render.config_map(name, namespace, spec)
+    for role in render.ROLES:
+        deployment = render.role_deployment(
+            name, namespace, spec, role, config_digest=render.config_hash(config_map, role)
+        )
+        adopt(deployment)
+        kube.ensure(deployment)
+        autoscaler = render.horizontal_pod_autoscaler(name, namespace, spec, role)
+        if autoscaler is None:
+            kube.delete("HorizontalPodAutoscaler", namespace, render.deployment_name(name, role))
+        else:
+            adopt(autoscaler)
+            kube.ensure(autoscaler)
+
+
+# ---------------------------------------------------------------- status
+
+
+def _role_status(kube: Kube, name: str, namespace: str, role: str) -> dict[str, Any]:
+    deployment = kube.get("Deployment", namespace, render.deployment_name(name, role))
+    if deployment is None:
+        return {
+            "desired": 0,
+            "ready": 0,
+            "serving": 0,
+            "rolledOut": False,
+            "version": None,
+            "problems": ["no Deployment yet"],
+        }
+    desired = int(deployment["spec"].get("replicas", 0))
+    state = deployment.get("status") or {}
+    rolled_out = (
+        int(state.get("observedGeneration", 0)) >= int(deployment["metadata"].get("generation", 0))
+        and int(state.get("updatedReplicas", 0)) == desired
+        and int(state.get("replicas", 0)) == desired
+        and int(state.get("availableReplicas", 0)) == desired
+    )
+    problems = []
+    serving = 0
+    for address in kube.endpoint_addresses(namespace, render.headless_service_name(name, role)):
+        answer = health.check(f"{address}:{render.GRPC_PORT}", timeout=2.0)
+        if answer == health.SERVING:
+            serving += 1
+        else:
+            problems.append(f"{address}: {answer}")
+    return {
+        "desired": desired,
+        "ready": int(state.get("readyReplicas", 0)),
+        "serving": serving,
+        "rolledOut": rolled_out,
+        "version": (deployment["spec"]["template"]["metadata"].get("labels") or {}).get(render.VERSION_LABEL),
+        "problems": problems,
+    }
+
+
+def _frontend_health(kube: Kube, name: str, namespace: str) -> str:
+    service = kube.get("Service", namespace, render.frontend_service_name(name))
+    if service is None or not service["spec"].get("clusterIP"):
+        return "UNREACHABLE: no frontend Service yet"
+    return health.check(f"{service['spec']['clusterIP']}:{render.GRPC_PORT}", timeout=2.0)
+
+
+def _status(
+    kube: Kube,
+    name: str,
+    namespace: str,
+    spec: dict[str, Any],
+    previous: dict[str, Any],
+    generation: int,
+    schema: SchemaState,
+    *,
+    refused: Condition | None,
+) -> dict[str, Any]:
+    roles = {role: _role_status(kube, name, namespace, role) for role in render.ROLES}
+    serving_roles = [r for r, s in roles.items() if s["desired"] > 0 and s["serving"] >= s["desired"]]
+    frontend = (
+        _frontend_health(kube, name, namespace)
+        if roles["frontend"]["serving"]
+        else "UNREACHABLE: no frontend pod serving"
+    )
+    all_rolled_out = all(s["rolledOut"] for s in roles.values())
+    wanted = str(spec["version"])
+    running = previous.get("runningVersion")
+    if all_rolled_out and all(s["version"] == wanted for s in roles.values()) and refused is None:
+        running = wanted
+
+    if len(serving_roles) == len(render.ROLES) and frontend == health.SERVING:
+        ready = Condition(
+            READY, True, "AllRolesServing", "every role's gRPC health is SERVING, through its Service"
+        )
+    else:
+        lagging = [
+            f"{role}: {s['serving']}/{s['desired']} pods SERVING"
+            + (f" ({'; '.join(s['problems'][:3])})" if s["problems"] else "")
+            for role, s in roles.items()
+            if role not in serving_roles
+        ]
+        if not lagging:
+            lagging = [f"frontend Service: {frontend}"]
+        reason = (
+            "WaitingForSchema"
+            if not schema.ready and not any(s["desired"] for s in roles.values())
+            else "RolesNotServing"
+        )
+        ready = Condition(READY, False, reason, "; ".join(lagging))
+
+    if refused is not None:
+        progressing = Condition(PROGRESSING, False, "ChangeRefused", refused.message)
+    elif not schema.ready and schema.condition.reason == "Migrating":
+        progressing = Condition(PROGRESSING, True, "Migrating", schema.condition.message)
+    elif not schema.ready:
+        progressing = Condition(
+            PROGRESSING, False, "Blocked", f"waiting for the schema: {schema.condition.reason}"
+        )
+    elif not all_rolled_out:
+        rolling = [r for r, s in roles.items() if not s["rolledOut"]]
+        progressing = Condition(PROGRESSING, True, "RollingOut", f"rolling out: {', '.join(rolling)}")
+    else:
+        progressing = Condition(PROGRESSING, False, "ReconcileComplete", f"running version {running}")
+
+    if refused is not None:
+        degraded = refused
+    elif schema.condition.status is False and schema.condition.reason != "Migrating":
+        degraded = Condition(DEGRADED, True, schema.condition.reason, schema.condition.message)
+    elif all_rolled_out and ready.status is not True:
+        degraded = Condition(DEGRADED, True, "RolesNotServing", ready.message)
+    else:
+        degraded = Condition(DEGRADED, False, "AsExpected", "no problem found")
+
+    return {
+        "observedGeneration": generation,
+        "runningVersion": running,
+        "schemaVersion": schema.version or previous.get("schemaVersion"),
+        "schemaJob": schema.job,
+        "frontendAddress": render.frontend_address(name, namespace),
+        "readyRoles": f"{len(serving_roles)}/{len(render.ROLES)}",
+        "roles": {
+            role: {k: s[k] for k in ("desired", "ready", "serving", "version")} for role, s in roles.items()
+        },
+        "conditions": merge(
+            previous.get("conditions"),
+            [ready, progressing, schema.condition, degraded],
+            generation=generation,
+        ),
+    }
+
+
+def _previous_condition(previous: dict[str, Any], kind: str) -> Condition | None:
+    for entry in previous.get("conditions") or []:
+        if entry.get("type") == kind:
+            status = {"True": True, "False": False}.get(entry.get("status", ""))
+            return Condition(kind, status, entry.get("reason", ""), entry.get("message", ""))
+    return None
+
+
+def _condition_status(previous: dict[str, Any], kind: str) -> bool | None:
+    condition = _previous_condition(previous, kind)
+    return None if condition is None else condition.status
+
+
+def _condition_reason(previous: dict[str, Any], kind: str) -> str | None:
+    condition = _previous_condition(previous, kind)
+    return None if condition is None else condition.reason

@@ -1,0 +1,118 @@
+"""kopf wiring: which events run which reconcile pass, and the operator's settings.
+
+Both resources are reconciled level-based: create, update (spec, labels or
+annotations, e.g. the retry-schema annotation), resume after a restart, and a
+timer all call the same pass, which reads the live state and writes status.
+The timer is also how changes the operator does not watch show up: a fixed
+password Secret, pods turning SERVING, a frontend coming back.
+
+Handlers are synchronous (kopf runs them in its thread pool): the kubernetes
+client and the gRPC health checks block, and a pass takes well under a second
+when the cluster answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from legato_operator import GROUP, VERSION, cluster, namespaces
+from legato_operator.kube import Kube, load_config
+
+CLUSTERS = "legatoclusters"
+NAMESPACES = "legatonamespaces"
+STATUS_INTERVAL_S = 10.0
+"""How often a timer recomputes each resource's status from the live state."""
+ANNOTATION_PREFIX = "operator.legato.dev"
+
+log = logging.getLogger(__name__)
+_kube: Kube | None = None
+
+
+def kube() -> Kube:
+    global _kube
+    if _kube is None:
+        load_config()
+        _kube = Kube.connect()
+    return _kube
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    # A watch with no server-side timeout can stall silently behind a proxy or
+    # after an apiserver restart: ask the server to end each watch, and give up
+    # on the client side shortly after.
+    settings.watching.server_timeout = 240
+    settings.watching.client_timeout = 270
+    settings.watching.connect_timeout = 15
+    settings.watching.reconnect_backoff = 1.0
+    settings.networking.request_timeout = 60
+    settings.networking.connect_timeout = 15
+    # kopf's bookkeeping in annotations, so status holds only what users read.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
+    )
+    settings.persistence.finalizer = f"{ANNOTATION_PREFIX}/finalizer"
+    # Events are for what users must see (refused changes, failed migrations),
+    # not for every handler's log line.
+    settings.posting.level = logging.WARNING
+    settings.execution.max_workers = 8
+    kube()
+
+
+def _post(body: kopf.Body, events: list[cluster.Event]) -> None:
+    for event in events:
+        if event.type == "Warning":
+            kopf.warn(body, reason=event.reason, message=event.message[:1000])
+        else:
+            kopf.info(body, reason=event.reason, message=event.message[:1000])
+
+
+def _reconcile_cluster(body: kopf.Body, patch: kopf.Patch) -> None:
+    def adopt(child: dict[str, Any]) -> None:
+        kopf.adopt(child, owner=body)
+
+    try:
+        outcome = cluster.reconcile(kube(), dict(body), adopt=adopt)
+    except Exception as error:
+        log.exception("reconcile of LegatoCluster %s/%s failed", body.metadata.namespace, body.metadata.name)
+        raise kopf.TemporaryError(f"reconcile failed: {error}", delay=5) from error
+    patch.status.update(outcome.status)
+    _post(body, outcome.events)
+
+
+@kopf.on.resume(GROUP, VERSION, CLUSTERS)
+@kopf.on.create(GROUP, VERSION, CLUSTERS)
+@kopf.on.update(GROUP, VERSION, CLUSTERS)
+def cluster_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+    _reconcile_cluster(body, patch)
+
+
+@kopf.timer(GROUP, VERSION, CLUSTERS, interval=STATUS_INTERVAL_S, initial_delay=STATUS_INTERVAL_S, idle=None)
+def cluster_status(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+    if body.metadata.get("deletionTimestamp"):
+        return
+    _reconcile_cluster(body, patch)
+
+
+@kopf.on.resume(GROUP, VERSION, NAMESPACES)
+@kopf.on.create(GROUP, VERSION, NAMESPACES)
+@kopf.on.update(GROUP, VERSION, NAMESPACES)
+def namespace_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+    patch.status.update(namespaces.reconcile(kube(), dict(body)))
+
+
+@kopf.timer(GROUP, VERSION, NAMESPACES, interval=STATUS_INTERVAL_S, initial_delay=STATUS_INTERVAL_S)
+def namespace_status(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+    if body.metadata.get("deletionTimestamp"):
+        return
+    patch.status.update(namespaces.reconcile(kube(), dict(body)))
+
+
+@kopf.on.delete(GROUP, VERSION, NAMESPACES, retries=1, timeout=30)
+def namespace_deleted(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
+    # Never raises, never retries for long: deletion must not hang on an unhealthy cluster.
+    logger.info("LegatoNamespace deleted: %s", namespaces.on_delete(kube(), dict(body)))

@@ -1,0 +1,135 @@
+"""The few Kubernetes API calls the operator makes, on plain dicts.
+
+``ensure`` is the one write path for children: get; create when absent (a
+409 from a racing create is taken as "exists now"); otherwise a strategic
+merge patch of what the renderer produced. A patch that changes nothing is a
+no-op in the API server (no new generation, no roll), so calling it on every
+pass is what makes reconciling level-based. What the renderer leaves out, the
+patch leaves alone: that is how an autoscaled Deployment keeps the HPA's
+replica count.
+
+Objects go in and come out as dicts (``_preload_content=False`` and
+``json.loads``), so the renderer's output is sent exactly as written and the
+reconciler reads the same shapes kubectl shows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client, config
+
+from legato_operator import GROUP, VERSION
+
+STRATEGIC = "application/strategic-merge-patch+json"
+MERGE = "application/merge-patch+json"
+
+# kind -> (API class, method suffix)
+_KINDS: dict[str, tuple[type, str]] = {
+    "ConfigMap": (client.CoreV1Api, "namespaced_config_map"),
+    "Service": (client.CoreV1Api, "namespaced_service"),
+    "Secret": (client.CoreV1Api, "namespaced_secret"),
+    "Pod": (client.CoreV1Api, "namespaced_pod"),
+    "Deployment": (client.AppsV1Api, "namespaced_deployment"),
+    "Job": (client.BatchV1Api, "namespaced_job"),
+    "PodDisruptionBudget": (client.PolicyV1Api, "namespaced_pod_disruption_budget"),
+    "HorizontalPodAutoscaler": (client.AutoscalingV2Api, "namespaced_horizontal_pod_autoscaler"),
+}
+
+
+def load_config() -> None:
+    """In a pod: its ServiceAccount; elsewhere: the kubeconfig (``KUBECONFIG`` or ~/.kube/config)."""
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        config.load_kube_config()
+
+
+def _data(response: Any) -> Any:
+    return json.loads(response.data) if response.data else None
+
+
+@dataclass
+class Kube:
+    """Typed clients created once; every method takes and returns dicts."""
+
+    api: client.ApiClient
+
+    @classmethod
+    def connect(cls) -> Kube:
+        return cls(client.ApiClient())
+
+    def _call(self, kind: str, verb: str, *args: Any, **kwargs: Any) -> Any:
+        api_class, suffix = _KINDS[kind]
+        method = getattr(api_class(self.api), f"{verb}_{suffix}")
+        return _data(method(*args, _preload_content=False, **kwargs))
+
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self._call(kind, "read", name, namespace)
+        except client.ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def list(self, kind: str, namespace: str, *, selector: str) -> list[dict[str, Any]]:
+        return list(self._call(kind, "list", namespace, label_selector=selector)["items"])
+
+    def ensure(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create ``obj`` if absent, else patch it to match; returns the live object."""
+        kind, meta = obj["kind"], obj["metadata"]
+        namespace, name = meta["namespace"], meta["name"]
+        if self.get(kind, namespace, name) is None:
+            try:
+                return self._call(kind, "create", namespace, obj)
+            except client.ApiException as error:
+                if error.status != 409:
+                    raise
+        return self._call(kind, "patch", name, namespace, obj, _content_type=STRATEGIC)
+
+    def delete(self, kind: str, namespace: str, name: str) -> bool:
+        """Delete (children too, in the background); False when it was already gone."""
+        try:
+            self._call(kind, "delete", name, namespace, propagation_policy="Background")
+        except client.ApiException as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
+
+    def pod_log(self, namespace: str, pod: str, *, tail_lines: int) -> str:
+        try:
+            response = client.CoreV1Api(self.api).read_namespaced_pod_log(
+                pod, namespace, tail_lines=tail_lines, _preload_content=False
+            )
+        except client.ApiException as error:
+            return f"(no log: {error.reason})"
+        return str(response.data.decode("utf-8", "replace"))
+
+    def endpoint_addresses(self, namespace: str, service: str) -> list[str]:
+        """The pod IPs behind ``service`` (ready or not), from its EndpointSlices."""
+        response = client.DiscoveryV1Api(self.api).list_namespaced_endpoint_slice(
+            namespace, label_selector=f"kubernetes.io/service-name={service}", _preload_content=False
+        )
+        addresses: list[str] = []
+        for endpoint_slice in _data(response)["items"]:
+            for endpoint in endpoint_slice.get("endpoints") or []:
+                if (endpoint.get("conditions") or {}).get("terminating"):
+                    continue
+                addresses.extend(endpoint.get("addresses") or [])
+        return sorted(set(addresses))
+
+    # ------------------------------------------------------------ custom resources
+
+    def get_custom(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            response = client.CustomObjectsApi(self.api).get_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, name, _preload_content=False
+            )
+        except client.ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return _data(response)
