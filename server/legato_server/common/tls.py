@@ -355,7 +355,7 @@ class _InternalServicesForPeersOnly(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
-        method = str(handler_call_details.method)  # type: ignore[attr-defined]
+        method = str(handler_call_details.method)
         if handler is None or handler.unary_unary is None or not method.startswith(INTERNAL_METHOD_PREFIX):
             return handler
         inner = handler.unary_unary

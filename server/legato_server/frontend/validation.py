@@ -17,6 +17,7 @@ import functools
 import math
 import re
 from datetime import timedelta
+from typing import TypeVar
 
 from google.protobuf import duration_pb2, timestamp_pb2
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
@@ -82,9 +83,9 @@ def well_formed(message: Message, path: str = "") -> None:
 def _well_formed_value(message: Message, name: str) -> None:
     full_name = message.DESCRIPTOR.full_name
     if full_name == "google.protobuf.Duration":
-        duration_value(message, name)  # type: ignore[arg-type]
+        duration_value(message, name)
     elif full_name == "google.protobuf.Timestamp":
-        timestamp_value(message, name)  # type: ignore[arg-type]
+        timestamp_value(message, name)
     else:
         well_formed(message, f"{name}.")
 
@@ -277,7 +278,10 @@ def query_task_token(data: bytes) -> tokens_pb2.QueryTaskToken:
     return token
 
 
-def _parse(cls: type, data: bytes):  # type: ignore[no-untyped-def]
+_Token = TypeVar("_Token", bound=Message)
+
+
+def _parse(cls: type[_Token], data: bytes) -> _Token:
     if not data:
         raise errors.InvalidArgument("task_token is required; pass the task_token from the poll response")
     token = cls()

@@ -181,7 +181,7 @@ class MatchingHandler:
             )
             if response is not None:
                 response.backlog_count_hint = queue.backlog_count
-                return response  # type: ignore[no-any-return]
+                return response
 
     async def PollActivityTaskQueue(
         self, request: matching_service_pb2.PollActivityTaskQueueRequest
@@ -209,7 +209,7 @@ class MatchingHandler:
                 queue, task, self._history_call("RecordActivityTaskStarted"), record
             )
             if response is not None:
-                return response  # type: ignore[no-any-return]
+                return response
 
     async def _record_started(self, queue: TaskQueue, task: MatchTask, call: Any, request: Any) -> Any | None:
         """History's poll response for ``task``, or None if the task is stale (then it is acked)."""

@@ -89,7 +89,7 @@ class NamespaceEntry:
     description: str = ""
     owner_email: str = ""
     data: Mapping[str, str] = field(default_factory=dict)
-    state: int = enums_pb2.NAMESPACE_STATE_REGISTERED
+    state: enums_pb2.NamespaceState = enums_pb2.NAMESPACE_STATE_REGISTERED
     """A ``legato.api.v1.NamespaceState`` value."""
     notification_version: int = 0
     """The store's version of the record; updates are conditional on it."""
@@ -100,7 +100,7 @@ class NamespaceEntry:
             namespace_info=common_pb2.NamespaceInfo(
                 name=self.name,
                 id=self.id,
-                state=self.state,  # type: ignore[arg-type]
+                state=self.state,
                 description=self.description,
                 owner_email=self.owner_email,
                 data=dict(self.data),

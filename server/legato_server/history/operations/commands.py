@@ -231,16 +231,20 @@ class CommandProcessor:
                 needs_new_task = True
         return needs_new_task
 
-    async def _apply_schedule_activity_task(self, attrs, wtc_id: int) -> bool:  # type: ignore[no-untyped-def]
+    async def _apply_schedule_activity_task(
+        self, attrs: command_pb2.ScheduleActivityTaskCommandAttributes, wtc_id: int
+    ) -> bool:
         schedule_activity(self.ms, attrs, workflow_task_completed_event_id=wtc_id)
         return False
 
-    async def _apply_request_cancel_activity_task(self, attrs, wtc_id: int) -> bool:  # type: ignore[no-untyped-def]
+    async def _apply_request_cancel_activity_task(
+        self, attrs: command_pb2.RequestCancelActivityTaskCommandAttributes, wtc_id: int
+    ) -> bool:
         return request_cancel_activity(
             self.ms, attrs.scheduled_event_id, workflow_task_completed_event_id=wtc_id
         )
 
-    async def _apply_start_timer(self, attrs, wtc_id: int) -> bool:  # type: ignore[no-untyped-def]
+    async def _apply_start_timer(self, attrs: command_pb2.StartTimerCommandAttributes, wtc_id: int) -> bool:
         ms = self.ms
         event = ms.append_event(
             ms.new_event(
@@ -263,7 +267,7 @@ class CommandProcessor:
         )
         return False
 
-    async def _apply_cancel_timer(self, attrs, wtc_id: int) -> bool:  # type: ignore[no-untyped-def]
+    async def _apply_cancel_timer(self, attrs: command_pb2.CancelTimerCommandAttributes, wtc_id: int) -> bool:
         ms = self.ms
         timer = ms.state.timers.get(attrs.timer_id)
         started_event_id = timer.started_event_id if timer is not None else 0
@@ -291,7 +295,9 @@ class CommandProcessor:
         )
         return False
 
-    async def _apply_record_marker(self, attrs, wtc_id: int) -> bool:  # type: ignore[no-untyped-def]
+    async def _apply_record_marker(
+        self, attrs: command_pb2.RecordMarkerCommandAttributes, wtc_id: int
+    ) -> bool:
         event_attrs = history_pb2.MarkerRecordedEventAttributes(
             marker_name=attrs.marker_name, workflow_task_completed_event_id=wtc_id
         )
@@ -304,7 +310,9 @@ class CommandProcessor:
         self.ms.append_event(self.ms.new_event(ET.EVENT_TYPE_MARKER_RECORDED, event_attrs))
         return False
 
-    async def _apply_upsert_workflow_search_attributes(self, attrs, wtc_id: int) -> bool:  # type: ignore[no-untyped-def]
+    async def _apply_upsert_workflow_search_attributes(
+        self, attrs: command_pb2.UpsertWorkflowSearchAttributesCommandAttributes, wtc_id: int
+    ) -> bool:
         ms = self.ms
         for key, value in attrs.search_attributes.indexed_fields.items():
             ms.info.search_attributes.indexed_fields[key].CopyFrom(value)
@@ -319,7 +327,9 @@ class CommandProcessor:
         ms.add_transfer_task(hs.TRANSFER_TASK_TYPE_UPSERT_VISIBILITY)
         return False
 
-    async def _apply_modify_workflow_properties(self, attrs, wtc_id: int) -> bool:  # type: ignore[no-untyped-def]
+    async def _apply_modify_workflow_properties(
+        self, attrs: command_pb2.ModifyWorkflowPropertiesCommandAttributes, wtc_id: int
+    ) -> bool:
         ms = self.ms
         for key, value in attrs.upserted_memo.fields.items():
             ms.info.memo.fields[key].CopyFrom(value)
@@ -334,7 +344,9 @@ class CommandProcessor:
         ms.add_transfer_task(hs.TRANSFER_TASK_TYPE_UPSERT_VISIBILITY)
         return False
 
-    async def _apply_start_child_workflow_execution(self, attrs, wtc_id: int) -> bool:  # type: ignore[no-untyped-def]
+    async def _apply_start_child_workflow_execution(
+        self, attrs: command_pb2.StartChildWorkflowExecutionCommandAttributes, wtc_id: int
+    ) -> bool:
         ms = self.ms
         event_attrs = history_pb2.StartChildWorkflowExecutionInitiatedEventAttributes(
             namespace=attrs.namespace or ms.info.namespace,
@@ -372,7 +384,9 @@ class CommandProcessor:
         ms.add_transfer_task(hs.TRANSFER_TASK_TYPE_START_CHILD, event_id=event.event_id)
         return False
 
-    async def _apply_signal_external_workflow_execution(self, attrs, wtc_id: int) -> bool:  # type: ignore[no-untyped-def]
+    async def _apply_signal_external_workflow_execution(
+        self, attrs: command_pb2.SignalExternalWorkflowExecutionCommandAttributes, wtc_id: int
+    ) -> bool:
         ms = self.ms
         event_attrs = history_pb2.SignalExternalWorkflowExecutionInitiatedEventAttributes(
             workflow_task_completed_event_id=wtc_id,
@@ -392,7 +406,9 @@ class CommandProcessor:
         ms.add_transfer_task(hs.TRANSFER_TASK_TYPE_SIGNAL_EXTERNAL, event_id=event.event_id)
         return False
 
-    async def _apply_request_cancel_external_workflow_execution(self, attrs, wtc_id: int) -> bool:  # type: ignore[no-untyped-def]
+    async def _apply_request_cancel_external_workflow_execution(
+        self, attrs: command_pb2.RequestCancelExternalWorkflowExecutionCommandAttributes, wtc_id: int
+    ) -> bool:
         ms = self.ms
         event_attrs = history_pb2.RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(
             workflow_task_completed_event_id=wtc_id,
@@ -414,7 +430,9 @@ class CommandProcessor:
 
     # ------------------------------------------------------------ closing the run
 
-    async def _apply_complete_workflow_execution(self, attrs, wtc_id: int) -> bool:  # type: ignore[no-untyped-def]
+    async def _apply_complete_workflow_execution(
+        self, attrs: command_pb2.CompleteWorkflowExecutionCommandAttributes, wtc_id: int
+    ) -> bool:
         ms = self.ms
         event_attrs = history_pb2.WorkflowExecutionCompletedEventAttributes(
             result=attrs.result, workflow_task_completed_event_id=wtc_id
@@ -438,7 +456,9 @@ class CommandProcessor:
             )
         return False
 
-    async def _apply_fail_workflow_execution(self, attrs, wtc_id: int) -> bool:  # type: ignore[no-untyped-def]
+    async def _apply_fail_workflow_execution(
+        self, attrs: command_pb2.FailWorkflowExecutionCommandAttributes, wtc_id: int
+    ) -> bool:
         ms = self.ms
         failure = attrs.failure if attrs.HasField("failure") else None
         backoff, retry_state = plan_retry(ms, failure)
@@ -466,7 +486,9 @@ class CommandProcessor:
             ms.new_run = build_new_run(spec, now_ms=ms.now_ms)
         return False
 
-    async def _apply_cancel_workflow_execution(self, attrs, wtc_id: int) -> bool:  # type: ignore[no-untyped-def]
+    async def _apply_cancel_workflow_execution(
+        self, attrs: command_pb2.CancelWorkflowExecutionCommandAttributes, wtc_id: int
+    ) -> bool:
         self._close(
             ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
             history_pb2.WorkflowExecutionCanceledEventAttributes(
@@ -476,7 +498,9 @@ class CommandProcessor:
         )
         return False
 
-    async def _apply_continue_as_new_workflow_execution(self, attrs, wtc_id: int) -> bool:  # type: ignore[no-untyped-def]
+    async def _apply_continue_as_new_workflow_execution(
+        self, attrs: command_pb2.ContinueAsNewWorkflowExecutionCommandAttributes, wtc_id: int
+    ) -> bool:
         ms = self.ms
         info = ms.info
         started = await read_started_event(self.shard, ms)

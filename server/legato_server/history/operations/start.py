@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from legato.api.v1 import enums_pb2, history_pb2
+from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import (
     FailedPrecondition,
@@ -204,11 +204,15 @@ def check_reuse_allowed(reuse_policy: int, workflow_id: str, current: p.CurrentE
 
 
 def signaled_attributes(
-    *, signal_name: str, input: object, identity: str, header: object | None
+    *,
+    signal_name: str,
+    input: common_pb2.Payloads | None,
+    identity: str,
+    header: common_pb2.Header | None,
 ) -> history_pb2.WorkflowExecutionSignaledEventAttributes:
     attrs = history_pb2.WorkflowExecutionSignaledEventAttributes(signal_name=signal_name, identity=identity)
     if input is not None:
-        attrs.input.CopyFrom(input)  # type: ignore[arg-type]
+        attrs.input.CopyFrom(input)
     if header is not None:
-        attrs.header.CopyFrom(header)  # type: ignore[arg-type]
+        attrs.header.CopyFrom(header)
     return attrs

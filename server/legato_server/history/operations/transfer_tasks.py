@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from legato.api.v1 import enums_pb2
+from legato.api.v1 import enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import FailedPrecondition, NotFound
 from legato_server.history.operations import children
@@ -157,8 +157,11 @@ async def _close_execution(engine: HistoryEngine, shard: Shard, task: hs.Transfe
 
 
 async def _notify_parent(
-    engine: HistoryEngine, task: hs.TransferTaskInfo, info: hs.ExecutionInfo, close_event
-) -> None:  # type: ignore[no-untyped-def]
+    engine: HistoryEngine,
+    task: hs.TransferTaskInfo,
+    info: hs.ExecutionInfo,
+    close_event: history_pb2.HistoryEvent,
+) -> None:
     attrs = ev.attributes_of(close_event)
     if getattr(attrs, "new_execution_run_id", ""):
         return  # a retry or the next cron run follows; the parent hears from the last run

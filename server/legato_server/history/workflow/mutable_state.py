@@ -21,6 +21,7 @@ Event ordering rules kept here:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,13 +171,17 @@ class MutableState:
         ev.resolve_pending_started_ids(buffered)
         return len(buffered)
 
-    def has_buffered_event(self, event_type: int, predicate=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_buffered_event(
+        self, event_type: enums_pb2.EventType, predicate: Callable[[Any], bool] | None = None
+    ) -> bool:
         return any(
             e.event_type == event_type and (predicate is None or predicate(ev.attributes_of(e)))
             for e in self.state.buffered_events
         )
 
-    def remove_buffered_events(self, event_type: int, predicate) -> int:  # type: ignore[no-untyped-def]
+    def remove_buffered_events(
+        self, event_type: enums_pb2.EventType, predicate: Callable[[Any], bool]
+    ) -> int:
         keep = [
             e
             for e in self.state.buffered_events
@@ -394,7 +399,7 @@ class MutableState:
         self,
         *,
         cause: enums_pb2.WorkflowTaskFailedCause,
-        failure: object | None = None,
+        failure: common_pb2.Failure | None = None,
         identity: str = "",
         timeout_type: enums_pb2.TimeoutType = enums_pb2.TIMEOUT_TYPE_UNSPECIFIED,
     ) -> None:
@@ -433,7 +438,7 @@ class MutableState:
                 scheduled_event_id=scheduled_id, started_event_id=started_id, cause=cause, identity=identity
             )
             if failure is not None:
-                attrs.failure.CopyFrom(failure)  # type: ignore[arg-type]
+                attrs.failure.CopyFrom(failure)
             self.append_event(self.new_event(ET.EVENT_TYPE_WORKFLOW_TASK_FAILED, attrs))
         self.clear_workflow_task()
         self.clear_sticky()

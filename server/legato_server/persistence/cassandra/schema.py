@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from cassandra import AlreadyExists, InvalidRequest
+from cassandra.cluster import Session
 
 from legato_server.persistence.cassandra.session import Row, make_cluster
 from legato_server.persistence.config import CassandraConfig
@@ -75,7 +76,7 @@ class CassandraSchemaBackend:
         self._keyspace = check_keyspace_name(config.keyspace)
         self._bootstrap_file = bootstrap_file
         self._cluster = make_cluster(config)
-        self._session = None
+        self._session: Session | None = None
         # DDL waits for every node to apply it: give it longer than a query.
         self._timeout = max(60.0, config.request_timeout_s)
 
@@ -144,7 +145,7 @@ class CassandraSchemaBackend:
     def _q(self, table: str) -> str:
         return f"{self._keyspace}.{table}"
 
-    def _sess(self):
+    def _sess(self) -> Session:
         if self._session is None:
             # Rows come back as dicts (the execution profile of make_cluster).
             self._session = self._cluster.connect()

@@ -39,12 +39,13 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pymysql
 import pymysql.constants.CLIENT
 import pymysql.cursors
 from pymysql.connections import Connection
+from pymysql.cursors import Cursor  # what a read/write body is given
 
 from legato_server.persistence.config import MySQLConfig
 from legato_server.persistence.interface import PersistenceError, StorageFullError, TransientError
@@ -147,11 +148,11 @@ class Database:
 
     # ------------------------------------------------------------ public API
 
-    async def read(self, action: str, body: Callable[[Any], T]) -> T:
+    async def read(self, action: str, body: Callable[[Cursor], T]) -> T:
         """Run ``body(cursor)`` outside a transaction; retried after connection faults."""
         return await self._run(action, body, transaction=False)
 
-    async def write(self, action: str, body: Callable[[Any], T]) -> T:
+    async def write(self, action: str, body: Callable[[Cursor], T]) -> T:
         """Run ``body(cursor)`` inside one transaction: all of it commits, or none."""
         return await self._run(action, body, transaction=True)
 
@@ -162,13 +163,13 @@ class Database:
 
     # ------------------------------------------------------------ internals
 
-    async def _run(self, action: str, body: Callable[[Any], T], *, transaction: bool) -> T:
+    async def _run(self, action: str, body: Callable[[Cursor], T], *, transaction: bool) -> T:
         if self._closed:
             raise PersistenceError(f"{action}: the MySQL store is closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._run_sync, action, body, transaction)
 
-    def _run_sync(self, action: str, body: Callable[[Any], T], transaction: bool) -> T:
+    def _run_sync(self, action: str, body: Callable[[Cursor], T], transaction: bool) -> T:
         last: BaseException | None = None
         for attempt in range(ATTEMPTS):
             try:
@@ -190,7 +191,7 @@ class Database:
         assert last is not None
         raise translate(last, action) from last
 
-    def _attempt(self, body: Callable[[Any], T], transaction: bool) -> T:
+    def _attempt(self, body: Callable[[Cursor], T], transaction: bool) -> T:
         connection = self._acquire()
         healthy = False
         try:

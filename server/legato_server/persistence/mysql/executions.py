@@ -36,7 +36,7 @@ from legato_server.persistence.interface import (
     WorkflowMutation,
     WorkflowSnapshot,
 )
-from legato_server.persistence.mysql.database import Database
+from legato_server.persistence.mysql.database import Cursor, Database
 from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 
 _LOCK_SHARD = "SELECT range_id FROM shards WHERE shard_id = %s FOR UPDATE"
@@ -61,7 +61,7 @@ _SELECT_EXECUTION = (
 )
 
 
-def lock_shard(cursor, *, shard_id: int, range_id: int) -> None:
+def lock_shard(cursor: Cursor, *, shard_id: int, range_id: int) -> None:
     """Raise ShardOwnershipLostError unless the shard row holds ``range_id``; keeps it locked."""
     cursor.execute(_LOCK_SHARD, (shard_id,))
     row = cursor.fetchone()
@@ -83,13 +83,15 @@ def _current_from_row(namespace_id: str, workflow_id: str, row: tuple) -> Curren
     )
 
 
-def _lock_current(cursor, *, shard_id: int, namespace_id: str, workflow_id: str) -> CurrentExecution | None:
+def _lock_current(
+    cursor: Cursor, *, shard_id: int, namespace_id: str, workflow_id: str
+) -> CurrentExecution | None:
     cursor.execute(_LOCK_CURRENT, (shard_id, namespace_id, workflow_id))
     row = cursor.fetchone()
     return None if row is None else _current_from_row(namespace_id, workflow_id, row)
 
 
-def _write_events(cursor, batches: list[EventBatch]) -> None:
+def _write_events(cursor: Cursor, batches: list[EventBatch]) -> None:
     if batches:
         cursor.executemany(
             "REPLACE INTO history_batches (namespace_id, workflow_id, run_id, first_event_id, event_count, data) "
@@ -101,7 +103,9 @@ def _write_events(cursor, batches: list[EventBatch]) -> None:
         )
 
 
-def _write_tasks(cursor, shard_id: int, transfer: list[TransferTask], timers: list[TimerTask]) -> None:
+def _write_tasks(
+    cursor: Cursor, shard_id: int, transfer: list[TransferTask], timers: list[TimerTask]
+) -> None:
     if transfer:
         cursor.executemany(
             "INSERT INTO transfer_tasks (shard_id, task_id, data) VALUES (%s, %s, %s)",
@@ -114,7 +118,7 @@ def _write_tasks(cursor, shard_id: int, transfer: list[TransferTask], timers: li
         )
 
 
-def _insert_execution(cursor, shard_id: int, s: WorkflowSnapshot) -> None:
+def _insert_execution(cursor: Cursor, shard_id: int, s: WorkflowSnapshot) -> None:
     cursor.execute(
         "SELECT 1 FROM executions WHERE shard_id = %s AND namespace_id = %s AND workflow_id = %s AND run_id = %s",
         (shard_id, s.namespace_id, s.workflow_id, s.run_id),
@@ -139,7 +143,7 @@ def _insert_execution(cursor, shard_id: int, s: WorkflowSnapshot) -> None:
     )
 
 
-def _upsert_current(cursor, shard_id: int, s: WorkflowSnapshot) -> None:
+def _upsert_current(cursor: Cursor, shard_id: int, s: WorkflowSnapshot) -> None:
     cursor.execute(
         _UPSERT_CURRENT,
         (
@@ -171,7 +175,7 @@ class MySQLExecutionStore(ExecutionStore):
         timer_tasks: list[TimerTask],
         previous_run_id: str = "",
     ) -> None:
-        def body(cursor) -> None:
+        def body(cursor: Cursor) -> None:
             lock_shard(cursor, shard_id=shard_id, range_id=range_id)
             current = _lock_current(
                 cursor,
@@ -215,7 +219,7 @@ class MySQLExecutionStore(ExecutionStore):
     ) -> None:
         s = mutation.snapshot
 
-        def body(cursor) -> None:
+        def body(cursor: Cursor) -> None:
             lock_shard(cursor, shard_id=shard_id, range_id=range_id)
             cursor.execute(
                 "SELECT db_version FROM executions "
@@ -278,7 +282,7 @@ class MySQLExecutionStore(ExecutionStore):
     async def get_workflow_execution(
         self, *, shard_id: int, namespace_id: str, workflow_id: str, run_id: str
     ) -> WorkflowSnapshot:
-        def body(cursor) -> WorkflowSnapshot:
+        def body(cursor: Cursor) -> WorkflowSnapshot:
             cursor.execute(_SELECT_EXECUTION, (shard_id, namespace_id, workflow_id, run_id))
             row = cursor.fetchone()
             if row is None:
@@ -302,7 +306,7 @@ class MySQLExecutionStore(ExecutionStore):
     async def get_current_execution(
         self, *, shard_id: int, namespace_id: str, workflow_id: str
     ) -> CurrentExecution:
-        def body(cursor) -> CurrentExecution:
+        def body(cursor: Cursor) -> CurrentExecution:
             cursor.execute(
                 "SELECT run_id, create_request_id, state, status, start_time_ms FROM current_executions "
                 "WHERE shard_id = %s AND namespace_id = %s AND workflow_id = %s",
@@ -318,7 +322,7 @@ class MySQLExecutionStore(ExecutionStore):
     async def delete_workflow_execution(
         self, *, shard_id: int, namespace_id: str, workflow_id: str, run_id: str
     ) -> None:
-        def body(cursor) -> None:
+        def body(cursor: Cursor) -> None:
             cursor.execute(
                 "DELETE FROM current_executions WHERE shard_id = %s AND namespace_id = %s AND workflow_id = %s "
                 "AND run_id = %s",
@@ -352,7 +356,7 @@ class MySQLExecutionStore(ExecutionStore):
         if page_token:
             (after,) = decode_token(page_token, what="history", types=(int,))
 
-        def body(cursor) -> tuple[list[EventBatch], bytes]:
+        def body(cursor: Cursor) -> tuple[list[EventBatch], bytes]:
             if after is not None:
                 start = after + 1
             else:
@@ -391,7 +395,7 @@ class MySQLExecutionStore(ExecutionStore):
     async def get_transfer_tasks(
         self, *, shard_id: int, exclusive_min_task_id: int, inclusive_max_task_id: int, batch_size: int
     ) -> list[TransferTask]:
-        def body(cursor) -> list[TransferTask]:
+        def body(cursor: Cursor) -> list[TransferTask]:
             cursor.execute(
                 "SELECT task_id, data FROM transfer_tasks WHERE shard_id = %s AND task_id > %s AND task_id <= %s "
                 "ORDER BY task_id LIMIT %s",
@@ -402,7 +406,7 @@ class MySQLExecutionStore(ExecutionStore):
         return await self._db.read(f"get transfer tasks of shard {shard_id}", body)
 
     async def complete_transfer_tasks(self, *, shard_id: int, inclusive_max_task_id: int) -> None:
-        def body(cursor) -> None:
+        def body(cursor: Cursor) -> None:
             cursor.execute(
                 "DELETE FROM transfer_tasks WHERE shard_id = %s AND task_id <= %s",
                 (shard_id, inclusive_max_task_id),
@@ -413,7 +417,7 @@ class MySQLExecutionStore(ExecutionStore):
     async def get_timer_tasks(
         self, *, shard_id: int, min_time_ms: int, max_time_ms: int, batch_size: int
     ) -> list[TimerTask]:
-        def body(cursor) -> list[TimerTask]:
+        def body(cursor: Cursor) -> list[TimerTask]:
             cursor.execute(
                 "SELECT visibility_time_ms, task_id, data FROM timer_tasks WHERE shard_id = %s "
                 "AND visibility_time_ms >= %s AND visibility_time_ms < %s "
@@ -428,7 +432,7 @@ class MySQLExecutionStore(ExecutionStore):
         return await self._db.read(f"get timer tasks of shard {shard_id}", body)
 
     async def complete_timer_tasks_before(self, *, shard_id: int, exclusive_max_time_ms: int) -> None:
-        def body(cursor) -> None:
+        def body(cursor: Cursor) -> None:
             cursor.execute(
                 "DELETE FROM timer_tasks WHERE shard_id = %s AND visibility_time_ms < %s",
                 (shard_id, exclusive_max_time_ms),
@@ -437,7 +441,7 @@ class MySQLExecutionStore(ExecutionStore):
         await self._db.write(f"complete timer tasks of shard {shard_id}", body)
 
     async def complete_timer_task(self, *, shard_id: int, visibility_time_ms: int, task_id: int) -> None:
-        def body(cursor) -> None:
+        def body(cursor: Cursor) -> None:
             cursor.execute(
                 "DELETE FROM timer_tasks WHERE shard_id = %s AND visibility_time_ms = %s AND task_id = %s",
                 (shard_id, visibility_time_ms, task_id),

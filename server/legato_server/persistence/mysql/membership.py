@@ -7,7 +7,7 @@ own row); ``upsert_member`` prunes rows long expired so the table stays small.
 from __future__ import annotations
 
 from legato_server.persistence.interface import ClusterMember, MembershipStore
-from legato_server.persistence.mysql.database import Database
+from legato_server.persistence.mysql.database import Cursor, Database
 
 PRUNE_AFTER_MS = 24 * 3600 * 1000
 """Rows expired for this long are deleted by the next heartbeat of any host."""
@@ -18,7 +18,7 @@ class MySQLMembershipStore(MembershipStore):
         self._db = database
 
     async def upsert_member(self, member: ClusterMember, *, ttl_ms: int) -> None:
-        def body(cursor) -> None:
+        def body(cursor: Cursor) -> None:
             cursor.execute(
                 "INSERT INTO cluster_membership "
                 "(host_id, rpc_address, roles, session_start_ms, last_heartbeat_ms, expiry_ms) "
@@ -42,7 +42,7 @@ class MySQLMembershipStore(MembershipStore):
         await self._db.write(f"upsert member {member.host_id!r}", body)
 
     async def list_members(self, *, now_ms: int, role: str | None = None) -> list[ClusterMember]:
-        def body(cursor) -> list[ClusterMember]:
+        def body(cursor: Cursor) -> list[ClusterMember]:
             cursor.execute(
                 "SELECT host_id, rpc_address, roles, session_start_ms, last_heartbeat_ms FROM cluster_membership "
                 "WHERE expiry_ms > %s ORDER BY host_id",
@@ -63,7 +63,7 @@ class MySQLMembershipStore(MembershipStore):
         return await self._db.read("list members", body)
 
     async def remove_member(self, host_id: str) -> None:
-        def body(cursor) -> None:
+        def body(cursor: Cursor) -> None:
             cursor.execute("DELETE FROM cluster_membership WHERE host_id = %s", (host_id,))
 
         await self._db.write(f"remove member {host_id!r}", body)

@@ -11,7 +11,7 @@ from legato_server.persistence.interface import (
     NamespaceStore,
     NotFoundError,
 )
-from legato_server.persistence.mysql.database import DUPLICATE_KEY, Database
+from legato_server.persistence.mysql.database import DUPLICATE_KEY, Cursor, Database
 from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 
 
@@ -27,7 +27,7 @@ class MySQLNamespaceStore(NamespaceStore):
         self._db = database
 
     async def create_namespace(self, record: NamespaceRecord) -> None:
-        def body(cursor) -> None:
+        def body(cursor: Cursor) -> None:
             try:
                 cursor.execute(
                     "INSERT INTO namespaces (id, name, data, notification_version) VALUES (%s, %s, %s, %s)",
@@ -47,7 +47,7 @@ class MySQLNamespaceStore(NamespaceStore):
             raise ValueError("get_namespace takes exactly one of name= or id=")
         column, value = ("id", id) if id is not None else ("name", name)
 
-        def body(cursor) -> NamespaceRecord:
+        def body(cursor: Cursor) -> NamespaceRecord:
             cursor.execute(
                 f"SELECT id, name, data, notification_version FROM namespaces WHERE {column} = %s", (value,)
             )
@@ -59,7 +59,7 @@ class MySQLNamespaceStore(NamespaceStore):
         return await self._db.read(f"get namespace {value!r}", body)
 
     async def update_namespace(self, record: NamespaceRecord, *, previous_notification_version: int) -> None:
-        def body(cursor) -> None:
+        def body(cursor: Cursor) -> None:
             try:
                 matched = cursor.execute(
                     "UPDATE namespaces SET name = %s, data = %s, notification_version = %s "
@@ -94,7 +94,7 @@ class MySQLNamespaceStore(NamespaceStore):
         check_page_size(page_size)
         after = decode_token(page_token, what="namespaces", types=(str,))[0] if page_token else None
 
-        def body(cursor) -> tuple[list[NamespaceRecord], bytes]:
+        def body(cursor: Cursor) -> tuple[list[NamespaceRecord], bytes]:
             if after is None:
                 cursor.execute(
                     "SELECT id, name, data, notification_version FROM namespaces ORDER BY name LIMIT %s",

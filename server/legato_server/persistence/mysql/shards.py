@@ -15,7 +15,7 @@ from legato_server.persistence.interface import (
     ShardOwnershipLostError,
     ShardStore,
 )
-from legato_server.persistence.mysql.database import Database
+from legato_server.persistence.mysql.database import Cursor, Database
 
 _SELECT_SHARD = (
     "SELECT shard_id, range_id, owner, transfer_ack_level, timer_ack_level_ms, updated_at_ms "
@@ -32,7 +32,7 @@ class MySQLClusterMetadataStore(ClusterMetadataStore):
         self._db = database
 
     async def init_cluster_metadata(self, *, cluster_name: str, num_history_shards: int) -> int:
-        def body(cursor) -> int:
+        def body(cursor: Cursor) -> int:
             # INSERT IGNORE: the first server to start wins; later ones read its value.
             cursor.execute(
                 "INSERT IGNORE INTO cluster_metadata (cluster_name, num_history_shards, created_at_ms) "
@@ -64,7 +64,7 @@ class MySQLShardStore(ShardStore):
         self._db = database
 
     async def get_or_create_shard(self, shard_id: int) -> ShardInfo:
-        def read(cursor) -> ShardInfo | None:
+        def read(cursor: Cursor) -> ShardInfo | None:
             cursor.execute(_SELECT_SHARD, (shard_id,))
             row = cursor.fetchone()
             return None if row is None else _to_shard(row)
@@ -73,7 +73,7 @@ class MySQLShardStore(ShardStore):
         if found is not None:
             return found
 
-        def create(cursor) -> ShardInfo:
+        def create(cursor: Cursor) -> ShardInfo:
             cursor.execute(
                 "INSERT IGNORE INTO shards "
                 "(shard_id, range_id, owner, transfer_ack_level, timer_ack_level_ms, updated_at_ms) "
@@ -86,7 +86,7 @@ class MySQLShardStore(ShardStore):
         return await self._db.write(f"create shard {shard_id}", create)
 
     async def update_shard(self, info: ShardInfo, *, previous_range_id: int) -> None:
-        def body(cursor) -> None:
+        def body(cursor: Cursor) -> None:
             matched = cursor.execute(
                 "UPDATE shards SET range_id = %s, owner = %s, transfer_ack_level = %s, "
                 "timer_ack_level_ms = %s, updated_at_ms = %s WHERE shard_id = %s AND range_id = %s",

@@ -15,7 +15,7 @@ from legato_server.persistence.interface import (
     TaskQueueRecord,
     TaskQueueStore,
 )
-from legato_server.persistence.mysql.database import Database
+from legato_server.persistence.mysql.database import Cursor, Database
 
 _KEY = "namespace_id = %s AND name = %s AND task_type = %s"
 
@@ -27,7 +27,7 @@ class MySQLTaskQueueStore(TaskQueueStore):
     async def lease_task_queue(self, *, namespace_id: str, name: str, task_type: int) -> TaskQueueRecord:
         key = (namespace_id, name, task_type)
 
-        def body(cursor) -> TaskQueueRecord:
+        def body(cursor: Cursor) -> TaskQueueRecord:
             cursor.execute(
                 "INSERT INTO task_queues (namespace_id, name, task_type, range_id, ack_level, data) "
                 "VALUES (%s, %s, %s, 1, 0, '') ON DUPLICATE KEY UPDATE range_id = range_id + 1",
@@ -47,7 +47,7 @@ class MySQLTaskQueueStore(TaskQueueStore):
         return await self._db.write(f"lease task queue {name!r}", body)
 
     async def update_task_queue(self, record: TaskQueueRecord) -> None:
-        def body(cursor) -> None:
+        def body(cursor: Cursor) -> None:
             matched = cursor.execute(
                 f"UPDATE task_queues SET ack_level = %s, data = %s WHERE {_KEY} AND range_id = %s",
                 (
@@ -69,7 +69,7 @@ class MySQLTaskQueueStore(TaskQueueStore):
     async def create_tasks(
         self, *, namespace_id: str, name: str, task_type: int, range_id: int, tasks: list[QueuedTask]
     ) -> None:
-        def body(cursor) -> None:
+        def body(cursor: Cursor) -> None:
             cursor.execute(
                 f"SELECT range_id FROM task_queues WHERE {_KEY} LOCK IN SHARE MODE",
                 (namespace_id, name, task_type),
@@ -98,7 +98,7 @@ class MySQLTaskQueueStore(TaskQueueStore):
         inclusive_max_task_id: int,
         batch_size: int,
     ) -> list[QueuedTask]:
-        def body(cursor) -> list[QueuedTask]:
+        def body(cursor: Cursor) -> list[QueuedTask]:
             cursor.execute(
                 f"SELECT task_id, data, expiry_time_ms FROM queued_tasks WHERE {_KEY} "
                 "AND task_id > %s AND task_id <= %s ORDER BY task_id LIMIT %s",
@@ -114,7 +114,7 @@ class MySQLTaskQueueStore(TaskQueueStore):
     async def complete_tasks_less_than(
         self, *, namespace_id: str, name: str, task_type: int, exclusive_max_task_id: int
     ) -> int:
-        def body(cursor) -> int:
+        def body(cursor: Cursor) -> int:
             return int(
                 cursor.execute(
                     f"DELETE FROM queued_tasks WHERE {_KEY} AND task_id < %s",
@@ -125,7 +125,7 @@ class MySQLTaskQueueStore(TaskQueueStore):
         return await self._db.write(f"complete tasks of queue {name!r}", body)
 
     async def complete_task(self, *, namespace_id: str, name: str, task_type: int, task_id: int) -> None:
-        def body(cursor) -> None:
+        def body(cursor: Cursor) -> None:
             cursor.execute(
                 f"DELETE FROM queued_tasks WHERE {_KEY} AND task_id = %s",
                 (namespace_id, name, task_type, task_id),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from legato_server.persistence.interface import VisibilityFilter, VisibilityRecord, VisibilityStore
-from legato_server.persistence.mysql.database import Database
+from legato_server.persistence.mysql.database import Cursor, Database
 from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 
 _COLUMNS = (
@@ -94,7 +94,7 @@ class MySQLVisibilityStore(VisibilityStore):
     async def upsert_execution(self, record: VisibilityRecord) -> None:
         r = record
 
-        def body(cursor) -> None:
+        def body(cursor: Cursor) -> None:
             cursor.execute(
                 f"REPLACE INTO executions_visibility ({_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
@@ -128,7 +128,7 @@ class MySQLVisibilityStore(VisibilityStore):
             where += " AND (start_time_ms < %s OR (start_time_ms = %s AND run_id > %s))"
             params += [start_time_ms, start_time_ms, run_id]
 
-        def body(cursor) -> tuple[list[VisibilityRecord], bytes]:
+        def body(cursor: Cursor) -> tuple[list[VisibilityRecord], bytes]:
             cursor.execute(
                 f"SELECT {_COLUMNS} FROM executions_visibility WHERE {where} "
                 "ORDER BY start_time_ms DESC, run_id ASC LIMIT %s",
@@ -146,14 +146,14 @@ class MySQLVisibilityStore(VisibilityStore):
     async def count_executions(self, *, namespace_id: str, filter: VisibilityFilter) -> int:
         where, params = _where(namespace_id, filter)
 
-        def body(cursor) -> int:
+        def body(cursor: Cursor) -> int:
             cursor.execute(f"SELECT COUNT(*) FROM executions_visibility WHERE {where}", params)
             return int(cursor.fetchone()[0])
 
         return await self._db.read(f"count executions of namespace {namespace_id}", body)
 
     async def delete_execution(self, *, namespace_id: str, run_id: str) -> None:
-        def body(cursor) -> None:
+        def body(cursor: Cursor) -> None:
             cursor.execute(
                 "DELETE FROM executions_visibility WHERE namespace_id = %s AND run_id = %s",
                 (namespace_id, run_id),
