@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from legato import activity, workflow
+from legato.api.v1 import enums_pb2
 from legato.client import Client, WorkflowHandle
 from legato.exceptions import RPCError
 from legato.worker import Worker
@@ -103,6 +104,22 @@ async def _workers(stack: AsyncExitStack, cluster: Cluster) -> list[Client]:
     return clients
 
 
+async def _stuck(handles: list[WorkflowHandle]) -> str:  # type: ignore[type-arg]
+    """What each unfinished workflow waits for: its pending work and its last events."""
+    lines = []
+    for handle in handles:
+        description = await handle.describe()
+        if description.close_time is not None:
+            continue
+        events = (await handle.fetch_history()).events
+        last = [enums_pb2.EventType.Name(e.event_type)[11:] for e in events[-4:]]
+        pending = [(a.activity_id, a.state, a.attempt) for a in description.pending_activities]
+        lines.append(
+            f"{handle.id}: task attempt {description.workflow_task_attempt}, activities {pending}, last {last}"
+        )
+    return "\n".join(lines[:20]) + f"\n({len(lines)} unfinished)"
+
+
 async def _check_histories(handles: list[WorkflowHandle]) -> None:  # type: ignore[type-arg]
     for handle in handles:
         ids = [event.event_id for event in (await handle.fetch_history()).events]
@@ -156,7 +173,10 @@ async def _under_load(
             for n in range(count)
         ]
         await disturb()
-        results = await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), 240)
+        try:
+            results = await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), 240)
+        except TimeoutError:
+            pytest.fail(f"workflows did not finish:\n{await _stuck(handles)}\n{cluster.logs()}")
     assert results == [n + 3 for n in range(count)], cluster.logs()
     await _check_histories(handles)
     return handles

@@ -75,10 +75,25 @@ class MembershipMonitor:
         self._loop_task: asyncio.Task[None] | None = None
         self._left = False
 
-    async def start(self) -> None:
-        """Register, read the live members once, then keep heartbeating in the background."""
-        await self._heartbeat()
-        await self.refresh()
+    async def start(self, *, within: timedelta = timedelta(seconds=30)) -> None:
+        """Register, read the live members once, then keep heartbeating in the background.
+
+        A transient store error (a deadlock between hosts registering at once, a
+        store that is still starting) is retried until ``within`` has passed.
+        """
+        deadline = time.monotonic() + within.total_seconds()
+        delay = 0.1
+        while True:
+            try:
+                await self._heartbeat()
+                await self.refresh()
+                break
+            except TransientError as err:
+                if time.monotonic() + delay > deadline:
+                    raise
+                transient_log.failed(f"membership registration of {self.host_id}", err)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
         self._loop_task = asyncio.create_task(self._heartbeat_loop(), name="membership heartbeat")
 
     async def stop(self) -> None:
