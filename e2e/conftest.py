@@ -122,7 +122,10 @@ def _slug(name: str, limit: int) -> str:
 
 @pytest.fixture
 def namespace(cluster: Kube, request: pytest.FixtureRequest) -> Iterator[Kube]:
-    name = f"e2e-{_slug(request.node.name.removeprefix('test_'), 40)}-{uuid.uuid4().hex[:5]}"
+    # e2e-<test>-<parameters>-<random>, within the 63 characters a namespace may have.
+    test, _, params = request.node.name.removeprefix("test_").partition("[")
+    parts = [_slug(test, 30), _slug(params, 20), uuid.uuid4().hex[:5]]
+    name = "-".join(["e2e", *(part for part in parts if part)])
     cluster.run("create", "namespace", name)
     kube = cluster.in_namespace(name)
     # Pods are refused until the namespace's default ServiceAccount exists.

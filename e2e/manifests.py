@@ -1,17 +1,21 @@
 """Kubernetes objects for Legato in the e2e cluster, as Python dicts.
 
-Shape, chosen so splitting the roles later is a change of arguments, not a
-rewrite:
+Shape: one Deployment per *role group*, so the same functions describe both
+topologies the tests run:
 
-* ``server_deployment(role=..., services=[...])`` makes one Deployment per
-  *role group*. Today the tests run one group, ``all`` (frontend, history
-  and matching in one process, replicas=1) because cluster mode has not
-  landed; later it is called once per role with its own replicas.
+* ``server_deployment(role="all")``: frontend, history and matching in one
+  process (the simplest deployment);
+* ``server_deployment(role="history", services=("history",), replicas=2)``
+  and so on: each role in its own Deployment (cluster mode). Processes find
+  each other through membership in the database; each pod advertises its own
+  IP (downward API) and keeps the default identity (its hostname, the pod
+  name), so a replacement pod is a new member and shards move to it.
 * Pods that serve the frontend carry ``legato.dev/frontend: "true"``, and the
   ``legato-frontend`` Service selects that label, not a Deployment: clients
   keep one DNS name however the roles are split.
-* The config file is a ConfigMap shared by every group; the database
-  password is a Secret, read by the server from ``LEGATO_DB_PASSWORD``.
+* The config file is one ConfigMap for every group (roles come from
+  ``--services``); the database password is a Secret, read by the server
+  from ``LEGATO_DB_PASSWORD``.
 * The schema is set up by a Job before any server starts, as the operator
   will do, so several role Deployments never race to create it.
 
@@ -90,14 +94,9 @@ def _meta(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
 # ---------------------------------------------------------------- server
 
 
-def server_config(
-    *, db_host: str, database: str, host_id: str | None = None, num_history_shards: int = 4
-) -> dict[str, Any]:
-    """The ``legato-server start`` config; roles come from ``--services`` per Deployment.
-
-    ``host_id``: fixed identity for a single-replica group (see server_deployment).
-    """
-    config: dict[str, Any] = {
+def server_config(*, db_host: str, database: str, num_history_shards: int = 4) -> dict[str, Any]:
+    """The ``legato-server start`` config; roles come from ``--services`` per Deployment."""
+    return {
         "host": "0.0.0.0",
         "port": FRONTEND_PORT,
         "num_history_shards": num_history_shards,
@@ -108,17 +107,13 @@ def server_config(
         },
         "shutdown_grace_seconds": 5,
     }
-    if host_id is not None:
-        config["host_id"] = host_id
-    return config
 
 
-def server_config_map(config: dict[str, Any], *, role: str = "all") -> dict[str, Any]:
-    """The config file of one role group (``legato-config-<role>``)."""
+def server_config_map(config: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": _meta(f"legato-config-{role}", {ROLE_LABEL: role}),
+        "metadata": _meta("legato-config"),
         # JSON is YAML: no YAML library needed here.
         "data": {"config.yaml": json.dumps(config, indent=2)},
     }
@@ -162,7 +157,7 @@ def schema_job(*, image: str, db_host: str, database: str) -> dict[str, Any]:
 def server_deployment(
     *, image: str, role: str = "all", services: tuple[str, ...] = ALL_ROLES, replicas: int = 1
 ) -> dict[str, Any]:
-    """One role group's Deployment (``role`` names it; ``services`` are the roles it runs)."""
+    """One role group's Deployment, ``legato-<role>``, running ``services``."""
     labels = {APP_LABEL: "legato", ROLE_LABEL: role}
     pod_labels = {**labels, **({FRONTEND_LABEL: "true"} if "frontend" in services else {})}
     args = ["legato-server", "start", "--config", "/etc/legato/config.yaml", "--services", ",".join(services)]
@@ -170,7 +165,12 @@ def server_deployment(
         "server",
         image,
         args,
-        env=[_db_password_env()],
+        env=[
+            _db_password_env(),
+            {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+            # Where the other roles reach this process (the config listens on 0.0.0.0).
+            {"name": "LEGATO_ADVERTISE_ADDRESS", "value": f"$(POD_IP):{FRONTEND_PORT}"},
+        ],
         ports=[{"name": "grpc", "containerPort": FRONTEND_PORT}],
         readinessProbe={"grpc": {"port": FRONTEND_PORT}, "periodSeconds": 2, "failureThreshold": 2},
         volumeMounts=[{"name": "config", "mountPath": "/etc/legato", "readOnly": True}],
@@ -186,7 +186,7 @@ def server_deployment(
                 "metadata": {"labels": pod_labels},
                 "spec": _pod_spec(
                     [container],
-                    volumes=[{"name": "config", "configMap": {"name": f"legato-config-{role}"}}],
+                    volumes=[{"name": "config", "configMap": {"name": "legato-config"}}],
                     # Longer than the server's drain (shutdown_grace_seconds).
                     terminationGracePeriodSeconds=30,
                 ),

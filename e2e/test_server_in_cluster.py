@@ -1,17 +1,19 @@
-"""Legato in a real Kubernetes: server on MariaDB, a sample's worker, a Job of 50 workflows.
+"""Legato in a real Kubernetes: servers on MariaDB, a sample's worker, a Job of 50 workflows.
 
-The server (all roles in one Deployment until cluster mode lands) runs
-``legato-server start`` from the Legato image against the e2e MariaDB; the
-worker Deployment runs the hello_activity sample and reaches the frontend
-through its Service's DNS name; a Job starts 50 workflows and waits for them.
-Halfway through, the server pod is deleted: the replacement must finish every
-workflow, each with its own result, and ``kubectl logs`` of the Job shows
-them all.
+The servers run ``legato-server start`` from the Legato image against the e2e
+MariaDB, in two topologies: every role in one Deployment, and each role in
+its own (two history replicas). The worker Deployment runs the hello_activity
+sample and reaches the frontend through its Service's DNS name; a Job starts
+50 workflows and waits for them. A fifth of the way in, a server pod is
+deleted (the all-in-one pod, or a history pod whose shards must move): every
+workflow still finishes with its own result, and ``kubectl logs`` of the Job
+shows them all.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import pytest
 
@@ -20,7 +22,6 @@ from e2e.conftest import DB_PASSWORD, REPO_ROOT
 from e2e.k8s import Kube, wait_until
 
 WORKFLOWS = 50
-SERVER_SELECTOR = "app.kubernetes.io/name=legato,app.kubernetes.io/component=all"
 WORKER = "hello-worker"
 STARTER = "hello-50"
 SAMPLE_FILES = {
@@ -31,19 +32,53 @@ SAMPLE_FILES = {
 }
 
 
-def deploy_server(kube: Kube, *, image: str, db_host: str, database: str) -> None:
+@dataclass(frozen=True)
+class RoleGroup:
+    role: str
+    services: tuple[str, ...]
+    replicas: int = 1
+
+    @property
+    def selector(self) -> str:
+        return f"{manifests.APP_LABEL}=legato,{manifests.ROLE_LABEL}={self.role}"
+
+
+@dataclass(frozen=True)
+class Topology:
+    groups: tuple[RoleGroup, ...]
+    victim: str
+    """The role group one of whose pods is deleted mid-run."""
+
+
+TOPOLOGIES = {
+    "all-in-one": Topology(groups=(RoleGroup("all", manifests.ALL_ROLES),), victim="all"),
+    "split-roles": Topology(
+        groups=(
+            RoleGroup("frontend", ("frontend",)),
+            RoleGroup("history", ("history",), replicas=2),
+            RoleGroup("matching", ("matching",)),
+        ),
+        victim="history",
+    ),
+}
+
+
+def deploy_servers(kube: Kube, topology: Topology, *, image: str, db_host: str, database: str) -> None:
     kube.apply(
         [
             manifests.db_secret(DB_PASSWORD),
-            manifests.server_config_map(
-                manifests.server_config(db_host=db_host, database=database, host_id="legato-all-0")
-            ),
+            manifests.server_config_map(manifests.server_config(db_host=db_host, database=database)),
             manifests.schema_job(image=image, db_host=db_host, database=database),
         ]
     )
     kube.wait_for_job("legato-schema", timeout=120)
-    kube.apply([manifests.server_deployment(image=image), manifests.frontend_service()])
-    kube.wait_for_ready_pods(SERVER_SELECTOR, timeout=120)
+    deployments = [
+        manifests.server_deployment(image=image, role=g.role, services=g.services, replicas=g.replicas)
+        for g in topology.groups
+    ]
+    kube.apply([*deployments, manifests.frontend_service()])
+    for group in topology.groups:
+        kube.wait_for_ready_pods(group.selector, count=group.replicas, timeout=180)
 
 
 def started_count(kube: Kube) -> int:
@@ -51,12 +86,14 @@ def started_count(kube: Kube) -> int:
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.parametrize("topology_name", list(TOPOLOGIES))
 def test_fifty_workflows_survive_a_server_pod_deletion(
-    namespace: Kube, legato_image: str, database_host: str, database: str
+    namespace: Kube, legato_image: str, database_host: str, database: str, topology_name: str
 ) -> None:
     kube = namespace
-    deploy_server(kube, image=legato_image, db_host=database_host, database=database)
-    (first_server,) = kube.ready_pods(SERVER_SELECTOR)
+    topology = TOPOLOGIES[topology_name]
+    deploy_servers(kube, topology, image=legato_image, db_host=database_host, database=database)
+    victim_group = next(g for g in topology.groups if g.role == topology.victim)
 
     kube.apply(
         [
@@ -66,7 +103,7 @@ def test_fifty_workflows_survive_a_server_pod_deletion(
             ),
         ]
     )
-    kube.wait_for_ready_pods(f"app.kubernetes.io/component={WORKER}", timeout=120)
+    kube.wait_for_ready_pods(f"{manifests.ROLE_LABEL}={WORKER}", timeout=120)
     kube.apply(
         [
             manifests.app_job(
@@ -78,36 +115,32 @@ def test_fifty_workflows_survive_a_server_pod_deletion(
         ]
     )
 
-    # Delete the server while the Job is mid-run: some workflows done, most not started.
+    # Delete a server pod while the Job is mid-run: some workflows done, most not started.
     wait_until(
         lambda: started_count(kube) >= 10,
         timeout=120,
         what="the Job to start 10 workflows",
         describe=lambda: kube.describe_pods(f"job-name={STARTER}"),
     )
-    first_name = first_server["metadata"]["name"]
-    kube.run("delete", "pod", first_name, "--wait=false")
+    victim = kube.ready_pods(victim_group.selector)[0]["metadata"]["name"]
+    kube.run("delete", "pod", victim, "--wait=false")
     assert started_count(kube) < WORKFLOWS, "the Job finished before the server pod was deleted"
     # tini passes SIGTERM on and the server drains (shutdown_grace_seconds=5):
     # the pod is gone long before its 30 s grace period would have killed it.
     wait_until(
-        lambda: kube.get("pod", first_name) is None,
+        lambda: kube.get("pod", victim) is None,
         timeout=20,
-        what=f"the deleted server pod {first_name} to exit on SIGTERM",
-        describe=lambda: kube.describe_pods(SERVER_SELECTOR),
+        what=f"the deleted server pod {victim} to exit on SIGTERM",
+        describe=lambda: kube.describe_pods(victim_group.selector),
     )
 
     kube.wait_for_job(STARTER, timeout=420)
     log = kube.logs(f"job/{STARTER}")
     results = dict(re.findall(r"^result (hello-\w+-\d{3}): (.*)$", log, re.MULTILINE))
     assert len(results) == WORKFLOWS, log[-3000:]
-    expected = {f"Hello, e2e-{i}!" for i in range(WORKFLOWS)}
-    assert set(results.values()) == expected
+    assert set(results.values()) == {f"Hello, e2e-{i}!" for i in range(WORKFLOWS)}
     assert f"completed {WORKFLOWS}/{WORKFLOWS}" in log
 
-    # The run really crossed a server restart.
-    (second_server,) = kube.wait_for_ready_pods(SERVER_SELECTOR, timeout=60)
-    assert second_server["metadata"]["name"] != first_name
-    assert "retrying" in log or "Legato server listening" in kube.logs(
-        f"pod/{second_server['metadata']['name']}"
-    )
+    # The run really crossed a restart: the replacement is a different pod.
+    replacements = kube.wait_for_ready_pods(victim_group.selector, count=victim_group.replicas, timeout=60)
+    assert victim not in {pod["metadata"]["name"] for pod in replacements}
