@@ -212,6 +212,9 @@ install_packages() {
 }
 
 main() {
+    # One build at a time per cache: concurrent runs wait instead of colliding.
+    exec 9>"$LEGATO_E2E_CACHE/.build.lock"
+    flock 9
     case "${1:-all}" in
         packages) install_packages ;;
         kube) build_kube ;;

@@ -97,7 +97,8 @@ start_daemon() {
     if pid_alive "$PIDS/$name.pid"; then
         return 0
     fi
-    setsid nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+    # 9>&-: the daemon must not inherit (and so hold) the lock of this script.
+    setsid nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
     echo $! >"$PIDS/$name.pid"
 }
 
@@ -431,6 +432,16 @@ print(m["annotations"]["io.containerd.image.name"], m["digest"])')
         log "imported $archive in $((SECONDS - start)) s"
     done
 }
+
+# up, down and import change shared state: one at a time (status and paths
+# only read). A second `up` waits for the first and then finds it healthy.
+case "${1:-}" in
+    up | down | import)
+        mkdir -p "$STATE"
+        exec 9>"$STATE/.lock"
+        flock 9
+        ;;
+esac
 
 case "${1:-}" in
     build) "$E2E_INFRA/build.sh" all ;;

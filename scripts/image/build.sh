@@ -211,6 +211,9 @@ build_app() {
 
 main() {
     local start=$SECONDS
+    # One build at a time per cache (test runs may call this concurrently).
+    exec 9>"$IMAGE_CACHE/.lock"
+    flock 9
     need "$PYTHON" "python3 (3.11, like Debian bookworm's)"
     "$PYTHON" -m pip --version >/dev/null 2>&1 || die "missing tool: pip for $PYTHON"
     VERSION=$(project_field version)
