@@ -1,0 +1,395 @@
+"""legato-operator in a real Kubernetes: LegatoCluster on MariaDB, LegatoNamespace, workflows, failures.
+
+The operator runs in the cluster as a Deployment from the Legato image, from
+the manifests users apply (``operator/legato_operator/crds/`` and
+``operator/deploy/``), watching every namespace. Each test makes its own
+Kubernetes namespace and MariaDB database (``e2e/conftest.py``) and talks to
+the operator only through custom resources, as a user would:
+
+* a LegatoCluster becomes a schema Job, then frontend/history/matching pods,
+  then ``Ready=True`` from the roles' gRPC health; a LegatoNamespace shows in
+  ``legato namespace list``; a worker Deployment and a starter Job run
+  workflows through the frontend Service; deleting the cluster removes every
+  child, and a LegatoNamespace of a deleted cluster deletes at once;
+* a wrong password: ``SchemaReady=False/MigrationFailed`` quoting the Job's
+  log, no role pods, the Job kept; fixing the Secret recovers by itself;
+* bad specs and immutable fields are refused by ``kubectl apply`` itself.
+
+Timings of each phase are printed (run with ``-s`` to see them).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from e2e import manifests
+from e2e.conftest import DB_PASSWORD, REPO_ROOT
+from e2e.k8s import Kube, KubectlError, wait_until
+
+CRD_DIR = REPO_ROOT / "operator" / "legato_operator" / "crds"
+DEPLOY_DIR = REPO_ROOT / "operator" / "deploy"
+OPERATOR_NAMESPACE = "legato-system"
+CLUSTER = "legato"  # its frontend Service is then "legato-frontend", as the sample apps expect
+WORKFLOWS = 100
+SAMPLE_FILES = {
+    "hello_activity.py": REPO_ROOT / "samples" / "hello_activity.py",
+    "_common.py": REPO_ROOT / "samples" / "_common.py",
+    "hello_worker.py": REPO_ROOT / "e2e" / "apps" / "hello_worker.py",
+    "hello_starter.py": REPO_ROOT / "e2e" / "apps" / "hello_starter.py",
+}
+
+
+# ---------------------------------------------------------------- the operator
+
+
+def _documents(path: str) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all((DEPLOY_DIR / path).read_text()) if doc]
+
+
+@pytest.fixture(scope="module")
+def operator(cluster: Kube, legato_image: str) -> Kube:
+    """CRDs, RBAC and the operator Deployment (this build's image), as a user installs them."""
+    cluster.run("apply", "--server-side", "--force-conflicts", "-f", str(CRD_DIR))
+    peering = _documents("peering.yaml")
+    cluster.apply([doc for doc in peering if doc["kind"] == "CustomResourceDefinition"])
+    cluster.run(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/legatoclusters.legato.dev",
+        "crd/legatonamespaces.legato.dev",
+        "crd/clusterkopfpeerings.kopf.dev",
+    )
+    cluster.apply([doc for doc in peering if doc["kind"] != "CustomResourceDefinition"])
+    cluster.apply(_documents("rbac.yaml"))
+    (deployment,) = _documents("operator.yaml")
+    deployment = copy.deepcopy(deployment)
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["image"] = legato_image
+    container["imagePullPolicy"] = "Never"  # imported, nothing to pull from
+    # The build's content key on the pod template: a new build rolls the
+    # operator, the same build leaves it be. Never deleted at the end: other
+    # sessions may be using it, and LegatoClusters carry its finalizer.
+    annotations = deployment["spec"]["template"]["metadata"].setdefault("annotations", {})
+    annotations["legato.dev/image-build"] = image_build_key()
+    kube = cluster.in_namespace(OPERATOR_NAMESPACE)
+    kube.apply([deployment])
+    kube.run("rollout", "status", "deployment/legato-operator", "--timeout=120s", timeout=150)
+    kube.wait_for_ready_pods("app.kubernetes.io/name=legato-operator", timeout=120)
+    return kube
+
+
+def image_build_key() -> str:
+    """The content key scripts/image/build.sh stamps next to the archive it built."""
+    cache = Path(os.environ.get("LEGATO_E2E_CACHE", Path.home() / ".cache" / "legato-e2e"))
+    version = manifests.image_name().rsplit(":", 1)[1]
+    stamp = cache / "image" / f"legato-{version}.key"
+    return stamp.read_text().strip() if stamp.exists() else "unknown"
+
+
+@pytest.fixture
+def operator_logs_on_failure(operator: Kube, request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if any(getattr(getattr(request.node, f"report_{w}", None), "failed", False) for w in ("setup", "call")):
+        print("===== operator log")
+        print(operator.logs("deployment/legato-operator")[-8000:])
+
+
+# ---------------------------------------------------------------- resources
+
+
+def cluster_resource(*, db_host: str, database: str, history_replicas: int = 1) -> dict[str, Any]:
+    return {
+        "apiVersion": "legato.dev/v1alpha1",
+        "kind": "LegatoCluster",
+        "metadata": {"name": CLUSTER},
+        "spec": {
+            "version": manifests.image_name().rsplit(":", 1)[1],
+            "imagePullPolicy": "Never",
+            "numHistoryShards": 8,
+            "shutdownGraceSeconds": 5,
+            "persistence": {
+                "type": "mysql",
+                "mysql": {"host": db_host, "database": database, "passwordSecretRef": {"name": "legato-db"}},
+            },
+            "frontend": {"replicas": 1},
+            "history": {"replicas": history_replicas},
+            "matching": {"replicas": 1},
+        },
+    }
+
+
+def legato_namespace(name: str, *, deletion_policy: str = "Retain") -> dict[str, Any]:
+    return {
+        "apiVersion": "legato.dev/v1alpha1",
+        "kind": "LegatoNamespace",
+        "metadata": {"name": name},
+        "spec": {
+            "clusterRef": {"name": CLUSTER},
+            "description": "orders placed in the e2e test",
+            "ownerEmail": "e2e@example.com",
+            "retention": "48h",
+            "deletionPolicy": deletion_policy,
+        },
+    }
+
+
+def condition(kube: Kube, kind: str, name: str, condition_type: str) -> dict[str, Any]:
+    resource = kube.get(kind, name) or {}
+    for entry in (resource.get("status") or {}).get("conditions") or []:
+        if entry["type"] == condition_type:
+            return dict(entry)
+    return {}
+
+
+def describe_status(kube: Kube, kind: str = "legatocluster", name: str = CLUSTER) -> str:
+    status = (kube.get(kind, name) or {}).get("status") or {}
+    lines = [
+        f"{c['type']}={c['status']} {c.get('reason')}: {c.get('message', '')[:300]}"
+        for c in status.get("conditions", [])
+    ]
+    return " | ".join(lines) + f" || pods: {kube.describe_pods()}"
+
+
+def wait_condition(
+    kube: Kube, condition_type: str, *, status: str, reason: str | None = None, timeout: float,
+    kind: str = "legatocluster", name: str = CLUSTER,
+) -> dict[str, Any]:  # fmt: skip
+    def holds() -> dict[str, Any] | None:
+        found = condition(kube, kind, name, condition_type)
+        if found.get("status") == status and (reason is None or found.get("reason") == reason):
+            return found
+        return None
+
+    return wait_until(
+        holds,
+        timeout=timeout,
+        what=f"{kind} {name}: {condition_type}={status}" + (f"/{reason}" if reason else ""),
+        describe=lambda: describe_status(kube, kind, name),
+        interval=1.0,
+    )
+
+
+def children(kube: Kube) -> list[str]:
+    selector = f"app.kubernetes.io/instance={CLUSTER},app.kubernetes.io/managed-by=legato-operator"
+    out = kube.run(
+        "get", "deployments,services,configmaps,jobs,poddisruptionbudgets,horizontalpodautoscalers",
+        "-l", selector, "-o", "name",
+    )  # fmt: skip
+    return out.split()
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.marks: list[tuple[str, float]] = []
+
+    def mark(self, what: str) -> None:
+        self.marks.append((what, time.monotonic() - self.start))
+        print(f"[operator e2e] {what}: {self.marks[-1][1]:.1f} s", flush=True)
+
+
+# ---------------------------------------------------------------- tests
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.usefixtures("operator_logs_on_failure")
+def test_cluster_comes_up_schema_first_runs_workflows_and_is_deleted_whole(
+    namespace: Kube, legato_image: str, database_host: str, database: str
+) -> None:
+    kube = namespace
+    timer = Timer()
+    kube.apply([manifests.db_secret(DB_PASSWORD)])
+    kube.apply([cluster_resource(db_host=database_host, database=database, history_replicas=2)])
+
+    schema = wait_condition(kube, "SchemaReady", status="True", reason="SchemaUpToDate", timeout=180)
+    timer.mark("schema Job completed (SchemaReady=True)")
+    assert "schema at version" in schema["message"]
+    ready = wait_condition(kube, "Ready", status="True", reason="AllRolesServing", timeout=300)
+    timer.mark("Ready=True (every role SERVING)")
+    assert ready["observedGeneration"] == kube.get("legatocluster", CLUSTER)["metadata"]["generation"]
+
+    # Schema before pods: every role pod was created after the Job completed.
+    (job,) = kube.get("jobs", selector="app.kubernetes.io/component=schema")
+    completed = job["status"]["completionTime"]
+    for role, count in (("frontend", 1), ("history", 2), ("matching", 1)):
+        pods = kube.ready_pods(f"app.kubernetes.io/instance={CLUSTER},app.kubernetes.io/component={role}")
+        assert len(pods) == count, role
+        assert all(pod["metadata"]["creationTimestamp"] >= completed for pod in pods), role
+        env = {e["name"]: e for e in pods[0]["spec"]["containers"][0]["env"]}
+        assert env["LEGATO_ADVERTISE_ADDRESS"]["value"] == "$(POD_IP):7233"
+    status = kube.get("legatocluster", CLUSTER)["status"]
+    assert status["readyRoles"] == "3/3"
+    assert status["roles"]["history"] == {
+        "desired": 2,
+        "ready": 2,
+        "serving": 2,
+        "version": status["runningVersion"],
+    }
+    assert status["frontendAddress"] == f"{CLUSTER}-frontend.{kube.namespace}.svc:7233"
+    printed = kube.run("get", "legatoclusters")
+    assert re.search(rf"^{CLUSTER}\s+\S+\s+3/3\s+\S+\s+True", printed, re.MULTILINE), printed
+
+    # A LegatoNamespace, registered through the frontend, as `legato namespace list` shows.
+    kube.apply([legato_namespace("orders")])
+    wait_condition(
+        kube, "Ready", status="True", reason="Registered", timeout=60, kind="legatonamespace", name="orders"
+    )
+    timer.mark("LegatoNamespace registered")
+    kube.apply(
+        [manifests.app_job(name="list-namespaces", image=legato_image, config_map=None, args=["legato", "namespace", "list"], deadline_s=120)]
+    )  # fmt: skip
+    kube.wait_for_job("list-namespaces", timeout=120)
+    listing = kube.logs("job/list-namespaces")
+    assert re.search(r"^orders\b", listing, re.MULTILINE) or "orders" in listing, listing
+
+    # A worker Deployment and a starter Job run workflows through the frontend Service.
+    kube.apply(
+        [
+            manifests.sample_config_map("hello-sample", SAMPLE_FILES),
+            manifests.worker_deployment(
+                name="hello-worker", image=legato_image, config_map="hello-sample", script="hello_worker.py"
+            ),
+        ]
+    )
+    kube.wait_for_ready_pods("app.kubernetes.io/component=hello-worker", timeout=120)
+    kube.apply(
+        [
+            manifests.app_job(
+                name="hello-starter",
+                image=legato_image,
+                config_map="hello-sample",
+                args=["python", "/app/hello_starter.py", "--count", str(WORKFLOWS), "--pace", "0.02"],
+            )
+        ]
+    )
+    kube.wait_for_job("hello-starter", timeout=420)
+    timer.mark(f"{WORKFLOWS} workflows completed")
+    log = kube.logs("job/hello-starter")
+    assert f"completed {WORKFLOWS}/{WORKFLOWS}" in log, log[-3000:]
+
+    # A version that skips a minor is refused: a condition and an Event, nothing applied.
+    deployments_before = {
+        d["metadata"]["name"]: d["metadata"]["generation"]
+        for d in kube.get("deployments", selector=f"app.kubernetes.io/instance={CLUSTER}")
+    }
+    kube.run(
+        "patch", "legatocluster", CLUSTER, "--type", "merge", "-p", json.dumps({"spec": {"version": "0.3.0"}})
+    )
+    refused = wait_condition(kube, "Degraded", status="True", reason="SkipsMinorVersions", timeout=60)
+    assert "one minor version at a time" in refused["message"]
+    assert "SkipsMinorVersions" in kube.run(
+        "get", "events", "--field-selector", "involvedObject.kind=LegatoCluster"
+    )
+    deployments_after = {
+        d["metadata"]["name"]: d["metadata"]["generation"]
+        for d in kube.get("deployments", selector=f"app.kubernetes.io/instance={CLUSTER}")
+    }
+    assert deployments_after == deployments_before
+    kube.run(
+        "patch",
+        "legatocluster",
+        CLUSTER,
+        "--type",
+        "merge",
+        "-p",
+        json.dumps({"spec": {"version": status["runningVersion"]}}),
+    )
+    wait_condition(kube, "Degraded", status="False", timeout=60)
+    timer.mark("version skip refused, then withdrawn")
+
+    # Deleting the cluster removes every child (owner references); the namespace then goes at once.
+    assert len(children(kube)) == 12, children(kube)  # 3 Deployments, 4 Services, 3 PDBs, ConfigMap, Job
+    kube.run("delete", "legatocluster", CLUSTER, "--wait=true", "--timeout=60s")
+    wait_until(lambda: not children(kube), timeout=90, what="every child of the LegatoCluster to be gone",
+               describe=lambda: " ".join(children(kube)))  # fmt: skip
+    timer.mark("LegatoCluster deleted with its children")
+    started = time.monotonic()
+    kube.run("delete", "legatonamespace", "orders", "--wait=true", "--timeout=30s")
+    assert time.monotonic() - started < 30
+    timer.mark("LegatoNamespace of a deleted cluster deleted")
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.usefixtures("operator_logs_on_failure")
+def test_failed_migration_is_reported_kept_and_recovers_when_the_secret_is_fixed(
+    namespace: Kube, database_host: str, database: str
+) -> None:
+    kube = namespace
+    timer = Timer()
+    kube.apply([manifests.db_secret("not-the-password")])
+    kube.apply([cluster_resource(db_host=database_host, database=database)])
+
+    failed = wait_condition(kube, "SchemaReady", status="False", reason="MigrationFailed", timeout=120)
+    timer.mark("SchemaReady=False/MigrationFailed")
+    job_name = kube.get("legatocluster", CLUSTER)["status"]["schemaJob"]
+    assert job_name in failed["message"]
+    assert "Access denied" in failed["message"], failed["message"]  # the Job's log tail
+    assert condition(kube, "legatocluster", CLUSTER, "Degraded")["reason"] == "MigrationFailed"
+    assert condition(kube, "legatocluster", CLUSTER, "Ready")["status"] == "False"
+    # No pods against a database without a schema, and the failed Job is kept, not recreated.
+    assert not kube.get("deployments", selector=f"app.kubernetes.io/instance={CLUSTER}")
+    failed_job = kube.get("job", job_name)
+    events = kube.run("get", "events", "--field-selector", "involvedObject.kind=LegatoCluster")
+    assert "MigrationFailed" in events, events
+    # The operator's timer runs every 10 s: after two rounds the same Job is still there.
+    again = _after_two_timer_rounds(kube, job_name)
+    assert again["metadata"]["uid"] == failed_job["metadata"]["uid"]
+
+    # Fixing the password recovers with no manual cleanup: a new Job, then the roles.
+    kube.apply([manifests.db_secret(DB_PASSWORD)])
+    wait_condition(kube, "SchemaReady", status="True", reason="SchemaUpToDate", timeout=180)
+    timer.mark("SchemaReady=True after the Secret was fixed")
+    wait_condition(kube, "Ready", status="True", timeout=300)
+    timer.mark("Ready=True after the fix")
+    assert kube.get("legatocluster", CLUSTER)["status"]["schemaJob"] != job_name
+
+
+def _after_two_timer_rounds(kube: Kube, job_name: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 25
+    wait_until(lambda: time.monotonic() >= deadline, timeout=30, what="two status timer rounds", interval=1.0)
+    job = kube.get("job", job_name)
+    assert job is not None, f"the failed Job {job_name} was deleted"
+    return dict(job)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.usefixtures("operator_logs_on_failure")
+def test_bad_specs_and_immutable_fields_are_refused_at_apply(namespace: Kube, database_host: str) -> None:
+    kube = namespace
+    resource = cluster_resource(db_host=database_host, database="legato_never_created")
+    # No Secret: the cluster waits with a condition that says what to create.
+    kube.apply([resource])
+    missing = wait_condition(kube, "SchemaReady", status="False", reason="SecretNotFound", timeout=60)
+    assert "legato-db" in missing["message"]
+    assert not kube.get("jobs")
+
+    def refused(change: dict[str, Any]) -> str:
+        patch = json.dumps({"spec": change})
+        with pytest.raises(KubectlError) as error:
+            kube.run("patch", "legatocluster", CLUSTER, "--type", "merge", "-p", patch)
+        return str(error.value)
+
+    assert "numHistoryShards is immutable" in refused({"numHistoryShards": 16})
+    message = refused({"persistence": {"type": "cassandra", "cassandra": {"hosts": ["c1"]}}})
+    assert "persistence.type is immutable" in message
+    assert "spec.version" in refused({"version": "latest"})
+    assert "minReplicas must not exceed" in refused(
+        {"history": {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}}
+    )
+
+    bad = cluster_resource(db_host=database_host, database="x")
+    bad["metadata"]["name"] = "no-mysql-section"
+    del bad["spec"]["persistence"]["mysql"]
+    with pytest.raises(KubectlError, match="persistence.mysql or persistence.cassandra"):
+        kube.apply([bad])
