@@ -356,8 +356,7 @@ def test_failed_migration_is_reported_kept_and_recovers_when_the_secret_is_fixed
 
 
 def _after_two_timer_rounds(kube: Kube, job_name: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 25
-    wait_until(lambda: time.monotonic() >= deadline, timeout=30, what="two status timer rounds", interval=1.0)
+    _after_two_timer_rounds_of(kube)
     job = kube.get("job", job_name)
     assert job is not None, f"the failed Job {job_name} was deleted"
     return dict(job)
@@ -393,3 +392,63 @@ def test_bad_specs_and_immutable_fields_are_refused_at_apply(namespace: Kube, da
     del bad["spec"]["persistence"]["mysql"]
     with pytest.raises(KubectlError, match="persistence.mysql or persistence.cassandra"):
         kube.apply([bad])
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.usefixtures("operator_logs_on_failure")
+def test_autoscaled_replicas_are_left_alone_and_namespace_deletion_never_waits(
+    namespace: Kube, database_host: str, database: str
+) -> None:
+    kube = namespace
+    timer = Timer()
+    resource = cluster_resource(db_host=database_host, database=database)
+    resource["spec"]["matching"] = {"autoscaling": {"enabled": True, "minReplicas": 1, "maxReplicas": 3}}
+    kube.apply([manifests.db_secret(DB_PASSWORD), resource])
+    wait_condition(kube, "Ready", status="True", timeout=300)
+    timer.mark("Ready=True with matching autoscaled")
+    hpa = kube.get("hpa", f"{CLUSTER}-matching")
+    assert hpa["spec"]["minReplicas"] == 1 and hpa["spec"]["maxReplicas"] == 3
+    assert kube.get("hpa", f"{CLUSTER}-history") is None
+
+    # What the HPA does through the scale subresource: the operator must not undo it.
+    kube.run("scale", "deployment", f"{CLUSTER}-matching", "--replicas=2")
+    kube.wait_for_ready_pods(
+        f"app.kubernetes.io/instance={CLUSTER},app.kubernetes.io/component=matching", count=2
+    )
+    _after_two_timer_rounds_of(kube)
+    assert kube.get("deployment", f"{CLUSTER}-matching")["spec"]["replicas"] == 2
+    wait_condition(kube, "Ready", status="True", timeout=60)
+    # A non-autoscaled role follows the spec, so the operator does write those replicas.
+    assert kube.get("deployment", f"{CLUSTER}-history")["spec"]["replicas"] == 1
+    timer.mark("autoscaled replicas kept across timer rounds")
+
+    # A LegatoNamespace with deletionPolicy Delete, then the frontend scaled to zero: deletion completes.
+    kube.apply([legato_namespace("billing", deletion_policy="Delete")])
+    wait_condition(
+        kube, "Ready", status="True", reason="Registered", timeout=60, kind="legatonamespace", name="billing"
+    )
+    kube.run(
+        "patch",
+        "legatocluster",
+        CLUSTER,
+        "--type",
+        "merge",
+        "-p",
+        json.dumps({"spec": {"frontend": {"replicas": 0}}}),
+    )
+    wait_until(
+        lambda: not kube.pods(f"app.kubernetes.io/instance={CLUSTER},app.kubernetes.io/component=frontend"),
+        timeout=60,
+        what="the frontend pods to be gone",
+        describe=kube.describe_pods,
+    )
+    wait_condition(kube, "Ready", status="False", timeout=60)
+    started = time.monotonic()
+    kube.run("delete", "legatonamespace", "billing", "--wait=true", "--timeout=30s")
+    timer.mark(f"LegatoNamespace (Delete) deleted in {time.monotonic() - started:.1f} s with no frontend")
+
+
+def _after_two_timer_rounds_of(kube: Kube) -> None:
+    """Let the operator's 10 s status timer run twice (nothing to poll for: the point is that nothing changes)."""
+    deadline = time.monotonic() + 25
+    wait_until(lambda: time.monotonic() >= deadline, timeout=30, what="two status timer rounds", interval=1.0)
