@@ -452,3 +452,77 @@ def _after_two_timer_rounds_of(kube: Kube) -> None:
     """Let the operator's 10 s status timer run twice (nothing to poll for: the point is that nothing changes)."""
     deadline = time.monotonic() + 25
     wait_until(lambda: time.monotonic() >= deadline, timeout=30, what="two status timer rounds", interval=1.0)
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.usefixtures("operator_logs_on_failure")
+def test_upgrade_runs_the_schema_job_before_rolling_and_loses_no_workflow(
+    namespace: Kube, legato_image: str, database_host: str, database: str
+) -> None:
+    """0.1.0 -> 0.2.0 with ``image`` pinned to this build (the e2e cluster has no second build):
+    the policy allows one minor, the schema Job of the new version runs first, pods roll after it."""
+    kube = namespace
+    timer = Timer()
+    resource = cluster_resource(db_host=database_host, database=database)
+    resource["spec"]["image"] = legato_image
+    resource["spec"]["version"] = "0.1.0"
+    kube.apply([manifests.db_secret(DB_PASSWORD), resource])
+    wait_condition(kube, "Ready", status="True", timeout=300)
+    first_job = kube.get("legatocluster", CLUSTER)["status"]["schemaJob"]
+    timer.mark("0.1.0 Ready")
+    kube.apply(
+        [
+            manifests.sample_config_map("hello-sample", SAMPLE_FILES),
+            manifests.worker_deployment(
+                name="hello-worker", image=legato_image, config_map="hello-sample", script="hello_worker.py"
+            ),
+        ]
+    )
+    kube.wait_for_ready_pods("app.kubernetes.io/component=hello-worker", timeout=120)
+    count = 60
+    kube.apply(
+        [
+            manifests.app_job(
+                name="hello-starter",
+                image=legato_image,
+                config_map="hello-sample",
+                args=["python", "/app/hello_starter.py", "--count", str(count), "--pace", "0.5"],
+            )
+        ]
+    )
+    wait_until(
+        lambda: "started " in kube.logs("job/hello-starter"),
+        timeout=120,
+        what="the starter to start workflows",
+    )
+
+    kube.run(
+        "patch", "legatocluster", CLUSTER, "--type", "merge", "-p", json.dumps({"spec": {"version": "0.2.0"}})
+    )
+    wait_until(
+        lambda: (kube.get("legatocluster", CLUSTER)["status"] or {}).get("runningVersion") == "0.2.0",
+        timeout=300,
+        what="runningVersion 0.2.0",
+        describe=lambda: describe_status(kube),
+        interval=1.0,
+    )
+    timer.mark("rolled to 0.2.0")
+    ready = wait_condition(kube, "Ready", status="True", timeout=120)
+    assert ready["observedGeneration"] == 2
+    status = kube.get("legatocluster", CLUSTER)["status"]
+    assert status["schemaJob"] != first_job
+    (job,) = kube.get("jobs", selector="app.kubernetes.io/component=schema")
+    assert job["metadata"]["name"] == status["schemaJob"]
+    assert job["metadata"]["labels"]["app.kubernetes.io/version"] == "0.2.0"
+    for role in ("frontend", "history", "matching"):
+        pods = kube.ready_pods(f"app.kubernetes.io/instance={CLUSTER},app.kubernetes.io/component={role}")
+        assert pods and all(p["metadata"]["labels"]["app.kubernetes.io/version"] == "0.2.0" for p in pods), (
+            role
+        )
+        # Pods of the new version were created only after its schema Job completed.
+        assert all(p["metadata"]["creationTimestamp"] >= job["status"]["completionTime"] for p in pods), role
+
+    kube.wait_for_job("hello-starter", timeout=420)
+    timer.mark(f"{count} workflows across the roll completed")
+    log = kube.logs("job/hello-starter")
+    assert f"completed {count}/{count}" in log, log[-3000:]

@@ -510,10 +510,14 @@ def schema_connection_args(spec: dict[str, Any]) -> list[str]:
 def schema_job_name(name: str, spec: dict[str, Any], *, secret_version: str, retry_token: str) -> str:
     """A name per migration input: a change of any of them is a new Job; the same inputs, the same Job.
 
+    The version counts even when ``image`` pins the same build: an upgrade
+    always migrates first.
+
     ``secret_version``: the password Secret's resourceVersion (fixing a wrong
     password retries); ``retry_token``: the cluster's retry annotation.
     """
     inputs = {
+        "version": spec["version"],
         "image": image(spec),
         "persistence": spec["persistence"],
         "secret": secret_version,

@@ -141,6 +141,9 @@ def test_pdb_selects_the_roles_pods() -> None:
         pytest.param({"secret_version": "2"}, False, id="password-secret-changed"),
         pytest.param({"retry_token": "again"}, False, id="retry-annotation"),
         pytest.param({"spec": spec(version="0.2.0")}, False, id="new-version"),
+        pytest.param(
+            {"spec": spec(version="0.2.0", image="r/legato:1")}, False, id="new-version-pinned-image"
+        ),
         pytest.param({"spec": spec(history={"replicas": 9})}, True, id="replicas-do-not-migrate"),
     ],
 )
@@ -153,6 +156,15 @@ def test_schema_job_name_changes_exactly_with_the_migrations_inputs(change: dict
     )
     assert (first == second) is same
     assert second.startswith("prod-schema-")
+
+
+def test_an_upgrade_migrates_first_even_when_the_image_is_pinned() -> None:
+    pinned = spec(image="registry.example/legato:build-7")
+    upgraded = spec(image="registry.example/legato:build-7", version="0.2.0")
+    names = {
+        render.schema_job_name("prod", s, secret_version="1", retry_token="") for s in (pinned, upgraded)
+    }
+    assert len(names) == 2
 
 
 def test_schema_job_runs_setup_then_update_without_sidecars_and_is_never_ttl_deleted(
