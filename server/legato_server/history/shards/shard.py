@@ -37,6 +37,7 @@ from typing import TypeVar
 from legato.api.v1 import history_pb2
 from legato_server.common.errors import NotFound, NotOwner, Unavailable
 from legato_server.common.limits import quote
+from legato_server.common.logs import TransientLog
 from legato_server.history.clock import Clock
 from legato_server.history.notifier import ExecutionKey, ExecutionNotifier
 from legato_server.history.queues.timer_queue import TimerQueueProcessor
@@ -45,6 +46,7 @@ from legato_server.history.workflow.mutable_state import MutableState, load_muta
 from legato_server.persistence import interface as p
 
 log = logging.getLogger(__name__)
+unknown_outcome_log = TransientLog(log)
 T = TypeVar("T")
 
 MAX_CONDITION_RETRIES = 5
@@ -126,6 +128,11 @@ class Shard:
 
     def _ownership_lost(self, err: p.ShardOwnershipLostError) -> Unavailable:
         log.warning("shard %d: %s", self.shard_id, err)
+        self._close_for_reload()
+        return ShardClosed(f"shard {self.shard_id} moved to another host; retry")
+
+    def _close_for_reload(self) -> None:
+        """Close now (no await), stop the queues in the background, and let the engine forget the shard."""
         if not self.closed:
             self.closed = True
             self._cache.clear()
@@ -134,7 +141,6 @@ class Shard:
             asyncio.get_running_loop().create_task(self._finish_close())
             for callback in self._on_lost:
                 callback(self)
-        return ShardClosed(f"shard {self.shard_id} moved to another host; retry")
 
     async def _finish_close(self) -> None:
         for processor in (self.transfer_processor, self.timer_processor):
@@ -305,8 +311,13 @@ class Shard:
         ctx = self._context(key)
         async with ctx.lock:
             [write], token = await self._prepare([ms])
-            try:
-                await self.persistence.executions.create_workflow_execution(
+
+            def committed() -> None:
+                ctx.ms = ms
+                self._after_commit(ms, write)
+
+            await self._write(
+                self.persistence.executions.create_workflow_execution(
                     shard_id=self.shard_id,
                     range_id=self.range_id,
                     mode=mode,
@@ -315,34 +326,69 @@ class Shard:
                     transfer_tasks=write.transfer_tasks,
                     timer_tasks=write.timer_tasks,
                     previous_run_id=previous_run_id,
-                )
-            except p.ShardOwnershipLostError as err:
-                raise self._ownership_lost(err) from err
-            finally:
-                self._release(token)
-            ctx.ms = ms
-            self._after_commit(ms, write)
+                ),
+                token,
+                committed,
+            )
 
     async def _commit_update(self, ms: MutableState) -> None:
         new_run = ms.new_run
         runs = [ms] if new_run is None else [ms, new_run]
         writes, token = await self._prepare(runs)
-        try:
-            writes[0].condition_db_version = ms.db_version
-            await self.persistence.executions.update_workflow_execution(
+        writes[0].condition_db_version = ms.db_version
+
+        def committed() -> None:
+            self._after_commit(ms, writes[0])
+            if new_run is not None:
+                self._context((new_run.namespace_id, new_run.workflow_id, new_run.run_id)).ms = new_run
+                self._after_commit(new_run, writes[1])
+
+        await self._write(
+            self.persistence.executions.update_workflow_execution(
                 shard_id=self.shard_id,
                 range_id=self.range_id,
                 mutation=writes[0],
                 new_run=writes[1] if new_run is not None else None,
-            )
-        except p.ShardOwnershipLostError as err:
-            raise self._ownership_lost(err) from err
-        finally:
-            self._release(token)
-        self._after_commit(ms, writes[0])
-        if new_run is not None:
-            self._context((new_run.namespace_id, new_run.workflow_id, new_run.run_id)).ms = new_run
-            self._after_commit(new_run, writes[1])
+            ),
+            token,
+            committed,
+        )
+
+    async def _write(self, write: Awaitable[None], token: int, committed: Callable[[], None]) -> None:
+        """Run one store write to its end, then hand its tasks to the queues.
+
+        Shielded: when the caller goes away mid-write (a peer's RPC cancelled
+        because the peer died), the write still finishes and its tasks still
+        reach the queue processors. Cut short, a committed write's timers
+        would never fire and the ack level would move past them.
+
+        A transient store error leaves the outcome unknown: the write may have
+        committed, tasks and all, without the queues knowing. The shard is
+        then closed and taken again (``NotOwner`` sends callers around; the
+        next request or the controller re-acquires it), which reloads its
+        queues from the store, where those tasks are.
+        """
+
+        async def run() -> None:
+            try:
+                await write
+            except p.ShardOwnershipLostError as err:
+                raise self._ownership_lost(err) from err
+            except p.TransientError as err:
+                unknown_outcome_log.failed(
+                    "history writes with an unknown outcome", f"shard {self.shard_id}: {err}"
+                )
+                self._close_for_reload()
+                raise
+            finally:
+                self._release(token)
+            unknown_outcome_log.succeeded("history writes with an unknown outcome")
+            committed()
+
+        job = asyncio.ensure_future(run())
+        # If the caller is gone, nobody awaits the job: its error was handled above.
+        job.add_done_callback(lambda done: done.cancelled() or done.exception())
+        await asyncio.shield(job)
 
     async def _prepare(self, runs: list[MutableState]) -> tuple[list[p.WorkflowMutation], int]:
         """Serialize each run's changes with task ids from one allocation (one in-flight write)."""
