@@ -383,6 +383,7 @@ def test_bad_specs_and_immutable_fields_are_refused_at_apply(namespace: Kube, da
     message = refused({"persistence": {"type": "cassandra", "cassandra": {"hosts": ["c1"]}}})
     assert "persistence.type is immutable" in message
     assert "spec.version" in refused({"version": "latest"})
+    assert "frontend.tls needs internodeTLS" in refused({"frontend": {"tls": {"secretName": "frontend-tls"}}})
     assert "minReplicas must not exceed" in refused(
         {"history": {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}}
     )

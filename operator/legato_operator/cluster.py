@@ -26,6 +26,7 @@ deletes them all through the garbage collector.
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -232,7 +233,33 @@ def _ensure_roles(kube: Kube, name: str, namespace: str, spec: dict[str, Any], *
 # ---------------------------------------------------------------- status
 
 
-def _role_status(kube: Kube, name: str, namespace: str, role: str) -> dict[str, Any]:
+def _health_tls(kube: Kube, namespace: str, spec: dict[str, Any]) -> health.TLSMaterial | None | str:
+    """How to reach the roles' ports: plain (None), with the internode certificate, or why not (a str).
+
+    With internode TLS every port wants a client certificate, so the operator
+    presents the internode one, read from its Secret, and asks for the
+    internode name; the frontend's public certificate needs internode TLS too
+    (the CRD says so), so this one material reaches every port.
+    """
+    internode = spec.get("internodeTLS")
+    if not internode:
+        return None
+    secret = kube.get("Secret", namespace, internode["secretName"])
+    data = (secret or {}).get("data") or {}
+    missing = [key for key in ("ca.crt", "tls.crt", "tls.key") if key not in data]
+    if secret is None or missing:
+        return f"internodeTLS Secret {internode['secretName']} is missing or lacks {', '.join(missing) or 'it all'}"
+    return health.TLSMaterial(
+        ca=base64.b64decode(data["ca.crt"]),
+        cert=base64.b64decode(data["tls.crt"]),
+        key=base64.b64decode(data["tls.key"]),
+        server_name=internode.get("serverName"),
+    )
+
+
+def _role_status(
+    kube: Kube, name: str, namespace: str, role: str, tls: health.TLSMaterial | None | str
+) -> dict[str, Any]:
     deployment = kube.get("Deployment", namespace, render.deployment_name(name, role))
     if deployment is None:
         return {
@@ -254,7 +281,11 @@ def _role_status(kube: Kube, name: str, namespace: str, role: str) -> dict[str, 
     problems = []
     serving = 0
     for address in kube.endpoint_addresses(namespace, render.headless_service_name(name, role)):
-        answer = health.check(f"{address}:{render.GRPC_PORT}", timeout=2.0)
+        answer = (
+            f"UNCHECKED: {tls}"
+            if isinstance(tls, str)
+            else health.check(f"{address}:{render.GRPC_PORT}", timeout=2.0, tls=tls)
+        )
         if answer == health.SERVING:
             serving += 1
         else:
@@ -269,11 +300,13 @@ def _role_status(kube: Kube, name: str, namespace: str, role: str) -> dict[str, 
     }
 
 
-def _frontend_health(kube: Kube, name: str, namespace: str) -> str:
+def _frontend_health(kube: Kube, name: str, namespace: str, tls: health.TLSMaterial | None | str) -> str:
     service = kube.get("Service", namespace, render.frontend_service_name(name))
     if service is None or not service["spec"].get("clusterIP"):
         return "UNREACHABLE: no frontend Service yet"
-    return health.check(f"{service['spec']['clusterIP']}:{render.GRPC_PORT}", timeout=2.0)
+    if isinstance(tls, str):
+        return f"UNCHECKED: {tls}"
+    return health.check(f"{service['spec']['clusterIP']}:{render.GRPC_PORT}", timeout=2.0, tls=tls)
 
 
 def _status(
@@ -287,10 +320,11 @@ def _status(
     *,
     refused: Condition | None,
 ) -> dict[str, Any]:
-    roles = {role: _role_status(kube, name, namespace, role) for role in render.ROLES}
+    tls = _health_tls(kube, namespace, spec)
+    roles = {role: _role_status(kube, name, namespace, role, tls) for role in render.ROLES}
     serving_roles = [r for r, s in roles.items() if s["desired"] > 0 and s["serving"] >= s["desired"]]
     frontend = (
-        _frontend_health(kube, name, namespace)
+        _frontend_health(kube, name, namespace, tls)
         if roles["frontend"]["serving"]
         else "UNREACHABLE: no frontend pod serving"
     )

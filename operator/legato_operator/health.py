@@ -29,13 +29,25 @@ SERVING = "SERVING"
 
 
 @dataclass(frozen=True)
-class TLSFiles:
-    """PEM files for a TLS health check (``cert``/``key`` for mutual TLS)."""
+class TLSMaterial:
+    """PEM bytes for a TLS health check (``cert``/``key`` for mutual TLS, as internode TLS requires)."""
 
-    ca: Path
-    cert: Path | None = None
-    key: Path | None = None
+    ca: bytes | None
+    cert: bytes | None = None
+    key: bytes | None = None
     server_name: str | None = None
+    """The name to expect in the server's certificate (SNI); peers dial by IP."""
+
+    @classmethod
+    def from_files(
+        cls, ca: Path, cert: Path | None = None, key: Path | None = None, server_name: str | None = None
+    ) -> TLSMaterial:
+        return cls(
+            ca.read_bytes(),
+            cert.read_bytes() if cert else None,
+            key.read_bytes() if key else None,
+            server_name,
+        )
 
 
 def decode_status(response: bytes) -> str:
@@ -47,19 +59,17 @@ def decode_status(response: bytes) -> str:
     return STATUS_NAMES.get(response[1], f"STATUS_{response[1]}")
 
 
-def _channel(address: str, tls: TLSFiles | None) -> grpc.Channel:
+def _channel(address: str, tls: TLSMaterial | None) -> grpc.Channel:
     if tls is None:
         return grpc.insecure_channel(address)
     credentials = grpc.ssl_channel_credentials(
-        root_certificates=tls.ca.read_bytes(),
-        private_key=tls.key.read_bytes() if tls.key else None,
-        certificate_chain=tls.cert.read_bytes() if tls.cert else None,
+        root_certificates=tls.ca, private_key=tls.key, certificate_chain=tls.cert
     )
     options = [("grpc.ssl_target_name_override", tls.server_name)] if tls.server_name else []
     return grpc.secure_channel(address, credentials, options=options)
 
 
-def check(address: str, *, timeout: float = 2.0, tls: TLSFiles | None = None) -> str:
+def check(address: str, *, timeout: float = 2.0, tls: TLSMaterial | None = None) -> str:
     """``SERVING``, another status name, or ``UNREACHABLE: <why>``; never raises for a network error."""
     with _channel(address, tls) as channel:
         call = channel.unary_unary(CHECK_METHOD, request_serializer=None, response_deserializer=None)
@@ -83,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key", type=Path, help="client key (mutual TLS)")
     parser.add_argument("--server-name", help="name to expect in the server's certificate")
     args = parser.parse_args(argv)
-    tls = TLSFiles(args.ca, args.cert, args.key, args.server_name) if args.ca else None
+    tls = TLSMaterial.from_files(args.ca, args.cert, args.key, args.server_name) if args.ca else None
     status = check(args.address, timeout=args.timeout, tls=tls)
     print(status)
     return 0 if status == SERVING else 1
