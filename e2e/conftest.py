@@ -6,7 +6,8 @@ runs ``pytest e2e``, tears down) or, with a cluster already up,
 
 * ``cluster`` (session): reuses a healthy cluster, else brings one up with
   ``e2e/infra/cluster.sh up`` when its binaries are built, and then takes it
-  down at the end (unless ``LEGATO_E2E_KEEP_CLUSTER=1``). When the cluster
+  down at the end (unless ``LEGATO_E2E_KEEP_CLUSTER=1``, or another session
+  still uses it: each registers itself in the cluster's state dir). When the cluster
   cannot be had, tests skip naming the script that starts it; in CI (env
   ``CI`` set) they fail with the same message instead.
 * ``legato_image`` (session): builds the image (seconds when cached) and
@@ -96,7 +97,15 @@ def cluster() -> Iterator[Kube]:
             unavailable("the e2e cluster is down and bringing it up needs root")
         run_script(CLUSTER_SCRIPT, "up", what="e2e/infra/cluster.sh up")
         started_here = True
-    yield kube
+    # While this file exists, `cluster.sh down` (someone else's run ending)
+    # leaves the cluster up.
+    session = Path(paths["STATE"]) / "sessions" / str(os.getpid())
+    session.parent.mkdir(parents=True, exist_ok=True)
+    session.touch()
+    try:
+        yield kube
+    finally:
+        session.unlink(missing_ok=True)
     if started_here and os.environ.get("LEGATO_E2E_KEEP_CLUSTER") != "1":
         run_script(CLUSTER_SCRIPT, "down", what="e2e/infra/cluster.sh down")
 

@@ -359,6 +359,18 @@ up() {
 
 # ------------------------------------------------------------------ down
 
+# session_pids: the live pytest sessions using the cluster. e2e/conftest.py
+# registers each in $STATE/sessions/<pid>; `down` leaves the cluster up while
+# one runs, since several people (and CI) share this machine's cluster.
+session_pids() {
+    local file pid
+    for file in "$STATE"/sessions/*; do
+        [[ -e $file ]] || continue
+        pid=${file##*/}
+        if kill -0 "$pid" 2>/dev/null; then echo -n "$pid "; else rm -f "$file"; fi
+    done
+}
+
 down() {
     local start=$SECONDS
     [[ $(id -u) == 0 ]] || die "down must run as root"
@@ -368,9 +380,11 @@ down() {
     stop_pidfile "$PIDS/kubelet.pid" kubelet 20
     remove_containers
     kill_cgroup_procs
-    # The apiserver before etcd: without etcd its shutdown hangs on storage calls.
+    # The apiserver before etcd: without etcd its shutdown hangs on storage
+    # calls. It may also wait on long-running requests (watches of a test's
+    # operator) for a minute; nothing it holds survives `down`, so 5 s will do.
     stop_together kube-proxy coredns kube-scheduler kube-controller-manager
-    stop_together kube-apiserver
+    stop_together -g 5 kube-apiserver
     stop_together etcd
     stop_pidfile "$PIDS/containerd.pid" containerd 20
     kill_shims
@@ -446,8 +460,15 @@ esac
 case "${1:-}" in
     build) "$E2E_INFRA/build.sh" all ;;
     up) up ;;
-    down) down ;;
-    status) status ;;
+    down)
+        users=$(session_pids)
+        if [[ -n "$users" && "${LEGATO_E2E_FORCE_DOWN:-}" != 1 ]]; then
+            log "in use by test session(s) ${users% }; leaving it up (LEGATO_E2E_FORCE_DOWN=1 to force)"
+            exit 0
+        fi
+        down
+        ;;
+    status) status || exit $? ;;
     import)
         shift
         import_images "$@"

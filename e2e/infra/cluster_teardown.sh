@@ -2,9 +2,14 @@
 # `up` found it (record_before in cluster.sh writes what that was). Sourced
 # by cluster.sh; uses its variables.
 
-# stop_together NAME...: TERM them all at once (each takes a second or two to
-# shut down), KILL what is left after 20 s.
+# stop_together [-g GRACE_S] NAME...: TERM them all at once (each takes a
+# second or two to shut down), KILL what is left after GRACE_S (20) seconds.
 stop_together() {
+    local grace=20
+    if [[ $1 == -g ]]; then
+        grace=$2
+        shift 2
+    fi
     local name pids=()
     for name in "$@"; do
         if pid_alive "$PIDS/$name.pid"; then
@@ -15,11 +20,11 @@ stop_together() {
     done
     [[ ${#pids[@]} -gt 0 ]] || return 0
     log "stopping $* (pids ${pids[*]})"
-    local deadline=$((SECONDS + 20)) pid
+    local deadline=$((SECONDS + grace)) pid
     for pid in "${pids[@]}"; do
         while kill -0 "$pid" 2>/dev/null; do
             if ((SECONDS >= deadline)); then
-                log "pid $pid did not stop in 20 s; killing"
+                log "pid $pid did not stop in $grace s; killing"
                 kill -9 "$pid" 2>/dev/null || true
                 break
             fi
