@@ -10,10 +10,13 @@ server config or a CLI flag can name them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -149,3 +152,26 @@ def public_pki(directory: Path) -> PublicPKI:
         client_cert=client_cert,
         client_key=client_key,
     )
+
+
+@contextlib.asynccontextmanager
+async def running_mtls_server(pki: PublicPKI) -> AsyncIterator[Any]:
+    """An in-process server whose public API requires client certificates signed by ``pki``'s client CA."""
+    from legato_server.common.tls import ServerTLSConfig
+    from legato_server.server import start_server
+    from tests.server.conftest import server_config_for_tests
+
+    server = await start_server(
+        server_config_for_tests(
+            tls=ServerTLSConfig(
+                cert_file=pki.server_cert,
+                key_file=pki.server_key,
+                client_ca_file=pki.client_ca,
+                require_client_certificate=True,
+            )
+        )
+    )
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -17,11 +17,9 @@ import pytest
 
 pytest.importorskip("cryptography")
 
-from legato_server.common.tls import ServerTLSConfig  # noqa: E402
-from legato_server.server import RunningServer, start_server  # noqa: E402
-from tests.certificates import CertificateAuthority, PublicPKI, public_pki  # noqa: E402
+from legato_server.server import RunningServer  # noqa: E402
+from tests.certificates import CertificateAuthority, PublicPKI, public_pki, running_mtls_server  # noqa: E402
 from tests.cli.harness import CliRun  # noqa: E402
-from tests.server.conftest import server_config_for_tests  # noqa: E402
 
 TLS_ENVS = ("LEGATO_TLS", "LEGATO_TLS_CA", "LEGATO_TLS_CERT", "LEGATO_TLS_KEY", "LEGATO_TLS_SERVER_NAME")
 
@@ -33,20 +31,8 @@ def pki(tmp_path: Path) -> PublicPKI:
 
 @pytest.fixture
 async def mtls_server(pki: PublicPKI) -> AsyncIterator[RunningServer]:
-    server = await start_server(
-        server_config_for_tests(
-            tls=ServerTLSConfig(
-                cert_file=pki.server_cert,
-                key_file=pki.server_key,
-                client_ca_file=pki.client_ca,
-                require_client_certificate=True,
-            )
-        )
-    )
-    try:
+    async with running_mtls_server(pki) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 async def legato(address: str, *args: str, env: dict[str, str] | None = None) -> CliRun:

@@ -37,7 +37,7 @@ from legato.worker import Worker  # noqa: E402
 from legato_server.common import tls as tls_module  # noqa: E402
 from legato_server.common.tls import InternodeTLSConfig, ServerTLSConfig, bind_port, open_channel  # noqa: E402
 from legato_server.server import RunningServer, ServerConfig, server_config_from_mapping, start_server  # noqa: E402
-from tests.certificates import CertificateAuthority, PublicPKI, public_pki  # noqa: E402
+from tests.certificates import CertificateAuthority, PublicPKI, public_pki, running_mtls_server  # noqa: E402
 from tests.server.conftest import server_config_for_tests  # noqa: E402
 from tests.server.test_start_dev import START_DEADLINE_S, STOP_DEADLINE_S, free_port  # noqa: E402
 
@@ -68,20 +68,8 @@ async def tls_server(pki: PublicPKI) -> AsyncIterator[RunningServer]:
 
 @pytest.fixture
 async def mtls_server(pki: PublicPKI) -> AsyncIterator[RunningServer]:
-    server = await start_server(
-        server_config_for_tests(
-            tls=ServerTLSConfig(
-                cert_file=pki.server_cert,
-                key_file=pki.server_key,
-                client_ca_file=pki.client_ca,
-                require_client_certificate=True,
-            )
-        )
-    )
-    try:
+    async with running_mtls_server(pki) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 async def connect(address: str, tls: bool | TLSConfig) -> Client:
