@@ -83,7 +83,11 @@ def start_server(db: Path, port: int, log: Path) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    wait_until_serving(f"127.0.0.1:{port}", process, time.monotonic() + START_DEADLINE_S)
+    try:
+        wait_until_serving(f"127.0.0.1:{port}", process, time.monotonic() + START_DEADLINE_S)
+    except BaseException:
+        process.kill()  # never leave a server behind a failed test
+        raise
     return process
 
 
