@@ -60,8 +60,7 @@ def _documents(path: str) -> list[dict[str, Any]]:
 def operator(cluster: Kube, legato_image: str) -> Kube:
     """CRDs, RBAC and the operator Deployment (this build's image), as a user installs them."""
     cluster.run("apply", "--server-side", "--force-conflicts", "-f", str(CRD_DIR))
-    peering = _documents("peering.yaml")
-    cluster.apply([doc for doc in peering if doc["kind"] == "CustomResourceDefinition"])
+    cluster.apply(_documents("peering.yaml"))
     cluster.run(
         "wait",
         "--for=condition=Established",
@@ -70,7 +69,6 @@ def operator(cluster: Kube, legato_image: str) -> Kube:
         "crd/legatonamespaces.legato.dev",
         "crd/clusterkopfpeerings.kopf.dev",
     )
-    cluster.apply([doc for doc in peering if doc["kind"] != "CustomResourceDefinition"])
     cluster.apply(_documents("rbac.yaml"))
     (deployment,) = _documents("operator.yaml")
     deployment = copy.deepcopy(deployment)

@@ -5,8 +5,10 @@
     legato-operator --standalone         # no peering (a developer's machine)
 
 Only one replica is active at a time: kopf's peering (the ClusterKopfPeering
-or KopfPeering object named by ``--peering``) makes a second replica pause
-while the first is alive. The liveness endpoint answers on
+named by ``--peering``, created at start when missing; its CRD is in
+``operator/deploy/peering.yaml``) makes a second replica pause while the
+first is alive. Watching only some namespaces runs standalone (the
+Deployment's single replica and Recreate strategy are then the guarantee). The liveness endpoint answers on
 ``--liveness`` (``/healthz``); logs are JSON lines unless ``--log-format
 plain``.
 """
@@ -36,8 +38,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def ensure_peering(name: str) -> None:
+    """Create the ClusterKopfPeering object kopf needs (it does not create one itself)."""
+    from kubernetes import client
+
+    from legato_operator.kube import load_config
+
+    load_config()
+    api = client.CustomObjectsApi()
+    body = {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": {"name": name}}
+    try:
+        api.create_cluster_custom_object("kopf.dev", "v1", "clusterkopfpeerings", body)
+    except client.ApiException as error:
+        if error.status != 409:  # 409: it exists already
+            raise SystemExit(
+                f"legato-operator: cannot create ClusterKopfPeering {name} ({error.status} {error.reason}); "
+                "apply operator/deploy/peering.yaml, or run with --standalone"
+            ) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    standalone = args.standalone or bool(args.namespace)
+    if not standalone:
+        ensure_peering(args.peering)
     kopf.configure(
         verbose=args.verbose,
         log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.FULL,
@@ -49,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         kopf.operator(
             clusterwide=not args.namespace,
             namespaces=args.namespace,
-            standalone=args.standalone,
-            peering_name=None if args.standalone else args.peering,
+            standalone=standalone,
+            peering_name=None if standalone else args.peering,
             liveness_endpoint=args.liveness or None,
         )
     )
