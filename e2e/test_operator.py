@@ -525,3 +525,57 @@ def test_upgrade_runs_the_schema_job_before_rolling_and_loses_no_workflow(
     timer.mark(f"{count} workflows across the roll completed")
     log = kube.logs("job/hello-starter")
     assert f"completed {count}/{count}" in log, log[-3000:]
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.usefixtures("operator_logs_on_failure")
+def test_deleting_a_pod_of_each_role_under_load_loses_no_workflow(
+    namespace: Kube, legato_image: str, database_host: str, database: str
+) -> None:
+    kube = namespace
+    timer = Timer()
+    kube.apply(
+        [
+            manifests.db_secret(DB_PASSWORD),
+            cluster_resource(db_host=database_host, database=database, history_replicas=2),
+        ]
+    )
+    wait_condition(kube, "Ready", status="True", timeout=300)
+    timer.mark("Ready")
+    kube.apply(
+        [
+            manifests.sample_config_map("hello-sample", SAMPLE_FILES),
+            manifests.worker_deployment(
+                name="hello-worker", image=legato_image, config_map="hello-sample", script="hello_worker.py"
+            ),
+        ]
+    )
+    kube.wait_for_ready_pods("app.kubernetes.io/component=hello-worker", timeout=120)
+    count = 80
+    kube.apply(
+        [
+            manifests.app_job(
+                name="hello-starter",
+                image=legato_image,
+                config_map="hello-sample",
+                args=["python", "/app/hello_starter.py", "--count", str(count), "--pace", "0.3"],
+            )
+        ]
+    )
+
+    def started() -> int:
+        return len(re.findall(r"^started ", kube.logs("job/hello-starter"), re.MULTILINE))
+
+    for step, role in enumerate(("history", "matching", "frontend"), start=1):
+        wait_until(lambda s=step: started() >= 15 * s, timeout=180, what=f"{15 * step} workflows started")
+        selector = f"app.kubernetes.io/instance={CLUSTER},app.kubernetes.io/component={role}"
+        victim = kube.ready_pods(selector)[0]["metadata"]["name"]
+        kube.run("delete", "pod", victim, "--wait=false")
+        timer.mark(f"deleted {role} pod {victim} after {started()} starts")
+    assert started() < count, "the run ended before every role lost a pod"
+
+    kube.wait_for_job("hello-starter", timeout=600)
+    timer.mark(f"{count} workflows completed")
+    log = kube.logs("job/hello-starter")
+    assert f"completed {count}/{count}" in log, log[-3000:]
+    wait_condition(kube, "Ready", status="True", timeout=120)
