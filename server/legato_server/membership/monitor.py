@@ -74,6 +74,8 @@ class MembershipMonitor:
         self._addresses: dict[str, str] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._left = False
+        self.refreshed_at = 0.0
+        """``time.monotonic()`` of the last successful read of the members."""
 
     async def start(self, *, within: timedelta = timedelta(seconds=30)) -> None:
         """Register, read the live members once, then keep heartbeating in the background.
@@ -135,6 +137,7 @@ class MembershipMonitor:
         if self._left:
             members = [member for member in members if member.host_id != self.host_id]
         self._addresses = {member.host_id: member.rpc_address for member in members}
+        self.refreshed_at = time.monotonic()
         for role in self._all_roles:
             ring = HashRing(member.host_id for member in members if role in member.roles)
             if ring != self._rings.get(role):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, Protocol
@@ -71,6 +72,8 @@ class HistoryEngine:
         self.shards: dict[int, Shard] = {}
         self.history_client: Any = None  # set by the service once the client exists
         self._acquiring: dict[int, asyncio.Future[Shard]] = {}
+        self.fenced_at: dict[int, float] = {}
+        """When another host fenced this one off each shard (``time.monotonic()``)."""
         self.should_own: Callable[[int], bool] = lambda shard_id: False
         """Whether the membership ring gives this host ``shard_id`` (set by the ShardController)."""
 
@@ -133,6 +136,8 @@ class HistoryEngine:
     def _shard_lost(self, shard: Shard) -> None:
         if self.shards.get(shard.shard_id) is shard:
             del self.shards[shard.shard_id]
+        if shard.fenced:
+            self.fenced_at[shard.shard_id] = time.monotonic()
 
     async def release_shard(self, shard_id: int) -> None:
         shard = self.shards.pop(shard_id, None)

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from legato.api.v1 import history_pb2
-from legato_server.common.errors import NotFound, NotOwner, Unavailable
+from legato_server.common.errors import FailedPrecondition, NotFound, NotOwner, Unavailable
 from legato_server.common.limits import quote
 from legato_server.common.logs import TransientLog
 from legato_server.history.clock import Clock
@@ -84,6 +84,8 @@ class Shard:
         self._cache: OrderedDict[ExecutionKey, ExecutionContext] = OrderedDict()
         self._seq = 0
         self._alloc_lock = asyncio.Lock()
+        self.fenced = False
+        """True once another host's range_id fenced this one off (it lost the shard)."""
         self._inflight: dict[int, tuple[int | None, int | None]] = {}
         self._inflight_ids = itertools.count()
         self._no_inflight = asyncio.Event()
@@ -128,6 +130,7 @@ class Shard:
 
     def _ownership_lost(self, err: p.ShardOwnershipLostError) -> Unavailable:
         log.warning("shard %d: %s", self.shard_id, err)
+        self.fenced = True
         self._close_for_reload()
         return ShardClosed(f"shard {self.shard_id} moved to another host; retry")
 
@@ -290,9 +293,21 @@ class Shard:
             ctx = self._context(key)
             async with ctx.lock:
                 try:
+                    cached = ctx.ms is not None
                     ms = await self._load(key, ctx)
                     ms.now_ms = self.clock.now_ms()
-                    result = await action(ms)
+                    try:
+                        result = await action(ms)
+                    except (NotFound, FailedPrecondition):
+                        if not cached:
+                            raise
+                        # A "gone" or "not now" answer drops work (matching deletes
+                        # the task). The cache may be stale: another host may own
+                        # the shard and have written since. Decide from the store.
+                        ctx.ms = None
+                        ms = await self._load(key, ctx)
+                        ms.now_ms = self.clock.now_ms()
+                        result = await action(ms)
                     if ms.has_changes:
                         await self._commit_update(ms)
                     return result

@@ -48,7 +48,7 @@ class ShardController:
         membership.add_listener(self._on_ring_change)
 
     def should_own(self, shard_id: int) -> bool:
-        if self._stopped:
+        if self._stopped or self._fenced_since_refresh(shard_id):
             return False
         ring = self._membership.ring("history")
         return bool(ring.hosts) and ring.shard_owner(shard_id) == self._membership.host_id
@@ -57,7 +57,17 @@ class ShardController:
         if self._stopped:
             return set()
         ring = self._membership.ring("history")
-        return set(ring.shards_of(self._membership.host_id, self._engine.num_shards))
+        mine = ring.shards_of(self._membership.host_id, self._engine.num_shards)
+        return {shard_id for shard_id in mine if not self._fenced_since_refresh(shard_id)}
+
+    def _fenced_since_refresh(self, shard_id: int) -> bool:
+        """Another host took the shard after our last look at the ring: our ring is stale for it.
+
+        Taking it back now would only fence the new owner off in turn; wait
+        for the next membership refresh, which tells who should own it.
+        """
+        fenced_at = self._engine.fenced_at.get(shard_id)
+        return fenced_at is not None and fenced_at >= self._membership.refreshed_at
 
     def owned(self) -> set[int]:
         return {shard_id for shard_id, shard in self._engine.shards.items() if not shard.closed}
