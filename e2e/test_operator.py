@@ -421,6 +421,31 @@ def test_autoscaled_replicas_are_left_alone_and_namespace_deletion_never_waits(
     assert kube.get("deployment", f"{CLUSTER}-history")["spec"]["replicas"] == 1
     timer.mark("autoscaled replicas kept across timer rounds")
 
+    # What the spec stops asking for is removed from the child (server-side apply), not left behind.
+    service = f"{CLUSTER}-frontend"
+    annotate = {"frontend": {"service": {"annotations": {"example.com/team": "orders"}}}}
+    kube.run("patch", "legatocluster", CLUSTER, "--type", "merge", "-p", json.dumps({"spec": annotate}))
+    wait_until(
+        lambda: (kube.get("service", service)["metadata"].get("annotations") or {}).get("example.com/team"),
+        timeout=60,
+        what="the frontend Service to carry the annotation",
+    )
+    kube.run(
+        "patch",
+        "legatocluster",
+        CLUSTER,
+        "--type",
+        "json",
+        "-p",
+        '[{"op": "remove", "path": "/spec/frontend/service"}]',
+    )
+    wait_until(
+        lambda: "example.com/team" not in (kube.get("service", service)["metadata"].get("annotations") or {}),
+        timeout=60,
+        what="the annotation to be removed from the frontend Service",
+    )
+    timer.mark("a removed spec field left the child")
+
     # A LegatoNamespace with deletionPolicy Delete, then the frontend scaled to zero: deletion completes.
     kube.apply([legato_namespace("billing", deletion_policy="Delete")])
     wait_condition(

@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ from legato_operator.conditions import DEGRADED, PROGRESSING, READY, SCHEMA_READ
 from legato_operator.kube import Kube
 
 LOG_TAIL_LINES = 15
+HEALTH_TIMEOUT_S = 2.0
 log = logging.getLogger(__name__)
 
 Adopt = Callable[[dict[str, Any]], None]
@@ -278,18 +280,18 @@ def _role_status(
         and int(state.get("replicas", 0)) == desired
         and int(state.get("availableReplicas", 0)) == desired
     )
-    problems = []
-    serving = 0
-    for address in kube.endpoint_addresses(namespace, render.headless_service_name(name, role)):
-        answer = (
-            f"UNCHECKED: {tls}"
-            if isinstance(tls, str)
-            else health.check(f"{address}:{render.GRPC_PORT}", timeout=2.0, tls=tls)
-        )
-        if answer == health.SERVING:
-            serving += 1
-        else:
-            problems.append(f"{address}: {answer}")
+    addresses = kube.endpoint_addresses(namespace, render.headless_service_name(name, role))
+
+    def ask(address: str) -> str:
+        if isinstance(tls, str):
+            return f"UNCHECKED: {tls}"
+        return health.check(f"{address}:{render.GRPC_PORT}", timeout=HEALTH_TIMEOUT_S, tls=tls)
+
+    # In parallel: a pass must not take (pods x timeout) when many pods do not answer.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = dict(zip(addresses, pool.map(ask, addresses), strict=True))
+    serving = sum(1 for answer in answers.values() if answer == health.SERVING)
+    problems = [f"{address}: {answer}" for address, answer in answers.items() if answer != health.SERVING]
     return {
         "desired": desired,
         "ready": int(state.get("readyReplicas", 0)),
@@ -306,7 +308,9 @@ def _frontend_health(kube: Kube, name: str, namespace: str, tls: health.TLSMater
         return "UNREACHABLE: no frontend Service yet"
     if isinstance(tls, str):
         return f"UNCHECKED: {tls}"
-    return health.check(f"{service['spec']['clusterIP']}:{render.GRPC_PORT}", timeout=2.0, tls=tls)
+    return health.check(
+        f"{service['spec']['clusterIP']}:{render.GRPC_PORT}", timeout=HEALTH_TIMEOUT_S, tls=tls
+    )
 
 
 def _status(

@@ -13,10 +13,12 @@ when the cluster answers.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import kopf
+from kubernetes.client import ApiException
 
 from legato_operator import GROUP, VERSION, cluster, namespaces
 from legato_operator.kube import Kube, load_config
@@ -63,6 +65,13 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     kube()
 
 
+def _api_message(error: ApiException) -> str:
+    try:
+        return f"{error.status} {json.loads(error.body)['message']}"
+    except (TypeError, ValueError, KeyError):
+        return f"{error.status} {error.reason}"
+
+
 def _post(body: kopf.Body, events: list[cluster.Event]) -> None:
     for event in events:
         if event.type == "Warning":
@@ -77,6 +86,13 @@ def _reconcile_cluster(body: kopf.Body, patch: kopf.Patch) -> None:
 
     try:
         outcome = cluster.reconcile(kube(), dict(body), adopt=adopt)
+    except ApiException as error:
+        # The API server's own message (e.g. which permission is missing), not a page of headers.
+        message = _api_message(error)
+        log.error(
+            "reconcile of LegatoCluster %s/%s: %s", body.metadata.namespace, body.metadata.name, message
+        )
+        raise kopf.TemporaryError(f"reconcile failed: {message}", delay=5) from None
     except Exception as error:
         log.exception("reconcile of LegatoCluster %s/%s failed", body.metadata.namespace, body.metadata.name)
         raise kopf.TemporaryError(f"reconcile failed: {error}", delay=5) from error

@@ -1,12 +1,14 @@
 """The few Kubernetes API calls the operator makes, on plain dicts.
 
-``ensure`` is the one write path for children: get; create when absent (a
-409 from a racing create is taken as "exists now"); otherwise a strategic
-merge patch of what the renderer produced. A patch that changes nothing is a
-no-op in the API server (no new generation, no roll), so calling it on every
-pass is what makes reconciling level-based. What the renderer leaves out, the
-patch leaves alone: that is how an autoscaled Deployment keeps the HPA's
-replica count.
+``ensure`` is the one write path for children: a server-side apply of what the
+renderer produced, with the field manager ``legato-operator`` (forced: the
+operator owns these objects). It creates an absent object and patches a
+present one in one call; a field the renderer stops producing is removed
+(a strategic merge patch would leave it behind); an apply that changes
+nothing is a no-op in the API server (no new generation, no roll), so calling
+it on every pass is what makes reconciling level-based. A field other
+managers also set stays theirs: an autoscaled Deployment is rendered without
+``replicas``, and the count the HPA (or ``kubectl scale``) wrote stands.
 
 Objects go in and come out as dicts (``_preload_content=False`` and
 ``json.loads``), so the renderer's output is sent exactly as written and the
@@ -23,8 +25,8 @@ from kubernetes import client, config
 
 from legato_operator import GROUP, VERSION
 
-STRATEGIC = "application/strategic-merge-patch+json"
-MERGE = "application/merge-patch+json"
+APPLY = "application/apply-patch+yaml"  # JSON is YAML
+FIELD_MANAGER = "legato-operator"
 
 # kind -> (API class, method suffix)
 _KINDS: dict[str, tuple[type, str]] = {
@@ -78,16 +80,18 @@ class Kube:
         return list(self._call(kind, "list", namespace, label_selector=selector)["items"])
 
     def ensure(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """Create ``obj`` if absent, else patch it to match; returns the live object."""
-        kind, meta = obj["kind"], obj["metadata"]
-        namespace, name = meta["namespace"], meta["name"]
-        if self.get(kind, namespace, name) is None:
-            try:
-                return self._call(kind, "create", namespace, obj)
-            except client.ApiException as error:
-                if error.status != 409:
-                    raise
-        return self._call(kind, "patch", name, namespace, obj, _content_type=STRATEGIC)
+        """Create ``obj`` or bring the live object in line with it (server-side apply); returns it."""
+        meta = obj["metadata"]
+        return self._call(
+            obj["kind"],
+            "patch",
+            meta["name"],
+            meta["namespace"],
+            obj,
+            field_manager=FIELD_MANAGER,
+            force=True,
+            _content_type=APPLY,
+        )
 
     def delete(self, kind: str, namespace: str, name: str) -> bool:
         """Delete (children too, in the background); False when it was already gone."""
