@@ -256,6 +256,11 @@ async def _assemble(
     )
     cleanup.append(peers.close)
 
+    def forget_gone_peers(role: str, ring: Any) -> None:
+        asyncio.get_running_loop().create_task(peers.retain(membership.addresses()))
+
+    membership.add_listener(forget_gone_peers)
+
     # Every role reaches every other through the rings: in-process when the
     # owner is this process, over gRPC otherwise. One code path either way.
     matching: MatchingHandler | None = None

@@ -71,6 +71,14 @@ class PeerClients:
             found = self._clients[key] = GrpcClient(stub_class(channel), service)
         return found
 
+    async def retain(self, addresses: set[str]) -> None:
+        """Close the channels of peers no longer listed (pods come and go with new addresses)."""
+        gone = [address for address in self._channels if address not in addresses]
+        for address in gone:
+            channel = self._channels.pop(address)
+            self._clients = {key: client for key, client in self._clients.items() if key[0] != address}
+            await channel.close()
+
     async def close(self) -> None:
         channels, self._channels, self._clients = self._channels, {}, {}
         for channel in channels.values():

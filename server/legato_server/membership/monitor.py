@@ -125,6 +125,10 @@ class MembershipMonitor:
         """The ring of live hosts running ``role`` (as of the last refresh)."""
         return self._rings.get(role) or HashRing(())
 
+    def addresses(self) -> set[str]:
+        """The RPC addresses of every live host (as of the last refresh)."""
+        return set(self._addresses.values())
+
     def address_of(self, host_id: str) -> str | None:
         """The RPC address a live host registered, or None if it is not (or no longer) listed."""
         return self._addresses.get(host_id)

@@ -83,3 +83,19 @@ async def test_hosts_register_see_each_other_and_leave(persistence: Persistence)
     assert first.ring("frontend").hosts == ()  # every role has a ring, even one this host does not run
     await first.stop()
     assert await persistence.membership.list_members(now_ms=int(time.time() * 1000)) == []
+
+
+async def test_peer_channels_of_hosts_that_left_are_closed() -> None:
+    import grpc
+
+    from legato_server.common.routing import PeerClients
+    from legato_server.internal.v1 import history_service_pb2, history_service_pb2_grpc
+
+    service = history_service_pb2.DESCRIPTOR.services_by_name["HistoryService"]
+    peers = PeerClients(grpc.aio.insecure_channel)
+    kept = peers.client("127.0.0.1:1", history_service_pb2_grpc.HistoryServiceStub, service)
+    peers.client("127.0.0.1:2", history_service_pb2_grpc.HistoryServiceStub, service)
+    await peers.retain({"127.0.0.1:1"})
+    assert peers.client("127.0.0.1:1", history_service_pb2_grpc.HistoryServiceStub, service) is kept
+    assert set(peers._channels) == {"127.0.0.1:1"}
+    await peers.close()
