@@ -114,7 +114,14 @@ class MutableState(_message.Message):
     def __init__(self, execution_info: _Optional[_Union[ExecutionInfo, _Mapping]] = ..., activities: _Optional[_Mapping[int, ActivityInfo]] = ..., timers: _Optional[_Mapping[str, TimerInfo]] = ..., children: _Optional[_Mapping[int, ChildExecutionInfo]] = ..., request_cancels: _Optional[_Mapping[int, ExternalRequestInfo]] = ..., signals: _Optional[_Mapping[int, ExternalRequestInfo]] = ..., signal_request_ids: _Optional[_Iterable[str]] = ..., buffered_events: _Optional[_Iterable[_Union[_history_pb2.HistoryEvent, _Mapping]]] = ..., workflow_task: _Optional[_Union[WorkflowTaskInfo, _Mapping]] = ...) -> None: ...
 
 class ExecutionInfo(_message.Message):
-    __slots__ = ("namespace_id", "workflow_id", "run_id", "first_execution_run_id", "workflow_type_name", "task_queue", "workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout", "start_time", "execution_time", "close_time", "execution_expiration_time", "status", "next_event_id", "last_completed_workflow_task_started_event_id", "sticky_task_queue", "sticky_schedule_to_start_timeout", "cancel_requested", "cancel_request_id", "create_request_id", "parent_namespace_id", "parent_namespace", "parent_execution", "parent_initiated_event_id", "retry_policy", "attempt", "cron_schedule", "memo", "search_attributes", "close_event_id", "namespace")
+    __slots__ = ("namespace_id", "workflow_id", "run_id", "first_execution_run_id", "workflow_type_name", "task_queue", "workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout", "start_time", "execution_time", "close_time", "execution_expiration_time", "status", "next_event_id", "last_completed_workflow_task_started_event_id", "sticky_task_queue", "sticky_schedule_to_start_timeout", "cancel_requested", "cancel_request_id", "create_request_id", "parent_namespace_id", "parent_namespace", "parent_execution", "parent_initiated_event_id", "retry_policy", "attempt", "cron_schedule", "memo", "search_attributes", "close_event_id", "namespace", "trace_context")
+    class TraceContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     NAMESPACE_ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -147,6 +154,7 @@ class ExecutionInfo(_message.Message):
     SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     CLOSE_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    TRACE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
     namespace_id: str
     workflow_id: str
     run_id: str
@@ -179,7 +187,8 @@ class ExecutionInfo(_message.Message):
     search_attributes: _common_pb2.SearchAttributes
     close_event_id: int
     namespace: str
-    def __init__(self, namespace_id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., first_execution_run_id: _Optional[str] = ..., workflow_type_name: _Optional[str] = ..., task_queue: _Optional[str] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., execution_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., execution_expiration_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_enums_pb2.WorkflowExecutionStatus, str]] = ..., next_event_id: _Optional[int] = ..., last_completed_workflow_task_started_event_id: _Optional[int] = ..., sticky_task_queue: _Optional[str] = ..., sticky_schedule_to_start_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cancel_requested: _Optional[bool] = ..., cancel_request_id: _Optional[str] = ..., create_request_id: _Optional[str] = ..., parent_namespace_id: _Optional[str] = ..., parent_namespace: _Optional[str] = ..., parent_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., parent_initiated_event_id: _Optional[int] = ..., retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., attempt: _Optional[int] = ..., cron_schedule: _Optional[str] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ..., close_event_id: _Optional[int] = ..., namespace: _Optional[str] = ...) -> None: ...
+    trace_context: _containers.ScalarMap[str, str]
+    def __init__(self, namespace_id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., first_execution_run_id: _Optional[str] = ..., workflow_type_name: _Optional[str] = ..., task_queue: _Optional[str] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., execution_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., execution_expiration_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_enums_pb2.WorkflowExecutionStatus, str]] = ..., next_event_id: _Optional[int] = ..., last_completed_workflow_task_started_event_id: _Optional[int] = ..., sticky_task_queue: _Optional[str] = ..., sticky_schedule_to_start_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cancel_requested: _Optional[bool] = ..., cancel_request_id: _Optional[str] = ..., create_request_id: _Optional[str] = ..., parent_namespace_id: _Optional[str] = ..., parent_namespace: _Optional[str] = ..., parent_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., parent_initiated_event_id: _Optional[int] = ..., retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., attempt: _Optional[int] = ..., cron_schedule: _Optional[str] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ..., close_event_id: _Optional[int] = ..., namespace: _Optional[str] = ..., trace_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class WorkflowTaskInfo(_message.Message):
     __slots__ = ("scheduled_event_id", "started_event_id", "attempt", "request_id", "identity", "task_queue", "scheduled_time", "started_time", "start_to_close_timeout", "waiting_for_backoff")
@@ -298,7 +307,14 @@ class ExternalRequestInfo(_message.Message):
     def __init__(self, initiated_event_id: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class TransferTaskInfo(_message.Message):
-    __slots__ = ("task_type", "namespace_id", "workflow_id", "run_id", "event_id", "task_queue", "schedule_to_start_timeout")
+    __slots__ = ("task_type", "namespace_id", "workflow_id", "run_id", "event_id", "task_queue", "schedule_to_start_timeout", "trace_context")
+    class TraceContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
@@ -306,6 +322,7 @@ class TransferTaskInfo(_message.Message):
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_TO_START_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    TRACE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
     task_type: TransferTaskType
     namespace_id: str
     workflow_id: str
@@ -313,10 +330,18 @@ class TransferTaskInfo(_message.Message):
     event_id: int
     task_queue: _common_pb2.TaskQueue
     schedule_to_start_timeout: _duration_pb2.Duration
-    def __init__(self, task_type: _Optional[_Union[TransferTaskType, str]] = ..., namespace_id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., event_id: _Optional[int] = ..., task_queue: _Optional[_Union[_common_pb2.TaskQueue, _Mapping]] = ..., schedule_to_start_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    trace_context: _containers.ScalarMap[str, str]
+    def __init__(self, task_type: _Optional[_Union[TransferTaskType, str]] = ..., namespace_id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., event_id: _Optional[int] = ..., task_queue: _Optional[_Union[_common_pb2.TaskQueue, _Mapping]] = ..., schedule_to_start_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., trace_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class TimerTaskInfo(_message.Message):
-    __slots__ = ("task_type", "namespace_id", "workflow_id", "run_id", "event_id", "attempt", "timeout_type", "timer_id")
+    __slots__ = ("task_type", "namespace_id", "workflow_id", "run_id", "event_id", "attempt", "timeout_type", "timer_id", "trace_context")
+    class TraceContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
@@ -325,6 +350,7 @@ class TimerTaskInfo(_message.Message):
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_TYPE_FIELD_NUMBER: _ClassVar[int]
     TIMER_ID_FIELD_NUMBER: _ClassVar[int]
+    TRACE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
     task_type: TimerTaskType
     namespace_id: str
     workflow_id: str
@@ -333,7 +359,8 @@ class TimerTaskInfo(_message.Message):
     attempt: int
     timeout_type: _enums_pb2.TimeoutType
     timer_id: str
-    def __init__(self, task_type: _Optional[_Union[TimerTaskType, str]] = ..., namespace_id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., event_id: _Optional[int] = ..., attempt: _Optional[int] = ..., timeout_type: _Optional[_Union[_enums_pb2.TimeoutType, str]] = ..., timer_id: _Optional[str] = ...) -> None: ...
+    trace_context: _containers.ScalarMap[str, str]
+    def __init__(self, task_type: _Optional[_Union[TimerTaskType, str]] = ..., namespace_id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., event_id: _Optional[int] = ..., attempt: _Optional[int] = ..., timeout_type: _Optional[_Union[_enums_pb2.TimeoutType, str]] = ..., timer_id: _Optional[str] = ..., trace_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class HistoryPageToken(_message.Message):
     __slots__ = ("run_id", "next_event_id", "last_returned_event_id")
