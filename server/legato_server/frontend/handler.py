@@ -31,6 +31,7 @@ from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common import deadline, errors
 from legato_server.common.limits import quote
 from legato_server.frontend import validation as check
+from legato_server.frontend.activity_by_id import activity_task_token
 from legato_server.frontend.roles import HistoryForFrontend, MatchingForFrontend
 from legato_server.internal.v1 import history_service_pb2 as hs
 from legato_server.internal.v1 import matching_service_pb2 as ms
@@ -423,6 +424,71 @@ class FrontendHandler:
         return await self._history.RecordActivityTaskHeartbeat(
             hs.RecordActivityTaskHeartbeatRequest(namespace_id=namespace_id, heartbeat_request=request)
         )
+
+    async def RespondActivityTaskCompletedById(
+        self, request: ws.RespondActivityTaskCompletedByIdRequest
+    ) -> ws.RespondActivityTaskCompletedResponse:
+        check.identity(request.identity)
+        check.payloads(request, "result")
+        namespace_id, token = await self._activity_by_id(request.namespace, request.activity)
+        forwarded = ws.RespondActivityTaskCompletedRequest(
+            task_token=token, result=request.result, identity=request.identity, namespace=request.namespace
+        )
+        return await self._history.RespondActivityTaskCompleted(
+            hs.RespondActivityTaskCompletedRequest(namespace_id=namespace_id, complete_request=forwarded)
+        )
+
+    async def RespondActivityTaskFailedById(
+        self, request: ws.RespondActivityTaskFailedByIdRequest
+    ) -> ws.RespondActivityTaskFailedResponse:
+        check.identity(request.identity)
+        check.payloads(request, "failure", "last_heartbeat_details")
+        namespace_id, token = await self._activity_by_id(request.namespace, request.activity)
+        forwarded = ws.RespondActivityTaskFailedRequest(
+            task_token=token, failure=request.failure, identity=request.identity, namespace=request.namespace
+        )
+        if request.HasField("last_heartbeat_details"):
+            forwarded.last_heartbeat_details.CopyFrom(request.last_heartbeat_details)
+        return await self._history.RespondActivityTaskFailed(
+            hs.RespondActivityTaskFailedRequest(namespace_id=namespace_id, failed_request=forwarded)
+        )
+
+    async def RespondActivityTaskCanceledById(
+        self, request: ws.RespondActivityTaskCanceledByIdRequest
+    ) -> ws.RespondActivityTaskCanceledResponse:
+        check.identity(request.identity)
+        check.payloads(request, "details")
+        namespace_id, token = await self._activity_by_id(request.namespace, request.activity)
+        forwarded = ws.RespondActivityTaskCanceledRequest(
+            task_token=token, identity=request.identity, namespace=request.namespace
+        )
+        if request.HasField("details"):
+            forwarded.details.CopyFrom(request.details)
+        return await self._history.RespondActivityTaskCanceled(
+            hs.RespondActivityTaskCanceledRequest(namespace_id=namespace_id, cancel_request=forwarded)
+        )
+
+    async def RecordActivityTaskHeartbeatById(
+        self, request: ws.RecordActivityTaskHeartbeatByIdRequest
+    ) -> ws.RecordActivityTaskHeartbeatResponse:
+        check.identity(request.identity)
+        check.payloads(request, "details")
+        namespace_id, token = await self._activity_by_id(request.namespace, request.activity)
+        forwarded = ws.RecordActivityTaskHeartbeatRequest(
+            task_token=token, identity=request.identity, namespace=request.namespace
+        )
+        if request.HasField("details"):
+            forwarded.details.CopyFrom(request.details)
+        return await self._history.RecordActivityTaskHeartbeat(
+            hs.RecordActivityTaskHeartbeatRequest(namespace_id=namespace_id, heartbeat_request=forwarded)
+        )
+
+    async def _activity_by_id(self, namespace: str, activity: ws.ActivityReference) -> tuple[str, bytes]:
+        entry = await self._namespace(namespace)
+        token = await activity_task_token(
+            history=self._history, namespace=namespace, namespace_id=entry.id, activity=activity
+        )
+        return entry.id, token
 
     # ------------------------------------------------------------ system
 

@@ -265,7 +265,7 @@ class WorkflowExecutionInfo(_message.Message):
     def __init__(self, execution: _Optional[_Union[WorkflowExecution, _Mapping]] = ..., type: _Optional[_Union[WorkflowType, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_enums_pb2.WorkflowExecutionStatus, str]] = ..., history_length: _Optional[int] = ..., execution_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., memo: _Optional[_Union[Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[SearchAttributes, _Mapping]] = ..., task_queue: _Optional[str] = ..., parent_execution: _Optional[_Union[WorkflowExecution, _Mapping]] = ..., parent_namespace: _Optional[str] = ...) -> None: ...
 
 class PendingActivityInfo(_message.Message):
-    __slots__ = ("activity_id", "activity_type", "state", "heartbeat_details", "last_heartbeat_time", "last_started_time", "attempt", "maximum_attempts", "scheduled_time", "last_failure", "last_worker_identity")
+    __slots__ = ("activity_id", "activity_type", "state", "heartbeat_details", "last_heartbeat_time", "last_started_time", "attempt", "maximum_attempts", "scheduled_time", "last_failure", "last_worker_identity", "scheduled_event_id")
     ACTIVITY_ID_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_TYPE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -277,6 +277,7 @@ class PendingActivityInfo(_message.Message):
     SCHEDULED_TIME_FIELD_NUMBER: _ClassVar[int]
     LAST_FAILURE_FIELD_NUMBER: _ClassVar[int]
     LAST_WORKER_IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     activity_id: str
     activity_type: ActivityType
     state: str
@@ -288,7 +289,8 @@ class PendingActivityInfo(_message.Message):
     scheduled_time: _timestamp_pb2.Timestamp
     last_failure: Failure
     last_worker_identity: str
-    def __init__(self, activity_id: _Optional[str] = ..., activity_type: _Optional[_Union[ActivityType, _Mapping]] = ..., state: _Optional[str] = ..., heartbeat_details: _Optional[_Union[Payloads, _Mapping]] = ..., last_heartbeat_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., maximum_attempts: _Optional[int] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_failure: _Optional[_Union[Failure, _Mapping]] = ..., last_worker_identity: _Optional[str] = ...) -> None: ...
+    scheduled_event_id: int
+    def __init__(self, activity_id: _Optional[str] = ..., activity_type: _Optional[_Union[ActivityType, _Mapping]] = ..., state: _Optional[str] = ..., heartbeat_details: _Optional[_Union[Payloads, _Mapping]] = ..., last_heartbeat_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_started_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., maximum_attempts: _Optional[int] = ..., scheduled_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_failure: _Optional[_Union[Failure, _Mapping]] = ..., last_worker_identity: _Optional[str] = ..., scheduled_event_id: _Optional[int] = ...) -> None: ...
 
 class PendingWorkflowTaskInfo(_message.Message):
     __slots__ = ("state", "attempt", "scheduled_time", "started_time")

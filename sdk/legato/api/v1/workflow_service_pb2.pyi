@@ -590,6 +590,66 @@ class RecordActivityTaskHeartbeatResponse(_message.Message):
     cancel_requested: bool
     def __init__(self, cancel_requested: _Optional[bool] = ...) -> None: ...
 
+class ActivityReference(_message.Message):
+    __slots__ = ("workflow_id", "run_id", "activity_id")
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_ID_FIELD_NUMBER: _ClassVar[int]
+    workflow_id: str
+    run_id: str
+    activity_id: str
+    def __init__(self, workflow_id: _Optional[str] = ..., run_id: _Optional[str] = ..., activity_id: _Optional[str] = ...) -> None: ...
+
+class RespondActivityTaskCompletedByIdRequest(_message.Message):
+    __slots__ = ("namespace", "activity", "result", "identity")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    activity: ActivityReference
+    result: _common_pb2.Payloads
+    identity: str
+    def __init__(self, namespace: _Optional[str] = ..., activity: _Optional[_Union[ActivityReference, _Mapping]] = ..., result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class RespondActivityTaskFailedByIdRequest(_message.Message):
+    __slots__ = ("namespace", "activity", "failure", "identity", "last_heartbeat_details")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    LAST_HEARTBEAT_DETAILS_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    activity: ActivityReference
+    failure: _common_pb2.Failure
+    identity: str
+    last_heartbeat_details: _common_pb2.Payloads
+    def __init__(self, namespace: _Optional[str] = ..., activity: _Optional[_Union[ActivityReference, _Mapping]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., identity: _Optional[str] = ..., last_heartbeat_details: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ...) -> None: ...
+
+class RespondActivityTaskCanceledByIdRequest(_message.Message):
+    __slots__ = ("namespace", "activity", "details", "identity")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    activity: ActivityReference
+    details: _common_pb2.Payloads
+    identity: str
+    def __init__(self, namespace: _Optional[str] = ..., activity: _Optional[_Union[ActivityReference, _Mapping]] = ..., details: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class RecordActivityTaskHeartbeatByIdRequest(_message.Message):
+    __slots__ = ("namespace", "activity", "details", "identity")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    activity: ActivityReference
+    details: _common_pb2.Payloads
+    identity: str
+    def __init__(self, namespace: _Optional[str] = ..., activity: _Optional[_Union[ActivityReference, _Mapping]] = ..., details: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+
 class ResetStickyTaskQueueRequest(_message.Message):
     __slots__ = ("namespace", "execution")
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]

@@ -149,6 +149,26 @@ class WorkflowServiceStub:
                 request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RecordActivityTaskHeartbeatRequest.SerializeToString,
                 response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RecordActivityTaskHeartbeatResponse.FromString,
                 _registered_method=True)
+        self.RespondActivityTaskCompletedById = channel.unary_unary(
+                '/legato.api.v1.WorkflowService/RespondActivityTaskCompletedById',
+                request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskCompletedByIdRequest.SerializeToString,
+                response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskCompletedResponse.FromString,
+                _registered_method=True)
+        self.RespondActivityTaskFailedById = channel.unary_unary(
+                '/legato.api.v1.WorkflowService/RespondActivityTaskFailedById',
+                request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskFailedByIdRequest.SerializeToString,
+                response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskFailedResponse.FromString,
+                _registered_method=True)
+        self.RespondActivityTaskCanceledById = channel.unary_unary(
+                '/legato.api.v1.WorkflowService/RespondActivityTaskCanceledById',
+                request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskCanceledByIdRequest.SerializeToString,
+                response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskCanceledResponse.FromString,
+                _registered_method=True)
+        self.RecordActivityTaskHeartbeatById = channel.unary_unary(
+                '/legato.api.v1.WorkflowService/RecordActivityTaskHeartbeatById',
+                request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RecordActivityTaskHeartbeatByIdRequest.SerializeToString,
+                response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RecordActivityTaskHeartbeatResponse.FromString,
+                _registered_method=True)
         self.ResetStickyTaskQueue = channel.unary_unary(
                 '/legato.api.v1.WorkflowService/ResetStickyTaskQueue',
                 request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.ResetStickyTaskQueueRequest.SerializeToString,
@@ -307,6 +327,32 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RespondActivityTaskCompletedById(self, request, context):
+        """The same four by workflow id (+ optional run id) and activity id instead of a task
+        token: async completion from a process that never saw the token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RespondActivityTaskFailedById(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RespondActivityTaskCanceledById(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordActivityTaskHeartbeatById(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ResetStickyTaskQueue(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -435,6 +481,26 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
             'RecordActivityTaskHeartbeat': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordActivityTaskHeartbeat,
                     request_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RecordActivityTaskHeartbeatRequest.FromString,
+                    response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RecordActivityTaskHeartbeatResponse.SerializeToString,
+            ),
+            'RespondActivityTaskCompletedById': grpc.unary_unary_rpc_method_handler(
+                    servicer.RespondActivityTaskCompletedById,
+                    request_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskCompletedByIdRequest.FromString,
+                    response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskCompletedResponse.SerializeToString,
+            ),
+            'RespondActivityTaskFailedById': grpc.unary_unary_rpc_method_handler(
+                    servicer.RespondActivityTaskFailedById,
+                    request_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskFailedByIdRequest.FromString,
+                    response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskFailedResponse.SerializeToString,
+            ),
+            'RespondActivityTaskCanceledById': grpc.unary_unary_rpc_method_handler(
+                    servicer.RespondActivityTaskCanceledById,
+                    request_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskCanceledByIdRequest.FromString,
+                    response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskCanceledResponse.SerializeToString,
+            ),
+            'RecordActivityTaskHeartbeatById': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordActivityTaskHeartbeatById,
+                    request_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RecordActivityTaskHeartbeatByIdRequest.FromString,
                     response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RecordActivityTaskHeartbeatResponse.SerializeToString,
             ),
             'ResetStickyTaskQueue': grpc.unary_unary_rpc_method_handler(
@@ -1068,6 +1134,114 @@ class WorkflowService:
             target,
             '/legato.api.v1.WorkflowService/RecordActivityTaskHeartbeat',
             legato_dot_api_dot_v1_dot_workflow__service__pb2.RecordActivityTaskHeartbeatRequest.SerializeToString,
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.RecordActivityTaskHeartbeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RespondActivityTaskCompletedById(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/legato.api.v1.WorkflowService/RespondActivityTaskCompletedById',
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskCompletedByIdRequest.SerializeToString,
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskCompletedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RespondActivityTaskFailedById(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/legato.api.v1.WorkflowService/RespondActivityTaskFailedById',
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskFailedByIdRequest.SerializeToString,
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskFailedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RespondActivityTaskCanceledById(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/legato.api.v1.WorkflowService/RespondActivityTaskCanceledById',
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskCanceledByIdRequest.SerializeToString,
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.RespondActivityTaskCanceledResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordActivityTaskHeartbeatById(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/legato.api.v1.WorkflowService/RecordActivityTaskHeartbeatById',
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.RecordActivityTaskHeartbeatByIdRequest.SerializeToString,
             legato_dot_api_dot_v1_dot_workflow__service__pb2.RecordActivityTaskHeartbeatResponse.FromString,
             options,
             channel_credentials,

@@ -65,6 +65,7 @@ def _describe(ms: MutableState) -> ws.DescribeWorkflowExecutionResponse:
             maximum_attempts=activity.retry_policy.maximum_attempts,
             scheduled_time=activity.current_attempt_scheduled_time,
             last_worker_identity=activity.last_worker_identity,
+            scheduled_event_id=activity.scheduled_event_id,
         )
         for name in ("heartbeat_details", "last_heartbeat_time", "last_failure"):
             if activity.HasField(name):
