@@ -24,15 +24,19 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&legato_server/internal/v1/tokens.proto\x12\x19legato_server.internal.v1\"\xa2\x01\n\tTaskToken\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12\x0e\n\x06run_id\x18\x03 \x01(\t\x12\x1a\n\x12scheduled_event_id\x18\x04 \x01(\x03\x12\x18\n\x10started_event_id\x18\x05 \x01(\x03\x12\x0f\n\x07\x61ttempt\x18\x06 \x01(\x05\x12\x13\n\x0b\x61\x63tivity_id\x18\x07 \x01(\t\"L\n\x0eQueryTaskToken\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12\x12\n\ntask_queue\x18\x02 \x01(\t\x12\x10\n\x08query_id\x18\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&legato_server/internal/v1/tokens.proto\x12\x19legato_server.internal.v1\"\xa6\x02\n\tTaskToken\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12\x0e\n\x06run_id\x18\x03 \x01(\t\x12\x1a\n\x12scheduled_event_id\x18\x04 \x01(\x03\x12\x18\n\x10started_event_id\x18\x05 \x01(\x03\x12\x0f\n\x07\x61ttempt\x18\x06 \x01(\x05\x12\x13\n\x0b\x61\x63tivity_id\x18\x07 \x01(\t\x12M\n\rtrace_context\x18\x08 \x03(\x0b\x32\x36.legato_server.internal.v1.TaskToken.TraceContextEntry\x1a\x33\n\x11TraceContextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"L\n\x0eQueryTaskToken\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12\x12\n\ntask_queue\x18\x02 \x01(\t\x12\x10\n\x08query_id\x18\x03 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'legato_server.internal.v1.tokens_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_TASKTOKEN_TRACECONTEXTENTRY']._loaded_options = None
+  _globals['_TASKTOKEN_TRACECONTEXTENTRY']._serialized_options = b'8\001'
   _globals['_TASKTOKEN']._serialized_start=70
-  _globals['_TASKTOKEN']._serialized_end=232
-  _globals['_QUERYTASKTOKEN']._serialized_start=234
-  _globals['_QUERYTASKTOKEN']._serialized_end=310
+  _globals['_TASKTOKEN']._serialized_end=364
+  _globals['_TASKTOKEN_TRACECONTEXTENTRY']._serialized_start=313
+  _globals['_TASKTOKEN_TRACECONTEXTENTRY']._serialized_end=364
+  _globals['_QUERYTASKTOKEN']._serialized_start=366
+  _globals['_QUERYTASKTOKEN']._serialized_end=442
 # @@protoc_insertion_point(module_scope)
