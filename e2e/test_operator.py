@@ -77,7 +77,7 @@ def operator(cluster: Kube, legato_image: str) -> Kube:
     container["imagePullPolicy"] = "Never"  # imported, nothing to pull from
     # The build's content key on the pod template: a new build rolls the
     # operator, the same build leaves it be. Never deleted at the end: other
-    # sessions may be using it, and LegatoClusters carry its finalizer.
+    # sessions may be using it.
     annotations = deployment["spec"]["template"]["metadata"].setdefault("annotations", {})
     annotations["legato.dev/image-build"] = image_build_key()
     kube = cluster.in_namespace(OPERATOR_NAMESPACE)
@@ -237,6 +237,8 @@ def test_cluster_comes_up_schema_first_runs_workflows_and_is_deleted_whole(
     assert status["frontendAddress"] == f"{CLUSTER}-frontend.{kube.namespace}.svc:7233"
     printed = kube.run("get", "legatoclusters")
     assert re.search(rf"^{CLUSTER}\s+\S+\s+3/3\s+\S+\s+True", printed, re.MULTILINE), printed
+    # No finalizer: deleting the cluster never waits for the operator (it may be uninstalled).
+    assert not kube.get("legatocluster", CLUSTER)["metadata"].get("finalizers")
 
     # A LegatoNamespace, registered through the frontend, as `legato namespace list` shows.
     kube.apply([legato_namespace("orders")])
@@ -244,6 +246,8 @@ def test_cluster_comes_up_schema_first_runs_workflows_and_is_deleted_whole(
         kube, "Ready", status="True", reason="Registered", timeout=60, kind="legatonamespace", name="orders"
     )
     timer.mark("LegatoNamespace registered")
+    # Retain (the default) needs no delete handler, so no finalizer either.
+    assert not kube.get("legatonamespace", "orders")["metadata"].get("finalizers")
     kube.apply(
         [manifests.app_job(name="list-namespaces", image=legato_image, config_map=None, args=["legato", "namespace", "list"], deadline_s=120)]
     )  # fmt: skip

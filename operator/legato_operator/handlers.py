@@ -2,9 +2,12 @@
 
 Both resources are reconciled level-based: create, update (spec, labels or
 annotations, e.g. the retry-schema annotation), resume after a restart, and a
-timer all call the same pass, which reads the live state and writes status.
-The timer is also how changes the operator does not watch show up: a fixed
-password Secret, pods turning SERVING, a frontend coming back.
+periodic resync all call the same pass, which reads the live state and writes
+status. The resync is also how changes the operator does not watch show up: a
+fixed password Secret, pods turning SERVING, a frontend coming back. It is not
+a kopf timer, because timers put a finalizer on every resource (see
+``resync``): a LegatoCluster carries no finalizer at all, and a LegatoNamespace
+only while its ``deletionPolicy`` is Delete (its delete handler must see it).
 
 Handlers are synchronous (kopf runs them in its thread pool): the kubernetes
 client and the gRPC health checks block, and a pass takes well under a second
@@ -13,20 +16,22 @@ when the cluster answers.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 
 import kopf
 from kubernetes.client import ApiException
 
 from legato_operator import GROUP, VERSION, cluster, namespaces
 from legato_operator.kube import Kube, load_config
+from legato_operator.resync import Resync
 
 CLUSTERS = "legatoclusters"
 NAMESPACES = "legatonamespaces"
 STATUS_INTERVAL_S = 10.0
-"""How often a timer recomputes each resource's status from the live state."""
+"""How often the resync recomputes each resource's status from the live state."""
 ANNOTATION_PREFIX = "operator.legato.dev"
 
 log = logging.getLogger(__name__)
@@ -80,12 +85,20 @@ def _post(body: kopf.Body, events: list[cluster.Event]) -> None:
             kopf.info(body, reason=event.reason, message=event.message[:1000])
 
 
-def _reconcile_cluster(body: kopf.Body, patch: kopf.Patch) -> None:
+def _cluster_pass(body: kopf.Body) -> dict[str, Any]:
+    """Reconcile one LegatoCluster, post its events, and return the status to write."""
+
     def adopt(child: dict[str, Any]) -> None:
         kopf.adopt(child, owner=body)
 
+    outcome = cluster.reconcile(kube(), dict(body), adopt=adopt)
+    _post(body, outcome.events)
+    return outcome.status
+
+
+def _reconcile_cluster(body: kopf.Body, patch: kopf.Patch) -> None:
     try:
-        outcome = cluster.reconcile(kube(), dict(body), adopt=adopt)
+        status = _cluster_pass(body)
     except ApiException as error:
         # The API server's own message (e.g. which permission is missing), not a page of headers.
         message = _api_message(error)
@@ -96,21 +109,13 @@ def _reconcile_cluster(body: kopf.Body, patch: kopf.Patch) -> None:
     except Exception as error:
         log.exception("reconcile of LegatoCluster %s/%s failed", body.metadata.namespace, body.metadata.name)
         raise kopf.TemporaryError(f"reconcile failed: {error}", delay=5) from error
-    patch.status.update(outcome.status)
-    _post(body, outcome.events)
+    patch.status.update(status)
 
 
 @kopf.on.resume(GROUP, VERSION, CLUSTERS)
 @kopf.on.create(GROUP, VERSION, CLUSTERS)
 @kopf.on.update(GROUP, VERSION, CLUSTERS)
 def cluster_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    _reconcile_cluster(body, patch)
-
-
-@kopf.timer(GROUP, VERSION, CLUSTERS, interval=STATUS_INTERVAL_S, initial_delay=STATUS_INTERVAL_S, idle=None)
-def cluster_status(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    if body.metadata.get("deletionTimestamp"):
-        return
     _reconcile_cluster(body, patch)
 
 
@@ -121,14 +126,56 @@ def namespace_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
     patch.status.update(namespaces.reconcile(kube(), dict(body)))
 
 
-@kopf.timer(GROUP, VERSION, NAMESPACES, interval=STATUS_INTERVAL_S, initial_delay=STATUS_INTERVAL_S)
-def namespace_status(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    if body.metadata.get("deletionTimestamp"):
-        return
-    patch.status.update(namespaces.reconcile(kube(), dict(body)))
+def _deletes_on_the_server(spec: kopf.Spec, **_: Any) -> bool:
+    return spec.get("deletionPolicy", "Retain") == "Delete"
 
 
-@kopf.on.delete(GROUP, VERSION, NAMESPACES, retries=1, timeout=30)
-def namespace_deleted(body: kopf.Body, logger: logging.Logger, **_: Any) -> None:
+@kopf.on.delete(GROUP, VERSION, NAMESPACES, retries=1, timeout=30, when=_deletes_on_the_server)
+def namespace_deleted(body: kopf.Body, logger: kopf.Logger, **_: Any) -> None:
     # Never raises, never retries for long: deletion must not hang on an unhealthy cluster.
     logger.info("LegatoNamespace deleted: %s", namespaces.on_delete(kube(), dict(body)))
+
+
+# ------------------------------------------------------------ periodic resync
+
+
+def _resync_cluster(body: dict[str, Any]) -> None:
+    status = _cluster_pass(kopf.Body(cast(kopf.RawBody, body)))
+    _write_status(CLUSTERS, body, status)
+
+
+def _resync_namespace(body: dict[str, Any]) -> None:
+    _write_status(NAMESPACES, body, namespaces.reconcile(kube(), body))
+
+
+def _write_status(plural: str, body: dict[str, Any], status: dict[str, Any]) -> None:
+    meta = body["metadata"]
+    kube().patch_custom_status(plural, meta["namespace"], meta["name"], status)
+
+
+resync = Resync(fetch=lambda plural, namespace, name: kube().get_custom(plural, namespace, name))
+resync.register(CLUSTERS, _resync_cluster)
+resync.register(NAMESPACES, _resync_namespace)
+
+
+@kopf.on.event(GROUP, VERSION, CLUSTERS)
+def cluster_seen(event: kopf.RawEvent, **_: Any) -> None:
+    resync.saw(CLUSTERS, event.get("type"), dict(event["object"]))
+
+
+@kopf.on.event(GROUP, VERSION, NAMESPACES)
+def namespace_seen(event: kopf.RawEvent, **_: Any) -> None:
+    resync.saw(NAMESPACES, event.get("type"), dict(event["object"]))
+
+
+@kopf.on.startup()
+async def start_resync(memo: kopf.Memo, **_: Any) -> None:
+    memo.resync = asyncio.create_task(resync.run(interval_s=STATUS_INTERVAL_S), name="resync")
+
+
+@kopf.on.cleanup()
+async def stop_resync(memo: kopf.Memo, **_: Any) -> None:
+    task = memo.get("resync")
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

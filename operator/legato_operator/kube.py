@@ -137,3 +137,9 @@ class Kube:
                 return None
             raise
         return _data(response)
+
+    def patch_custom_status(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None:
+        """Merge ``status`` into a custom resource's status subresource (as kopf's patch does)."""
+        client.CustomObjectsApi(self.api).patch_namespaced_custom_object_status(
+            GROUP, VERSION, namespace, plural, name, {"status": status}, _preload_content=False
+        )
