@@ -177,7 +177,7 @@ class MatchingHandler:
                 poll_request=poll,
             )
             response = await self._record_started(
-                queue, task, self._history_call("RecordWorkflowTaskStarted"), record
+                queue, task, self._bound_history().RecordWorkflowTaskStarted, record
             )
             if response is not None:
                 response.backlog_count_hint = queue.backlog_count
@@ -206,7 +206,7 @@ class MatchingHandler:
                 poll_request=poll,
             )
             response = await self._record_started(
-                queue, task, self._history_call("RecordActivityTaskStarted"), record
+                queue, task, self._bound_history().RecordActivityTaskStarted, record
             )
             if response is not None:
                 return response
@@ -251,10 +251,10 @@ class MatchingHandler:
             timeout = min(timeout, remaining - self._config.poll_deadline_margin.total_seconds())
         return max(0.0, timeout)
 
-    def _history_call(self, name: str) -> Any:
+    def _bound_history(self) -> HistoryForMatching:
         if self._history is None:
             raise errors.Unavailable("matching is starting: the history role is not connected yet; retry")
-        return getattr(self._history, name)
+        return self._history
 
     # ------------------------------------------------------------ queries
 
