@@ -54,6 +54,9 @@ phase_end
 phase "build pause image"
 e2e/infra/build.sh pause
 phase_end
+phase "build helm"
+e2e/infra/build.sh helm
+phase_end
 phase "build legato image"
 archive=$(scripts/image/build.sh)
 phase_end

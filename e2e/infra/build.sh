@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the pieces of the end-to-end cluster from source, once, into the cache.
 #
-#   e2e/infra/build.sh all|packages|kube|coredns|pause|pin
+#   e2e/infra/build.sh all|packages|kube|coredns|pause|helm|pin
 #
 # packages the Debian packages the cluster runs on (containerd, runc, CNI
 #          plugins, etcd, iptables, debootstrap, ...), with apt when missing
@@ -12,6 +12,9 @@
 # pause    the sandbox ("pause") image, compiled from pause.c inside the
 #          k8s.io/kubernetes module and packed as an OCI archive, into
 #          $LEGATO_E2E_CACHE/pause-3.10/pause.oci.tar
+# helm     Helm v3.22.0 (the chart's lint/template tests and `helm install` in
+#          e2e), `go install` through the module proxy, into
+#          $LEGATO_E2E_CACHE/helm-v3.22.0/bin/helm
 # pin      regenerate e2e/infra/kube/go.mod and go.sum (maintainers only)
 #
 # Every target is skipped when its output is already in the cache, so `all`
@@ -184,6 +187,28 @@ build_pause() {
     log "pause image built in $((SECONDS - start)) s"
 }
 
+# Helm's main module has no replace directives, so a plain `go install` of a
+# tagged version works. Its version string is an -X on an internal package;
+# without it `helm version` reports "v3.x-dev" (the chart tests print it).
+build_helm() {
+    if [[ -x "$HELM_DIR/bin/helm" ]]; then
+        log "helm $HELM_VERSION: cached in $HELM_DIR/bin"
+        return 0
+    fi
+    go_env
+    local logfile="$LOG_DIR/build-helm.log" start=$SECONDS
+    : >"$logfile"
+    log "building helm $HELM_VERSION (cold: ~5-12 min on 2 cores); log: $logfile"
+    mkdir -p "$HELM_DIR"
+    GOBIN="$HELM_DIR/bin.tmp" run_logged helm go install -trimpath \
+        -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+        "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+    mkdir -p "$HELM_DIR/bin"
+    mv "$HELM_DIR/bin.tmp/helm" "$HELM_DIR/bin/helm"
+    rm -rf "$HELM_DIR/bin.tmp"
+    log "helm $HELM_VERSION built in $((SECONDS - start)) s"
+}
+
 # Debian packages the cluster and the image build run on; installed with apt
 # when missing (as scripts/infra/mariadb.sh does for MariaDB).
 APT_PACKAGES=(containerd runc containernetworking-plugins etcd-server iptables conntrack
@@ -220,14 +245,16 @@ main() {
         kube) build_kube ;;
         coredns) build_coredns ;;
         pause) build_pause ;;
+        helm) build_helm ;;
         pin) pin_kube ;;
         all)
             install_packages
             build_kube
             build_coredns
             build_pause
+            build_helm
             ;;
-        *) die "usage: $0 all|packages|kube|coredns|pause|pin" ;;
+        *) die "usage: $0 all|packages|kube|coredns|pause|helm|pin" ;;
     esac
 }
 

@@ -8,6 +8,7 @@ source "$REPO_ROOT/scripts/infra/common.sh"
 KUBE_VERSION=v1.32.13
 COREDNS_VERSION=v1.11.3
 PAUSE_VERSION=3.10
+HELM_VERSION=v3.22.0
 # Named exactly like containerd's sandbox_image: nothing can be pulled here.
 PAUSE_IMAGE="registry.k8s.io/pause:$PAUSE_VERSION"
 
@@ -15,6 +16,7 @@ PAUSE_IMAGE="registry.k8s.io/pause:$PAUSE_VERSION"
 KUBE_DIR="$LEGATO_E2E_CACHE/kubernetes-$KUBE_VERSION"
 COREDNS_DIR="$LEGATO_E2E_CACHE/coredns-$COREDNS_VERSION"
 PAUSE_DIR="$LEGATO_E2E_CACHE/pause-$PAUSE_VERSION"
+HELM_DIR="$LEGATO_E2E_CACHE/helm-$HELM_VERSION"
 LOG_DIR="$LEGATO_E2E_CACHE/logs"
 mkdir -p "$LOG_DIR"
 
