@@ -12,7 +12,8 @@ write is in flight go to the store together in the next one, so a burst of
 tasks with no pollers costs a few transactions, not one each.
 
 One reader per queue reads tasks in id order and feeds them to the matcher's
-read-ahead buffer; it sleeps on an event that writes set, never on a timer.
+read-ahead buffer; it sleeps on an event that writes set, and reads again
+after ``_IDLE_REREAD_S`` of quiet in case another host wrote.
 A task is deleted (acked) once a poller consumed it, or dropped as stale or
 expired; ``count`` is the number persisted and not yet acked (the backlog
 hint in poll responses). A delete that fails (the store is down) is kept and
@@ -24,6 +25,7 @@ sit forever on the sticky queue of a worker that is gone).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -50,6 +52,7 @@ _MAX_TASK_ID = (1 << 62) - 1
 _LEASE_ATTEMPTS = 5
 _READ_RETRY_S = (0.1, 0.5, 1.0, 2.0, 5.0)
 _DELETE_RETRY_S = 2.0
+_IDLE_REREAD_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +233,11 @@ class TaskBacklog:
             transient_log.succeeded("matching backlog reads")
             failures = 0
             if not rows:
-                await self._written.wait()
+                # Woken by this host's writes; the timeout also catches rows that
+                # another host wrote while both believed they owned the queue
+                # (a ring in transition), which no local event announces.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._written.wait(), _IDLE_REREAD_S)
                 continue
             for row in rows:
                 read_level = row.task_id
