@@ -275,6 +275,19 @@ class VisibilityFilter:
     close_time_to_ms: int | None = None
 
 
+@dataclass(slots=True)
+class ScheduleRecord:
+    """One schedule: its blob, where it lives, and when its owner must look at it next."""
+
+    namespace_id: str
+    schedule_id: str
+    shard_id: int  # the history shard of (namespace_id, schedule_id); its owner runs the schedule
+    data: bytes  # serialized engine-owned protobuf
+    # Bumped by one on every write; update_schedule is conditional on it.
+    conflict_token: int
+    next_wakeup_ms: int
+
+
 # ---------------------------------------------------------------- stores
 
 
@@ -493,6 +506,41 @@ class VisibilityStore(abc.ABC):
     async def delete_execution(self, *, namespace_id: str, run_id: str) -> None: ...
 
 
+class ScheduleStore(abc.ABC):
+    """Schedules, unique by (namespace_id, schedule_id), updated under optimistic concurrency."""
+
+    @abc.abstractmethod
+    async def create_schedule(self, record: ScheduleRecord) -> None:
+        """Raises AlreadyExistsError if the schedule id is taken in the namespace."""
+
+    @abc.abstractmethod
+    async def get_schedule(self, *, shard_id: int, namespace_id: str, schedule_id: str) -> ScheduleRecord:
+        """Raises NotFoundError."""
+
+    @abc.abstractmethod
+    async def update_schedule(self, record: ScheduleRecord, *, previous_conflict_token: int) -> None:
+        """Overwrite data, conflict_token and next_wakeup_ms if the stored token is the one named.
+
+        ConditionFailedError (writing nothing) if it differs or the schedule is gone.
+        """
+
+    @abc.abstractmethod
+    async def delete_schedule(self, *, shard_id: int, namespace_id: str, schedule_id: str) -> None:
+        """No error if it is gone."""
+
+    @abc.abstractmethod
+    async def list_schedules(
+        self, *, namespace_id: str, page_size: int, page_token: bytes = b""
+    ) -> tuple[list[ScheduleRecord], bytes]:
+        """Ordered by schedule_id."""
+
+    @abc.abstractmethod
+    async def get_due_schedules(
+        self, *, shard_id: int, max_wakeup_ms: int, batch_size: int
+    ) -> list[ScheduleRecord]:
+        """Schedules of the shard with next_wakeup_ms <= max_wakeup_ms, earliest first, at most batch_size."""
+
+
 class Persistence(abc.ABC):
     """All stores of one database, opened together."""
 
@@ -503,6 +551,7 @@ class Persistence(abc.ABC):
     namespaces: NamespaceStore
     membership: MembershipStore
     visibility: VisibilityStore
+    schedules: ScheduleStore
 
     @abc.abstractmethod
     async def close(self) -> None: ...

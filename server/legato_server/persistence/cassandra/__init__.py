@@ -21,6 +21,7 @@ from pathlib import Path
 from legato_server.persistence.cassandra.executions import CassandraExecutionStore
 from legato_server.persistence.cassandra.membership import CassandraMembershipStore
 from legato_server.persistence.cassandra.namespaces import CassandraNamespaceStore
+from legato_server.persistence.cassandra.schedules import CassandraScheduleStore
 from legato_server.persistence.cassandra.schema import (
     READ_VERSION_CQL,
     check_keyspace_name,
@@ -50,6 +51,7 @@ class CassandraPersistence(Persistence):
         self.namespaces = CassandraNamespaceStore(session)
         self.membership = CassandraMembershipStore(session)
         self.visibility = CassandraVisibilityStore(session)
+        self.schedules = CassandraScheduleStore(session)
 
     async def close(self) -> None:
         await self._session.close()

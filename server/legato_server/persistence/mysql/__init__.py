@@ -19,6 +19,7 @@ from legato_server.persistence.mysql.database import UNKNOWN_DATABASE, Database,
 from legato_server.persistence.mysql.executions import MySQLExecutionStore
 from legato_server.persistence.mysql.membership import MySQLMembershipStore
 from legato_server.persistence.mysql.namespaces import MySQLNamespaceStore
+from legato_server.persistence.mysql.schedules import MySQLScheduleStore
 from legato_server.persistence.mysql.schema import read_current_version
 from legato_server.persistence.mysql.shards import MySQLClusterMetadataStore, MySQLShardStore
 from legato_server.persistence.mysql.task_queues import MySQLTaskQueueStore
@@ -37,6 +38,7 @@ class MySQLPersistence(Persistence):
         self.namespaces = MySQLNamespaceStore(database)
         self.membership = MySQLMembershipStore(database)
         self.visibility = MySQLVisibilityStore(visibility_database)
+        self.schedules = MySQLScheduleStore(database)
 
     async def close(self) -> None:
         await self._database.close()

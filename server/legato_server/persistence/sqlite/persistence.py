@@ -17,6 +17,7 @@ from legato_server.persistence.sqlite.executions import SQLiteExecutionStore
 from legato_server.persistence.sqlite.membership import SQLiteMembershipStore
 from legato_server.persistence.sqlite.migrate import migrate
 from legato_server.persistence.sqlite.namespaces import SQLiteNamespaceStore
+from legato_server.persistence.sqlite.schedules import SQLiteScheduleStore
 from legato_server.persistence.sqlite.shards import SQLiteShardStore
 from legato_server.persistence.sqlite.task_queues import SQLiteTaskQueueStore
 from legato_server.persistence.sqlite.visibility import SQLiteVisibilityStore
@@ -34,6 +35,7 @@ class SQLitePersistence(Persistence):
         self.namespaces = SQLiteNamespaceStore(database)
         self.membership = SQLiteMembershipStore(database)
         self.visibility = SQLiteVisibilityStore(database)
+        self.schedules = SQLiteScheduleStore(database)
 
     @classmethod
     def open(cls, path: Path | None, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> SQLitePersistence:
