@@ -40,7 +40,9 @@ from typing import Any
 import grpc
 
 from legato._service import ServiceClient
+from legato._worker_activity import build_activity_chain
 from legato._worker_cache import WorkflowCache
+from legato._worker_local_activity import LocalActivityRunner
 from legato._worker_shared import poll_loop
 from legato._workflow_instance import StaleInstanceError, WorkflowInstance, get_workflow_definition
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
@@ -91,8 +93,15 @@ class WorkflowWorker:
         sticky_schedule_to_start_timeout: timedelta,
         data_converter: DataConverter,
         interceptor_classes: Sequence[type[WorkflowInboundInterceptor]],
+        local_activities: LocalActivityRunner | None = None,
     ) -> None:
         self._service = service
+        self._local_activities = local_activities or LocalActivityRunner(
+            definitions={},
+            chain=build_activity_chain((), None),
+            data_converter=data_converter,
+            task_queue=task_queue,
+        )
         self._namespace = namespace
         self._task_queue = task_queue
         self._identity = identity
@@ -296,6 +305,12 @@ class WorkflowWorker:
             self.cache.evict(run_id)
             await self._respond_failed(task, err)
             return
+        try:
+            commands = await self._run_local_activities(instance, commands)
+        except Exception as err:
+            self.cache.evict(run_id)
+            await self._respond_failed(task, err)
+            return
 
         request = ws.RespondWorkflowTaskCompletedRequest(
             task_token=task.task_token, commands=commands, identity=self._identity, namespace=self._namespace
@@ -327,6 +342,35 @@ class WorkflowWorker:
             self.cache.evict(run_id)
         else:
             self.cache.put(run_id, instance)
+
+    async def _run_local_activities(self, instance: Any, commands: list[Any]) -> list[Any]:
+        """Run the local activities the task asked for, feeding each outcome back; all commands, in order.
+
+        Each outcome is delivered alone and the code runs on until it blocks,
+        so the marker and the commands that followed it are in history in the
+        order the code saw them (replay reproduces that order from the markers).
+        """
+        local = instance.local_activities
+        running: dict[int, asyncio.Task[Any]] = {}
+        try:
+            while True:
+                for request in local.take_requests():
+                    running[request.seq] = asyncio.create_task(
+                        self._local_activities.run(request), name=f"local-activity-{request.activity_type}"
+                    )
+                for seq in local.take_cancelled():
+                    cancelled = running.pop(seq, None)
+                    if cancelled is not None:
+                        cancelled.cancel()
+                if not running:
+                    return commands
+                done, _ = await asyncio.wait(set(running.values()), return_when=asyncio.FIRST_COMPLETED)
+                for seq in sorted(s for s, t in running.items() if t in done):
+                    outcome = running.pop(seq).result()
+                    commands.extend(instance.resolve_local_activity(seq, outcome))
+        finally:
+            for leftover in running.values():
+                leftover.cancel()
 
     async def _respond_failed(self, task: ws.PollWorkflowTaskQueueResponse, error: BaseException) -> None:
         self.stats.task_failures += 1

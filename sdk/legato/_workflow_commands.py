@@ -26,6 +26,7 @@ C = enums_pb2
 
 PATCH_MARKER = "legato_patch"
 SIDE_EFFECT_MARKER = "legato_side_effect"
+LOCAL_ACTIVITY_MARKER = "legato_local_activity"
 
 # The event each command type turns into.
 EVENT_FOR_COMMAND: dict[int, int] = {
@@ -129,13 +130,22 @@ def _event_key(event: history_pb2.HistoryEvent) -> dict[str, str]:
 
 
 def _marker_id(name: str, details: dict[str, object]) -> dict[str, str]:
-    """What identifies a marker of ours: the patch id or the side-effect sequence number."""
-    key = "patch_id" if name == PATCH_MARKER else "seq" if name == SIDE_EFFECT_MARKER else None
-    if key is None or key not in details:
-        return {}
-    payloads = details[key]
-    data = payloads.payloads[0].data if payloads.payloads else b""  # type: ignore[attr-defined]
-    return {key: data.decode(errors="replace")}
+    """What identifies a marker of ours: the patch id, the side-effect or local activity sequence number.
+
+    A local activity marker is also named by its activity type, so a changed
+    order of local activities is reported with both types.
+    """
+    keys = {PATCH_MARKER: ("patch_id",), SIDE_EFFECT_MARKER: ("seq",)}.get(name)
+    if name == LOCAL_ACTIVITY_MARKER:
+        keys = ("seq", "activity_type")
+    found: dict[str, str] = {}
+    for key in keys or ():
+        if key not in details:
+            continue
+        payloads = details[key]
+        data = payloads.payloads[0].data if payloads.payloads else b""  # type: ignore[attr-defined]
+        found[key] = data.decode(errors="replace")
+    return found
 
 
 def matches(command: command_pb2.Command, event: history_pb2.HistoryEvent) -> bool:

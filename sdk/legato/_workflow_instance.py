@@ -68,6 +68,7 @@ from legato import exceptions as exc
 from legato import interceptor as icp
 from legato._workflow_commands import (
     COMMAND_EVENT_TYPES,
+    LOCAL_ACTIVITY_MARKER,
     PATCH_MARKER,
     SIDE_EFFECT_MARKER,
     TERMINAL_COMMAND_TYPES,
@@ -83,6 +84,7 @@ from legato._workflow_handles import (
     ExternalRequest,
     ExternalWorkflowHandle,
 )
+from legato._workflow_local_activity import LocalActivities, LocalActivityOutcome
 from legato._workflow_loop import WorkflowEventLoop, WorkflowTimerHandle, install_guards
 from legato._workflow_types import (
     ActivityCancellationType,
@@ -237,6 +239,7 @@ class WorkflowInstance:
         self._recorded_patches: set[str] = set()
         self._recorded_side_effects: dict[str, common_pb2.Payloads] = {}
         self._conditions: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
+        self.local_activities = LocalActivities(self)
 
         self._object: Any = None
         self._run_input: icp.ExecuteWorkflowInput | None = None
@@ -292,6 +295,12 @@ class WorkflowInstance:
             )
         with self.loop.running():
             return self._process(events)
+
+    def resolve_local_activity(self, seq: int, outcome: LocalActivityOutcome) -> list[command_pb2.Command]:
+        """Deliver a local activity's outcome in the task at hand; returns the commands the code issued next."""
+        with self.loop.running():
+            self.local_activities.resolve(seq, outcome)
+            return [entry.command for entry in self._run_until_blocked()]
 
     def query(
         self, query_type: str, args: common_pb2.Payloads, header: common_pb2.Header | None
@@ -394,6 +403,8 @@ class WorkflowInstance:
                 self._recorded_patches.add(self._marker_str(marker, "patch_id"))
             elif marker.marker_name == SIDE_EFFECT_MARKER:
                 self._recorded_side_effects[self._marker_str(marker, "seq")] = marker.details["data"]
+            elif marker.marker_name == LOCAL_ACTIVITY_MARKER:
+                self.local_activities.note_marker(later)
 
     def _marker_str(self, marker: history_pb2.MarkerRecordedEventAttributes, key: str) -> str:
         return str(self.payload_converter.from_payloads(marker.details[key])[0])
@@ -404,6 +415,9 @@ class WorkflowInstance:
         self._now = datetime.fromtimestamp(ts.seconds, UTC) + timedelta(microseconds=ts.nanos // 1000)
 
     # ---------------------------------------------------------------- matching
+
+    def nondeterminism(self, detail: str) -> exc.NondeterminismError:
+        return self._nondeterminism(detail)
 
     def _nondeterminism(self, detail: str) -> exc.NondeterminismError:
         return exc.NondeterminismError(
@@ -613,6 +627,9 @@ class WorkflowInstance:
                 self.loop.call_soon(self._run_task.cancel)
         if not self._completed:
             self.loop.run_until_idle(self._check_conditions, self._should_stop)
+            # Replaying: local activities resolve from their markers, one at a time, as in the original run.
+            while self._replaying and not self._should_stop() and self.local_activities.resolve_recorded():
+                self.loop.run_until_idle(self._check_conditions, self._should_stop)
         if self._task_failure is not None:
             error, self._task_failure = self._task_failure, None
             raise error

@@ -33,7 +33,8 @@ from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from legato._worker_activity import ActivityWorker
+from legato._worker_activity import ActivityWorker, build_activity_chain
+from legato._worker_local_activity import LocalActivityRunner
 from legato._worker_shared import WorkerFatalError
 from legato.activity import ActivityDefinition
 from legato.interceptor import Interceptor, WorkflowInboundInterceptor
@@ -127,6 +128,12 @@ class Worker:
             interceptor_classes: list[type[WorkflowInboundInterceptor]] = [
                 cls for cls in (i.workflow_interceptor_class() for i in all_interceptors) if cls is not None
             ]
+            local_activities = LocalActivityRunner(
+                definitions={d.name: d for d in definitions},
+                chain=build_activity_chain(all_interceptors, activity_executor),
+                data_converter=client.data_converter,
+                task_queue=task_queue,
+            )
             self._workflow_worker = WorkflowWorker(
                 service=client.service,
                 namespace=client.namespace,
@@ -139,6 +146,7 @@ class Worker:
                 sticky_schedule_to_start_timeout=sticky_queue_schedule_to_start_timeout,
                 data_converter=client.data_converter,
                 interceptor_classes=interceptor_classes,
+                local_activities=local_activities,
             )
         self._pollers: asyncio.Task[None] | None = None
         self._shutdown_requested: asyncio.Event | None = None

@@ -49,6 +49,8 @@ from legato._workflow_defn import (
 )
 from legato._workflow_handles import ActivityHandle, ChildWorkflowHandle, ExternalWorkflowHandle
 from legato._workflow_instance import WorkflowInstance, duration_into, retry_policy_proto, workflow_argument
+from legato._workflow_local_activity import DEFAULT_LOCAL_RETRY_THRESHOLD
+from legato._workflow_local_activity import execute_local_activity as _run_local
 from legato._workflow_loop import current_workflow_loop
 from legato._workflow_types import (
     ActivityCancellationType,
@@ -61,7 +63,13 @@ from legato._workflow_types import (
     WorkflowInfo,
 )
 from legato.api.v1 import command_pb2
-from legato.common import ParentClosePolicy, RetryPolicy, WorkflowIDReusePolicy, checked_run_id
+from legato.common import (
+    ParentClosePolicy,
+    RetryPolicy,
+    WorkflowIDReusePolicy,
+    checked_duration,
+    checked_run_id,
+)
 
 __all__ = [
     "ActivityCancellationType",
@@ -84,6 +92,7 @@ __all__ = [
     "deprecate_patch",
     "execute_activity",
     "execute_child_workflow",
+    "execute_local_activity",
     "get_external_workflow_handle",
     "get_workflow_definition",
     "info",
@@ -102,6 +111,7 @@ __all__ = [
     "sleep",
     "start_activity",
     "start_child_workflow",
+    "start_local_activity",
     "unsafe",
     "upsert_memo",
     "upsert_search_attributes",
@@ -403,6 +413,136 @@ async def execute_activity(
         heartbeat_timeout=heartbeat_timeout,
         retry_policy=retry_policy,
         cancellation_type=cancellation_type,
+        activity_id=activity_id,
+        result_type=result_type,
+    )
+
+
+# ---------------------------------------------------------------- local activities
+
+
+def _timedelta(value: Duration | None) -> timedelta | None:
+    if value is None or isinstance(value, timedelta):
+        return value
+    return timedelta(seconds=float(value))
+
+
+@overload
+def start_local_activity(
+    activity: Callable[..., Awaitable[_R]],
+    *args: Any,
+    start_to_close_timeout: Duration | None = None,
+    schedule_to_close_timeout: Duration | None = None,
+    retry_policy: RetryPolicy | None = None,
+    local_retry_threshold: Duration = DEFAULT_LOCAL_RETRY_THRESHOLD,
+    activity_id: str | None = None,
+    result_type: type | None = None,
+) -> asyncio.Task[_R]: ...
+@overload
+def start_local_activity(
+    activity: Callable[..., _R],
+    *args: Any,
+    start_to_close_timeout: Duration | None = None,
+    schedule_to_close_timeout: Duration | None = None,
+    retry_policy: RetryPolicy | None = None,
+    local_retry_threshold: Duration = DEFAULT_LOCAL_RETRY_THRESHOLD,
+    activity_id: str | None = None,
+    result_type: type | None = None,
+) -> asyncio.Task[_R]: ...
+def start_local_activity(
+    activity: Callable[..., Any] | str,
+    *args: Any,
+    start_to_close_timeout: Duration | None = None,
+    schedule_to_close_timeout: Duration | None = None,
+    retry_policy: RetryPolicy | None = None,
+    local_retry_threshold: Duration = DEFAULT_LOCAL_RETRY_THRESHOLD,
+    activity_id: str | None = None,
+    result_type: type | None = None,
+) -> asyncio.Task[Any]:
+    """Run an activity in this worker, inside the workflow task; await the task for its result.
+
+    The activity must be registered on the worker running the workflow. Its
+    outcome is recorded as a marker, so on replay it is not run again. Failed
+    attempts are retried per ``retry_policy`` by the worker; a backoff longer
+    than ``local_retry_threshold`` is slept on a durable timer instead.
+    ``start_to_close_timeout`` bounds one attempt, ``schedule_to_close_timeout``
+    all of them (at least one is required). A final failure raises
+    ``ActivityError`` with the activity's error as ``__cause__``.
+    """
+    instance = _instance()
+    name = _activity_name(activity)
+    if schedule_to_close_timeout is None and start_to_close_timeout is None:
+        raise ValueError(
+            f"local activity {name!r}: set start_to_close_timeout (how long one attempt may run) "
+            "or schedule_to_close_timeout (how long all attempts may take)"
+        )
+    for value, what in (
+        (start_to_close_timeout, "start_to_close_timeout"),
+        (schedule_to_close_timeout, "schedule_to_close_timeout"),
+    ):
+        if value is not None:
+            workflow_argument(lambda value=value, what=what: checked_duration(value, field=what))
+    if retry_policy is not None:
+        retry_policy_proto(retry_policy)
+    if result_type is None and not isinstance(activity, str):
+        result_type = return_hint(activity)
+    return instance.loop.create_task(
+        _run_local(
+            instance,
+            activity_type=name,
+            args=args,
+            headers={},
+            activity_id=activity_id,
+            start_to_close_timeout=_timedelta(start_to_close_timeout),
+            schedule_to_close_timeout=_timedelta(schedule_to_close_timeout),
+            retry_policy=retry_policy,
+            local_retry_threshold=_timedelta(local_retry_threshold) or DEFAULT_LOCAL_RETRY_THRESHOLD,
+            result_type=result_type,
+        ),
+        name=f"local-activity-{name}",
+    )
+
+
+@overload
+async def execute_local_activity(
+    activity: Callable[..., Awaitable[_R]],
+    *args: Any,
+    start_to_close_timeout: Duration | None = None,
+    schedule_to_close_timeout: Duration | None = None,
+    retry_policy: RetryPolicy | None = None,
+    local_retry_threshold: Duration = DEFAULT_LOCAL_RETRY_THRESHOLD,
+    activity_id: str | None = None,
+    result_type: type | None = None,
+) -> _R: ...
+@overload
+async def execute_local_activity(
+    activity: Callable[..., _R],
+    *args: Any,
+    start_to_close_timeout: Duration | None = None,
+    schedule_to_close_timeout: Duration | None = None,
+    retry_policy: RetryPolicy | None = None,
+    local_retry_threshold: Duration = DEFAULT_LOCAL_RETRY_THRESHOLD,
+    activity_id: str | None = None,
+    result_type: type | None = None,
+) -> _R: ...
+async def execute_local_activity(
+    activity: Callable[..., Any] | str,
+    *args: Any,
+    start_to_close_timeout: Duration | None = None,
+    schedule_to_close_timeout: Duration | None = None,
+    retry_policy: RetryPolicy | None = None,
+    local_retry_threshold: Duration = DEFAULT_LOCAL_RETRY_THRESHOLD,
+    activity_id: str | None = None,
+    result_type: type | None = None,
+) -> Any:
+    """``await start_local_activity(...)``: run a local activity and return its result."""
+    return await start_local_activity(
+        activity,  # type: ignore[arg-type]
+        *args,
+        start_to_close_timeout=start_to_close_timeout,
+        schedule_to_close_timeout=schedule_to_close_timeout,
+        retry_policy=retry_policy,
+        local_retry_threshold=local_retry_threshold,
         activity_id=activity_id,
         result_type=result_type,
     )
