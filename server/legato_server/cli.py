@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from legato_server.common.log_format import configure_logging
 from legato_server.common.logs import quiet_third_party_loggers
 
 log = logging.getLogger("legato_server")
@@ -36,6 +37,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = ("legato_server.schema_cli",)
 """Modules exposing ``add_parser(subparsers)``, added after the built-in subcommands."""
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
 
 
 def default_dev_db_path() -> Path:
@@ -70,6 +72,7 @@ def add_start_dev_parser(subparsers: Any) -> None:
         "--num-history-shards", type=int, default=4, help="shards of a new database (default 4)"
     )
     parser.add_argument("--log-level", choices=LOG_LEVELS, default="info")
+    _add_observability_arguments(parser)
     parser.set_defaults(run=run_start_dev)
 
 
@@ -90,12 +93,20 @@ def run_start_dev(args: argparse.Namespace) -> int:
         db_path = (args.db_file or default_dev_db_path()).expanduser().resolve()
         db_path.parent.mkdir(parents=True, exist_ok=True)
         where = str(db_path)
+    from legato_server.common.metrics import MetricsConfig
+
+    metrics_port = args.metrics_port
+    if metrics_port is None and os.environ.get("LEGATO_METRICS_PORT"):
+        metrics_port = _port_from_environment("LEGATO_METRICS_PORT")
+        if metrics_port is None:
+            return 1
     config = ServerConfig(
         host=args.ip,
         port=args.port,
         persistence=PersistenceConfig(kind="sqlite", sqlite=SQLiteConfig(path=db_path)),
         num_history_shards=args.num_history_shards,
         namespaces=tuple(namespaces),
+        metrics=None if metrics_port is None else MetricsConfig(port=metrics_port, host=args.ip),
     )
     return _serve(
         config, banner=lambda address: f"Legato dev server listening on {address} (SQLite: {where})"
@@ -112,6 +123,7 @@ def add_start_parser(subparsers: Any) -> None:
     parser.add_argument("--config", type=Path, required=True, help="YAML config file")
     parser.add_argument("--services", help="comma-separated roles to run (overrides the file)")
     parser.add_argument("--log-level", choices=LOG_LEVELS, default="info")
+    _add_observability_arguments(parser)
     parser.set_defaults(run=run_start)
 
 
@@ -129,16 +141,58 @@ def run_start(args: argparse.Namespace) -> int:
     data = apply_environment(data, os.environ)
     if args.services:
         data["services"] = args.services
+    if args.metrics_port is not None:
+        data["metrics"] = {**(data.get("metrics") or {}), "port": args.metrics_port}
     try:
         config = server_config_from_mapping(data)
     except ValueError as err:
         return _fail(f"config {args.config}: {err}")
+    if args.log_format is None and not os.environ.get("LEGATO_LOG_FORMAT"):
+        # Only the file chose: apply it now that the file is read.
+        configure_logging(level=args.log_level, log_format=config.log_format)
+        quiet_third_party_loggers()
     return _serve(
         config,
         banner=lambda address: (
             f"Legato server listening on {address} ({', '.join(config.services)}; {config.persistence.kind})"
         ),
     )
+
+
+def _add_observability_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="text (default) or json: one object per line with namespace, workflow_id, run_id "
+        "and trace_id where known (env LEGATO_LOG_FORMAT; start: also the config's log.format)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus /metrics on this port (0 = any free port; default off; "
+        "env LEGATO_METRICS_PORT; start: also the config's metrics.port)",
+    )
+
+
+def _port_from_environment(variable: str) -> int | None:
+    value = os.environ.get(variable, "")
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        _fail(f"{variable}={value!r}: expected a port number 0-65535 (0 = any free port)")
+        return None
+    return port
+
+
+def _log_format(args: argparse.Namespace) -> str:
+    """--log-format, else LEGATO_LOG_FORMAT, else text (``start`` may still apply its file's choice)."""
+    chosen = getattr(args, "log_format", None) or os.environ.get("LEGATO_LOG_FORMAT") or "text"
+    if chosen not in LOG_FORMATS:
+        raise SystemExit(_fail(f"LEGATO_LOG_FORMAT={chosen!r}: expected one of {', '.join(LOG_FORMATS)}"))
+    return str(chosen)
 
 
 # ---------------------------------------------------------------- running
@@ -200,11 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, str(getattr(args, "log_level", "info")).upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(level=str(getattr(args, "log_level", "info")), log_format=_log_format(args))
     quiet_third_party_loggers()
     return int(args.run(args))
 

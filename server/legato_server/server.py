@@ -50,7 +50,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from legato.api.v1 import workflow_service_pb2, workflow_service_pb2_grpc
 from legato_server.common.deadline import call_deadline, set_call_timeout
 from legato_server.common.errors import NotOwner
+from legato_server.common.instrument import instrument_handler
 from legato_server.common.logs import TransientLog
+from legato_server.common.metrics import MetricsConfig, MetricsEndpoint, register_state, serve_metrics
 from legato_server.common.routing import PeerClients
 from legato_server.common.rpc import servicer_for
 from legato_server.common.tls import (
@@ -71,12 +73,14 @@ from legato_server.internal.v1 import (
     matching_service_pb2_grpc,
 )
 from legato_server.matching import MatchingConfig, MatchingHandler
+from legato_server.matching import metrics as matching_metrics
 from legato_server.matching.client import MatchingClient, RingQueueRouter, queue_owner
 from legato_server.membership import MembershipMonitor
 from legato_server.namespace import NamespaceRegistry
 from legato_server.persistence.config import PersistenceConfig
 from legato_server.persistence.factory import create_persistence
 from legato_server.persistence.interface import Persistence
+from legato_server.persistence.metrics import instrument_persistence
 
 log = logging.getLogger(__name__)
 readiness_log = TransientLog(log, repeat_after_s=300)
@@ -122,6 +126,10 @@ class ServerConfig:
     """TLS of the public API on this process's port; None = plaintext (see ``common.tls``)."""
     internode_tls: InternodeTLSConfig | None = None
     """Mutual TLS between roles in different processes; None = plaintext (see ``common.tls``)."""
+    metrics: MetricsConfig | None = None
+    """Where this process serves Prometheus ``/metrics``; None = not served (docs/metrics.md)."""
+    log_format: str = "text"
+    """"text" or "json" (one JSON object per line; see ``common.log_format``). Applied by the CLI."""
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.services) - set(ROLES))
@@ -135,6 +143,11 @@ class ServerConfig:
                 "since peers reach this process on the same TLS port"
             )
         validate_tls(self.tls, self.internode_tls)
+        if self.log_format not in LOG_FORMATS:
+            raise ValueError(f"log.format: expected one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
+
+
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass
@@ -158,6 +171,9 @@ class RunningServer:
     _peers: PeerClients | None = None
     _stopped: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: bool = False
+    metrics_endpoint: MetricsEndpoint | None = None
+    """The ``/metrics`` HTTP endpoint, if ``config.metrics`` is set (``.url``)."""
+    _metrics_stops: list[Callable[[], None]] = field(default_factory=list)
 
     async def stop(self) -> None:
         """Drain: leave the ring, turn NOT_SERVING, release shards and pollers, finish in-flight calls, exit.
@@ -188,6 +204,8 @@ class RunningServer:
                 await _quietly("peer channels", self._peers.close())
             await _quietly("persistence", self.persistence.close())
         finally:
+            for stop_metrics in self._metrics_stops:
+                stop_metrics()
             self._stopped.set()
 
     async def wait_stopped(self) -> None:
@@ -196,7 +214,7 @@ class RunningServer:
 
 async def start_server(config: ServerConfig) -> RunningServer:
     """Start the configured roles; returns once the gRPC server accepts calls and health is SERVING."""
-    persistence = await create_persistence(config.persistence)
+    persistence = instrument_persistence(await create_persistence(config.persistence))
     cleanup: list[Callable[[], Any]] = [persistence.close]
     try:
         return await _assemble(config, persistence, cleanup)
@@ -260,6 +278,12 @@ async def _assemble(
         asyncio.get_running_loop().create_task(peers.retain(membership.addresses()))
 
     membership.add_listener(forget_gone_peers)
+    metrics_stops = [
+        register_state(
+            "legato_membership_hosts",
+            lambda: [((role,), len(membership.ring(role).hosts)) for role in ROLES],
+        )
+    ]
 
     # Every role reaches every other through the rings: in-process when the
     # owner is this process, over gRPC otherwise. One code path either way.
@@ -268,6 +292,9 @@ async def _assemble(
         matching = MatchingHandler(task_queues=persistence.task_queues, config=config.matching)
         matching.owns = lambda key: _owns_queue(membership, key)
         cleanup.append(matching.stop)
+        instrument_handler(matching, service=MATCHING_SERVICE, role="matching")
+        for name, reader in matching_metrics.state_readers(matching.loaded_queues).items():
+            metrics_stops.append(register_state(name, reader))
     matching_client = MatchingClient(RingQueueRouter(membership=membership, peers=peers, local=matching))
 
     history_router = RingShardRouter(membership=membership, peers=peers)
@@ -286,11 +313,14 @@ async def _assemble(
             router=history_router,
         )
         cleanup.append(history.stop)
+        instrument_handler(history.handler, service=HISTORY_SERVICE, role="history")
         history_router.set_local(history.handler)
         history_client = history.client
         controller = ShardController(history.engine, membership)
         await controller.start()
         cleanup.append(controller.stop)
+        owned = controller.owned
+        metrics_stops.append(register_state("legato_history_shards_owned", lambda: [((), len(owned()))]))
     else:
         history_client = HistoryClient(history_router, num_history_shards=shards)
     if matching is not None:
@@ -316,6 +346,7 @@ async def _assemble(
             matching=matching_client,
             visibility=persistence.visibility,
         )
+        instrument_handler(frontend, service=WORKFLOW_SERVICE, role="frontend")
         workflow_service_pb2_grpc.add_WorkflowServiceServicer_to_server(
             _servicer(frontend, WORKFLOW_SERVICE), server
         )
@@ -328,6 +359,12 @@ async def _assemble(
             _servicer(history.handler, HISTORY_SERVICE), server
         )
     await server.start()
+    endpoint = None
+    if config.metrics is not None:
+        endpoint = serve_metrics(config.metrics)
+        metrics_stops.append(endpoint.stop)
+        log.info("metrics on %s", endpoint.url)
+    cleanup.extend(metrics_stops)
     readiness = _Readiness(config.services, membership, controller)
     await readiness.publish(health_servicer)
     health_task = asyncio.create_task(readiness.track(health_servicer), name="health")
@@ -347,6 +384,8 @@ async def _assemble(
         _health=health_servicer,
         _health_task=health_task,
         _peers=peers,
+        metrics_endpoint=endpoint,
+        _metrics_stops=metrics_stops,
     )
 
 
@@ -468,6 +507,8 @@ _TOP_LEVEL_KEYS = {
     "membership",
     "tls",
     "internode_tls",
+    "metrics",
+    "log",
 }
 PRODUCTION_DEFAULT_SHARDS = 64
 
@@ -502,6 +543,11 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
           key_file: /etc/legato/internode/tls.key
           ca_file: /etc/legato/internode/ca.crt
           server_name: legato-internode  # name in the certificates; peers dial by IP
+        metrics:                        # Prometheus /metrics (docs/metrics.md); absent = off
+          port: 9090
+          host: 0.0.0.0                 # default: the gRPC host
+        log:
+          format: json                  # text (default) | json: one object per line
     """
     from legato_server.persistence.config import CassandraConfig, MySQLConfig, SQLiteConfig
 
@@ -550,6 +596,8 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
         **_membership_from_mapping(data.get("membership") or {}),
         tls=_tls_from_mapping(data.get("tls")),
         internode_tls=_internode_tls_from_mapping(data.get("internode_tls")),
+        metrics=_metrics_from_mapping(data.get("metrics"), default_host=str(data.get("host", "127.0.0.1"))),
+        log_format=_log_format_from_mapping(data.get("log")),
     )
 
 
@@ -561,9 +609,13 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "LEGATO_SERVICES": "services",
     "LEGATO_NUM_HISTORY_SHARDS": "num_history_shards",
     "LEGATO_CLUSTER_NAME": "cluster_name",
+    "LEGATO_METRICS_PORT": "metrics.port",
+    "LEGATO_METRICS_HOST": "metrics.host",
+    "LEGATO_LOG_FORMAT": "log.format",
 }
-"""Environment variables that override top-level config keys (a pod sets
-``LEGATO_ADVERTISE_ADDRESS=$(POD_IP):7233`` from the downward API)."""
+"""Environment variables that override config keys (a pod sets
+``LEGATO_ADVERTISE_ADDRESS=$(POD_IP):7233`` from the downward API); a dotted
+key names a key of a section (``metrics.port``)."""
 
 
 def _integer(data: dict[str, Any], key: str, default: int) -> int:
@@ -583,8 +635,38 @@ def apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> dict[
     for variable, key in ENVIRONMENT_OVERRIDES.items():
         value = environ.get(variable)
         if value:
-            merged[key] = value
+            section, _, leaf = key.rpartition(".")
+            if section:
+                merged[section] = {**(merged.get(section) or {}), leaf: value}
+            else:
+                merged[key] = value
     return merged
+
+
+def _metrics_from_mapping(data: Any, *, default_host: str) -> MetricsConfig | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ValueError(f"metrics: expected a mapping with port (and host), got {data!r}")
+    _reject_unknown(data, {"port", "host"}, "metrics.")
+    if "port" not in data:
+        raise ValueError(
+            "metrics.port is required (0-65535; 0 = any free port); leave out metrics: to turn it off"
+        )
+    port = _integer(data, "port", 0)
+    return MetricsConfig(port=port, host=str(data.get("host") or default_host))
+
+
+def _log_format_from_mapping(data: Any) -> str:
+    if data is None:
+        return "text"
+    if not isinstance(data, dict):
+        raise ValueError(f"log: expected a mapping such as {{format: json}}, got {data!r}")
+    _reject_unknown(data, {"format"}, "log.")
+    value = str(data.get("format", "text"))
+    if value not in LOG_FORMATS:
+        raise ValueError(f"log.format: expected one of {', '.join(LOG_FORMATS)}, got {value!r}")
+    return value
 
 
 class _MembershipIntervals(TypedDict, total=False):

@@ -41,6 +41,7 @@ from legato.api.v1 import common_pb2, enums_pb2, workflow_service_pb2
 from legato_server.common import deadline, errors
 from legato_server.common.limits import quote, shorten
 from legato_server.internal.v1 import history_service_pb2, matching_service_pb2, tokens_pb2
+from legato_server.matching import metrics
 from legato_server.matching.backlog import TaskQueueKey, wall_clock_ms
 from legato_server.matching.config import MatchingConfig
 from legato_server.matching.task_queue import TaskQueue
@@ -228,6 +229,7 @@ class MatchingHandler:
         except BaseException:
             queue.give_back(task)
             raise
+        metrics.task_started(queue.key.task_type, waited_ms=self._now_ms() - task.create_time_ms)
         await queue.ack(task)
         return response
 
@@ -335,6 +337,10 @@ class MatchingHandler:
                 f"in the last {recency:g}s; use the normal task queue {task_queue.normal_name!r}"
             )
         return queue
+
+    def loaded_queues(self) -> list[TaskQueue]:
+        """The task queues loaded now (a copy: safe to read from the metrics thread)."""
+        return list(self._queues.values())
 
     def backlog_count(self, *, namespace_id: str, name: str, task_type: int) -> int:
         """Persisted, unconsumed tasks of a loaded queue (0 if it is not loaded)."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from legato_server.common import errors
 from legato_server.common.logs import TransientLog
+from legato_server.matching import metrics
 from legato_server.matching.backlog import TaskBacklog, TaskQueueKey
 from legato_server.matching.config import MatchingConfig
 from legato_server.matching.matcher import TaskMatcher
@@ -63,7 +64,9 @@ class TaskQueue:
         if not self.matcher.offer(task):
             task.settled = None
             await self.backlog.persist(task)
+            metrics.task_added(self.key.task_type, sync_match=False)
             return
+        metrics.task_added(self.key.task_type, sync_match=True)
         try:
             async with asyncio.timeout(_SYNC_MATCH_SETTLE_S):
                 await asyncio.shield(task.settled)

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from legato_server.common.errors import Unavailable
+from legato_server.common.metrics import TIMER_LATENESS
 from legato_server.history.queues.queue_common import (
     QueueShard,
     ack_forever,
@@ -136,6 +137,8 @@ class TimerQueueProcessor:
             await self._execute(info, fire_ms)
 
         async with self._semaphore:
+            # Measured once, as the task begins: retries after a failure are not lateness.
+            TIMER_LATENESS.observe(max(0, self._shard.clock.now_ms() - fire_ms) / 1000)
             done = await run_with_retries(
                 clock=self._shard.clock,
                 cause="history timer tasks",

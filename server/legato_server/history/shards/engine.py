@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from legato_server.common.errors import NotOwner, Unavailable
+from legato_server.common.log_context import workflow_fields
 from legato_server.history.clock import Clock
 from legato_server.history.queues.timer_queue import TimerQueueProcessor
 from legato_server.history.queues.transfer_queue import TransferQueueProcessor
@@ -121,10 +122,16 @@ class HistoryEngine:
         shard.on_lost(self._shard_lost)
 
         async def transfer(info: hs.TransferTaskInfo) -> None:
-            await self._execute_transfer_task(self, shard, info)
+            with workflow_fields(
+                namespace_id=info.namespace_id, workflow_id=info.workflow_id, run_id=info.run_id
+            ):
+                await self._execute_transfer_task(self, shard, info)
 
         async def timer(info: hs.TimerTaskInfo, fire_ms: int) -> None:
-            await self._execute_timer_task(self, shard, info, fire_ms)
+            with workflow_fields(
+                namespace_id=info.namespace_id, workflow_id=info.workflow_id, run_id=info.run_id
+            ):
+                await self._execute_timer_task(self, shard, info, fire_ms)
 
         shard.transfer_processor = TransferQueueProcessor(shard, transfer)
         shard.timer_processor = TimerQueueProcessor(shard, timer)

@@ -42,6 +42,7 @@ from legato_server.history.clock import Clock
 from legato_server.history.notifier import ExecutionKey, ExecutionNotifier
 from legato_server.history.queues.timer_queue import TimerQueueProcessor
 from legato_server.history.queues.transfer_queue import TransferQueueProcessor
+from legato_server.history.shards.lifecycle_metrics import record_commit
 from legato_server.history.workflow.mutable_state import MutableState, load_mutable_state
 from legato_server.persistence import interface as p
 
@@ -463,6 +464,7 @@ class Shard:
 
     def _after_commit(self, ms: MutableState, write: p.WorkflowMutation) -> None:
         ms.db_version = write.snapshot.db_version
+        record_commit(ms)
         ms.clear_pending()
         if self.transfer_processor is not None and write.transfer_tasks:
             self.transfer_processor.add_tasks(write.transfer_tasks)
