@@ -411,7 +411,7 @@ class StickyExecutionAttributes(_message.Message):
     def __init__(self, worker_task_queue: _Optional[_Union[_common_pb2.TaskQueue, _Mapping]] = ..., schedule_to_start_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class RespondWorkflowTaskCompletedRequest(_message.Message):
-    __slots__ = ("task_token", "commands", "identity", "sticky_attributes", "return_new_workflow_task", "binary_checksum", "namespace")
+    __slots__ = ("task_token", "commands", "identity", "sticky_attributes", "return_new_workflow_task", "binary_checksum", "namespace", "force_create_new_workflow_task")
     TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
     COMMANDS_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_FIELD_NUMBER: _ClassVar[int]
@@ -419,6 +419,7 @@ class RespondWorkflowTaskCompletedRequest(_message.Message):
     RETURN_NEW_WORKFLOW_TASK_FIELD_NUMBER: _ClassVar[int]
     BINARY_CHECKSUM_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    FORCE_CREATE_NEW_WORKFLOW_TASK_FIELD_NUMBER: _ClassVar[int]
     task_token: bytes
     commands: _containers.RepeatedCompositeFieldContainer[_command_pb2.Command]
     identity: str
@@ -426,7 +427,8 @@ class RespondWorkflowTaskCompletedRequest(_message.Message):
     return_new_workflow_task: bool
     binary_checksum: str
     namespace: str
-    def __init__(self, task_token: _Optional[bytes] = ..., commands: _Optional[_Iterable[_Union[_command_pb2.Command, _Mapping]]] = ..., identity: _Optional[str] = ..., sticky_attributes: _Optional[_Union[StickyExecutionAttributes, _Mapping]] = ..., return_new_workflow_task: _Optional[bool] = ..., binary_checksum: _Optional[str] = ..., namespace: _Optional[str] = ...) -> None: ...
+    force_create_new_workflow_task: bool
+    def __init__(self, task_token: _Optional[bytes] = ..., commands: _Optional[_Iterable[_Union[_command_pb2.Command, _Mapping]]] = ..., identity: _Optional[str] = ..., sticky_attributes: _Optional[_Union[StickyExecutionAttributes, _Mapping]] = ..., return_new_workflow_task: _Optional[bool] = ..., binary_checksum: _Optional[str] = ..., namespace: _Optional[str] = ..., force_create_new_workflow_task: _Optional[bool] = ...) -> None: ...
 
 class RespondWorkflowTaskCompletedResponse(_message.Message):
     __slots__ = ("workflow_task",)

@@ -209,7 +209,7 @@ async def respond_workflow_task_completed(
         needs_new_task = await processor.apply(r.commands, completed_event_id=completed.event_id)
         if not ms.is_running:
             return CompletionOutcome()
-        if ms.flush_buffered_events() or needs_new_task:
+        if ms.flush_buffered_events() or needs_new_task or r.force_create_new_workflow_task:
             if r.return_new_workflow_task:
                 ms.schedule_workflow_task(dispatch=False)
                 ms.start_workflow_task(request_id=str(uuid.uuid4()), identity=r.identity)
