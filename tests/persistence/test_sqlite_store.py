@@ -37,6 +37,7 @@ from legato_server.persistence.interface import (
 from legato_server.persistence.sqlite import SQLitePersistence, open_sqlite_persistence
 from legato_server.persistence.sqlite.database import WAL_SIZE_LIMIT_BYTES
 from legato_server.persistence.sqlite.migrate import split_statements
+from legato_server.schema import list_versions
 from tests.persistence.builders import (
     acquire_shard,
     find_run,
@@ -48,6 +49,7 @@ from tests.persistence.builders import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+_SHIPPED = list_versions("sqlite")
 
 
 def _raw(path: Path) -> sqlite3.Connection:
@@ -58,15 +60,14 @@ async def test_file_is_in_wal_mode_and_schema_is_recorded_once(tmp_path: Path) -
     path = tmp_path / "legato.db"
     for _ in range(2):  # the second open must find the schema applied and change nothing
         store = SQLitePersistence.open(path)
-        assert store.schema_version == "1.0"
+        assert store.schema_version == _SHIPPED[-1].version
         await store.close()
 
     raw = _raw(path)
     try:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert raw.execute("SELECT version, min_compatible_version FROM schema_version").fetchall() == [
-            ("1.0", "1.0")
-        ]
+        recorded = raw.execute("SELECT version, min_compatible_version FROM schema_version").fetchall()
+        assert sorted(recorded) == sorted((v.version, v.min_compatible_version) for v in _SHIPPED)
     finally:
         raw.close()
 
@@ -116,7 +117,8 @@ async def test_database_from_a_newer_legato(tmp_path: Path, min_compatible: str,
         assert store.schema_version == "99.0"
         await store.close()
     else:
-        with pytest.raises(PersistenceError, match=r"schema is 99\.0.*knows up to 1\.0"):
+        newest = _SHIPPED[-1].version.replace(".", r"\.")
+        with pytest.raises(PersistenceError, match=rf"schema is 99\.0.*knows up to {newest}"):
             SQLitePersistence.open(path)
 
 

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import grpc
 
 from legato_server.common import errors as service_errors
+from legato_server.visibility.query import Query
 
 # Task ids are (range_id << RANGE_ID_SHIFT) + sequence: 2**20 ids per range.
 RANGE_ID_SHIFT = 20
@@ -263,7 +264,13 @@ class VisibilityRecord:
 
 @dataclass(slots=True)
 class VisibilityFilter:
-    """Every set field must match. Times are [from, to) in unix ms."""
+    """Every set field must match. Times are [from, to) in unix ms.
+
+    ``query`` is a parsed list query (``legato_server.visibility.query``),
+    AND-ed with the other fields; its ORDER BY sets the listing order (the
+    default is newest start first). A store that cannot serve a query raises
+    ``service_errors.InvalidArgument`` saying what it cannot do.
+    """
 
     workflow_id: str | None = None
     workflow_type: str | None = None
@@ -273,6 +280,7 @@ class VisibilityFilter:
     start_time_to_ms: int | None = None
     close_time_from_ms: int | None = None
     close_time_to_ms: int | None = None
+    query: Query | None = None
 
 
 @dataclass(slots=True)
@@ -497,7 +505,11 @@ class VisibilityStore(abc.ABC):
     async def list_executions(
         self, *, namespace_id: str, filter: VisibilityFilter, page_size: int, page_token: bytes = b""
     ) -> tuple[list[VisibilityRecord], bytes]:
-        """Newest start first (ties by run_id); stable paging while records are added."""
+        """In the query's ORDER BY (default newest start first), ties by run_id; stable paging.
+
+        Custom search attributes are read from ``record.search_attributes``
+        (values stamped with their type, see ``visibility.attributes``).
+        """
 
     @abc.abstractmethod
     async def count_executions(self, *, namespace_id: str, filter: VisibilityFilter) -> int: ...

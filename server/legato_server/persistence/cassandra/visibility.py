@@ -17,13 +17,31 @@ acceptable for operational listings of modest namespaces; large ones need an
 external visibility index (Elasticsearch/OpenSearch in Temporal's design).
 One namespace's visibility partition also grows without bound; retention
 deletes keep it in check.
+
+List queries (``VisibilityFilter.query``) follow the same rule. What is
+pushed into CQL: the StartTime bounds implied by the query's top-level AND
+(``visibility.query.start_time_bounds``), as the slice's range. Everything
+else (OR, IN, other attributes, custom search attributes) is decided here
+by ``visibility.evaluate`` (the reference semantics the SQL stores are
+tested against) on each row of the slice, reading custom values from the
+row's stamped ``search_attributes`` blob, so no schema change or secondary
+index is needed per registered attribute. Cassandra 5's SAI indexes could
+push some equality predicates down; they are not used because a scan stays
+bounded by the start-time slice either way, and indexing custom attributes
+would need a column per attribute. ORDER BY other than StartTime DESC is
+refused (INVALID_ARGUMENT): the clustering order is the only order a slice
+can be read in without reading the whole partition and sorting it.
 """
 
 from __future__ import annotations
 
+from legato_server.common.errors import InvalidArgument
 from legato_server.persistence.cassandra.session import CassandraSession, Row
 from legato_server.persistence.interface import VisibilityFilter, VisibilityRecord, VisibilityStore
 from legato_server.persistence.paging import check_page_size, decode_token, encode_token
+from legato_server.visibility import evaluate
+from legato_server.visibility.attributes import Attribute, Value, ValueType, typed_values
+from legato_server.visibility.query import DEFAULT_ORDER, start_time_bounds
 
 MIN_CHUNK = 100
 MAX_CHUNK = 1000
@@ -75,7 +93,47 @@ def _matches(r: VisibilityRecord, f: VisibilityFilter) -> bool:
         return False
     if f.close_time_to_ms is not None and (r.close_time_ms is None or r.close_time_ms >= f.close_time_to_ms):
         return False
+    if f.query is not None and f.query.where is not None:
+        return evaluate.matches(f.query.where, _lookup(r))
     return True
+
+
+def _lookup(record: VisibilityRecord) -> evaluate.Lookup:
+    custom: dict[str, tuple[ValueType, Value]] | None = None
+
+    def value(attribute: Attribute) -> Value | None:
+        nonlocal custom
+        if attribute.column is not None:
+            found: Value | None = getattr(record, attribute.column)
+            return found
+        if custom is None:  # decoded once per row, and only if the query names a custom attribute
+            custom = typed_values(record.search_attributes)
+        typed = custom.get(attribute.name)
+        return None if typed is None or typed[0] is not attribute.type else typed[1]
+
+    return value
+
+
+def _bounds(f: VisibilityFilter) -> tuple[int, int]:
+    """The start-time slice [lower, upper) to read: the filter's range and the query's, intersected."""
+    upper = _MAX_TIME if f.start_time_to_ms is None else f.start_time_to_ms
+    lower = _MIN_TIME if f.start_time_from_ms is None else f.start_time_from_ms
+    if f.query is not None:
+        low, high = start_time_bounds(f.query.where)
+        lower = lower if low is None else max(lower, low)
+        upper = upper if high is None else min(upper, high)
+    return lower, upper
+
+
+def _check_order(f: VisibilityFilter) -> None:
+    if f.query is not None and f.query.order_by != DEFAULT_ORDER:
+        order = f.query.order_by
+        direction = "DESC" if order.descending else "ASC"
+        raise InvalidArgument(
+            f"query: ORDER BY {order.attribute.name} {direction} is not supported on Cassandra visibility, "
+            "which lists newest start first only (ORDER BY StartTime DESC); drop the ORDER BY, "
+            "or use a SQL store for other orders"
+        )
 
 
 def _has_client_filters(f: VisibilityFilter) -> bool:
@@ -87,6 +145,7 @@ def _has_client_filters(f: VisibilityFilter) -> bool:
             f.statuses,
             f.close_time_from_ms is not None,
             f.close_time_to_ms is not None,
+            f.query is not None and f.query.where is not None,
         )
     )
 
@@ -153,8 +212,7 @@ class CassandraVisibilityStore(VisibilityStore):
     ) -> list[VisibilityRecord]:
         """Matching records after the cursor in listing order; stops at ``want`` (None = all)."""
         action = f"list executions of namespace {namespace_id}"
-        upper = _MAX_TIME if filter.start_time_to_ms is None else filter.start_time_to_ms
-        lower = _MIN_TIME if filter.start_time_from_ms is None else filter.start_time_from_ms
+        lower, upper = _bounds(filter)
         found: list[VisibilityRecord] = []
         cursor = after
         while want is None or len(found) < want:
@@ -189,6 +247,7 @@ class CassandraVisibilityStore(VisibilityStore):
         self, *, namespace_id: str, filter: VisibilityFilter, page_size: int, page_token: bytes = b""
     ) -> tuple[list[VisibilityRecord], bytes]:
         check_page_size(page_size)
+        _check_order(filter)
         after: tuple[int, str] | None = None
         if page_token:
             start_time_ms, run_id = decode_token(page_token, what="visibility", types=(int, str))
@@ -205,8 +264,7 @@ class CassandraVisibilityStore(VisibilityStore):
 
     async def count_executions(self, *, namespace_id: str, filter: VisibilityFilter) -> int:
         if not _has_client_filters(filter):
-            upper = _MAX_TIME if filter.start_time_to_ms is None else filter.start_time_to_ms
-            lower = _MIN_TIME if filter.start_time_from_ms is None else filter.start_time_from_ms
+            lower, upper = _bounds(filter)
             rows = await self._session.execute(
                 f"count executions of namespace {namespace_id}",
                 "SELECT COUNT(*) AS n FROM executions_visibility WHERE namespace_id = ? AND start_time_ms < ? "

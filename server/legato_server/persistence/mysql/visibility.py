@@ -12,43 +12,53 @@ from __future__ import annotations
 
 from typing import Any
 
+from legato_server.persistence import visibility_sql
 from legato_server.persistence.interface import VisibilityFilter, VisibilityRecord, VisibilityStore
 from legato_server.persistence.mysql.database import Cursor, Database
 from legato_server.persistence.paging import check_page_size, decode_token, encode_token
+from legato_server.visibility.attributes import typed_values
+from legato_server.visibility.query import DEFAULT_ORDER
+
+_SQL = visibility_sql.SqlQuery("%s")
 
 _COLUMNS = (
     "namespace_id, run_id, workflow_id, workflow_type, task_queue, status, start_time_ms, execution_time_ms, "
     "close_time_ms, history_length, memo, search_attributes, parent_workflow_id, parent_run_id"
 )
+_SELECT = ", ".join(f"v.{column.strip()}" for column in _COLUMNS.split(","))
 
 
 def _where(namespace_id: str, f: VisibilityFilter) -> tuple[str, list[Any]]:
-    clauses = ["namespace_id = %s"]
+    clauses = ["v.namespace_id = %s"]
     params: list[Any] = [namespace_id]
     if f.workflow_id is not None:
-        clauses.append("workflow_id = %s")
+        clauses.append("v.workflow_id = %s")
         params.append(f.workflow_id)
     if f.workflow_type is not None:
-        clauses.append("workflow_type = %s")
+        clauses.append("v.workflow_type = %s")
         params.append(f.workflow_type)
     if f.task_queue is not None:
-        clauses.append("task_queue = %s")
+        clauses.append("v.task_queue = %s")
         params.append(f.task_queue)
     if f.statuses:
-        clauses.append(f"status IN ({', '.join(['%s'] * len(f.statuses))})")
+        clauses.append(f"v.status IN ({', '.join(['%s'] * len(f.statuses))})")
         params.extend(f.statuses)
     if f.start_time_from_ms is not None:
-        clauses.append("start_time_ms >= %s")
+        clauses.append("v.start_time_ms >= %s")
         params.append(f.start_time_from_ms)
     if f.start_time_to_ms is not None:
-        clauses.append("start_time_ms < %s")
+        clauses.append("v.start_time_ms < %s")
         params.append(f.start_time_to_ms)
     if f.close_time_from_ms is not None:
-        clauses.append("close_time_ms >= %s")
+        clauses.append("v.close_time_ms >= %s")
         params.append(f.close_time_from_ms)
     if f.close_time_to_ms is not None:
-        clauses.append("close_time_ms < %s")
+        clauses.append("v.close_time_ms < %s")
         params.append(f.close_time_to_ms)
+    if f.query is not None and f.query.where is not None:
+        sql, query_params = _SQL.where(f.query.where)
+        clauses.append(sql)
+        params.extend(query_params)
     return " AND ".join(clauses), params
 
 
@@ -93,6 +103,9 @@ class MySQLVisibilityStore(VisibilityStore):
 
     async def upsert_execution(self, record: VisibilityRecord) -> None:
         r = record
+        rows = visibility_sql.search_attribute_rows(
+            namespace_id=r.namespace_id, run_id=r.run_id, values=typed_values(r.search_attributes)
+        )
 
         def body(cursor: Cursor) -> None:
             cursor.execute(
@@ -115,6 +128,16 @@ class MySQLVisibilityStore(VisibilityStore):
                     r.parent_run_id,
                 ),
             )
+            cursor.execute(
+                "DELETE FROM executions_search_attributes WHERE namespace_id = %s AND run_id = %s",
+                (r.namespace_id, r.run_id),
+            )
+            if rows:
+                cursor.executemany(
+                    f"INSERT INTO executions_search_attributes ({visibility_sql.SEARCH_ATTRIBUTE_COLUMNS}) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    rows,
+                )
 
         await self._db.write(f"upsert visibility of run {record.run_id}", body)
 
@@ -123,22 +146,31 @@ class MySQLVisibilityStore(VisibilityStore):
     ) -> tuple[list[VisibilityRecord], bytes]:
         check_page_size(page_size)
         where, params = _where(namespace_id, filter)
+        order_by = filter.query.order_by if filter.query is not None else DEFAULT_ORDER
         if page_token:
-            start_time_ms, run_id = decode_token(page_token, what="visibility", types=(int, str))
-            where += " AND (start_time_ms < %s OR (start_time_ms = %s AND run_id > %s))"
-            params += [start_time_ms, start_time_ms, run_id]
+            key, run_id = decode_token(page_token, what="visibility", types=(int, str))
+            seek, seek_params = visibility_sql.seek(order_by, "%s", key=key, run_id=run_id)
+            where += f" AND {seek}"
+            params += seek_params
 
         def body(cursor: Cursor) -> tuple[list[VisibilityRecord], bytes]:
             cursor.execute(
-                f"SELECT {_COLUMNS} FROM executions_visibility WHERE {where} "
-                "ORDER BY start_time_ms DESC, run_id ASC LIMIT %s",
+                f"SELECT {_SELECT} FROM executions_visibility v WHERE {where} "
+                f"{visibility_sql.order_clause(order_by)} LIMIT %s",
                 (*params, page_size + 1),
             )
             rows = cursor.fetchall()
             records = [_to_record(row) for row in rows[:page_size]]
-            token = (
-                encode_token(records[-1].start_time_ms, records[-1].run_id) if len(rows) > page_size else b""
-            )
+            token = b""
+            if len(rows) > page_size:
+                last = records[-1]
+                key = visibility_sql.order_attribute_value(
+                    order_by,
+                    start=last.start_time_ms,
+                    close=last.close_time_ms,
+                    execution=last.execution_time_ms,
+                )
+                token = encode_token(key, last.run_id)
             return records, token
 
         return await self._db.read(f"list executions of namespace {namespace_id}", body)
@@ -147,7 +179,7 @@ class MySQLVisibilityStore(VisibilityStore):
         where, params = _where(namespace_id, filter)
 
         def body(cursor: Cursor) -> int:
-            cursor.execute(f"SELECT COUNT(*) FROM executions_visibility WHERE {where}", params)
+            cursor.execute(f"SELECT COUNT(*) FROM executions_visibility v WHERE {where}", params)
             return int(cursor.fetchone()[0])
 
         return await self._db.read(f"count executions of namespace {namespace_id}", body)
@@ -156,6 +188,10 @@ class MySQLVisibilityStore(VisibilityStore):
         def body(cursor: Cursor) -> None:
             cursor.execute(
                 "DELETE FROM executions_visibility WHERE namespace_id = %s AND run_id = %s",
+                (namespace_id, run_id),
+            )
+            cursor.execute(
+                "DELETE FROM executions_search_attributes WHERE namespace_id = %s AND run_id = %s",
                 (namespace_id, run_id),
             )
 
