@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -57,6 +58,10 @@ class Outcome:
     events: list[Event] = field(default_factory=list)
 
 
+DEFAULT_OTLP_ENDPOINT_ENV = "LEGATO_DEFAULT_OTLP_ENDPOINT"
+"""The operator's default OTLP endpoint for clusters whose spec names none (set by the Helm chart)."""
+
+
 @dataclass
 class SchemaState:
     ready: bool
@@ -67,7 +72,8 @@ class SchemaState:
 
 def reconcile(kube: Kube, body: dict[str, Any], *, adopt: Adopt) -> Outcome:
     """Bring one LegatoCluster's children in line with its spec; return its new status."""
-    meta, spec = body["metadata"], body["spec"]
+    meta = body["metadata"]
+    spec = render.with_default_tracing(body["spec"], os.environ.get(DEFAULT_OTLP_ENDPOINT_ENV))
     name, namespace, generation = meta["name"], meta["namespace"], int(meta.get("generation", 1))
     previous = dict(body.get("status") or {})
     events: list[Event] = []

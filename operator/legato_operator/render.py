@@ -306,6 +306,18 @@ def readiness_probe(spec: dict[str, Any], role: str) -> dict[str, Any]:
     return {"exec": {"command": command}, **{**timing, "timeoutSeconds": 5}}
 
 
+def with_default_tracing(spec: dict[str, Any], endpoint: str | None) -> dict[str, Any]:
+    """``spec`` with ``tracing.otlpEndpoint`` set to the operator's default when the cluster names none.
+
+    The default comes from the operator's installation (the Helm chart's
+    ``tracing.otlpEndpoint``), so every cluster it manages reports traces
+    without each one repeating the collector's address; a cluster's own value wins.
+    """
+    if not endpoint or (spec.get("tracing") or {}).get("otlpEndpoint"):
+        return spec
+    return {**spec, "tracing": {**(spec.get("tracing") or {}), "otlpEndpoint": endpoint}}
+
+
 def role_deployment(
     name: str, namespace: str, spec: dict[str, Any], role: str, *, config_digest: str
 ) -> dict[str, Any]:
