@@ -16,6 +16,7 @@ python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
 echo "== generated stubs are current"
 python3 scripts/gen_protos.py --check
+python3 scripts/gen_chart.py --check  # the chart's CRD copies and values schema
 
 echo "== lint"
 python3 -m ruff check sdk server operator bench tests scripts samples e2e
@@ -30,6 +31,13 @@ if [ "${LEGATO_SKIP_INFRA:-}" != "1" ]; then
     scripts/infra/mariadb.sh start
     scripts/infra/cassandra.sh start
 fi
+
+# Helm for the chart's template/lint tests (tests/chart); once per machine,
+# cached under ~/.cache/legato-e2e/helm-<version> (cold: ~5-12 min).
+echo "== helm"
+helm_start=$SECONDS
+e2e/infra/build.sh helm
+echo "== helm took $((SECONDS - helm_start)) s"
 
 echo "== tests ($SECONDS s so far)"
 tests_start=$SECONDS
