@@ -38,6 +38,7 @@ from typing import Any
 
 import grpc
 import grpc.aio
+from opentelemetry import propagate, trace
 
 from legato.api.v1 import workflow_service_pb2_grpc
 from legato.exceptions import RPCError, TLSError
@@ -177,6 +178,21 @@ def create_channel(address: str, *, tls: bool | TLSConfig = False) -> grpc.aio.C
     return grpc.aio.secure_channel(address, credentials, options=options + tls_options)
 
 
+def _trace_metadata() -> tuple[tuple[str, str], ...]:
+    """The current span's W3C trace context as gRPC metadata; empty when no span is active.
+
+    The server makes its spans children of the caller's span from this (the
+    persisted ``_tracer-data`` header serves the workers, which run later).
+    Without an active, valid span (tracing not set up) this is one context
+    lookup and no allocation.
+    """
+    if not trace.get_current_span().get_span_context().is_valid:
+        return ()
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return tuple(carrier.items())
+
+
 class ServiceClient:
     """Calls ``WorkflowService`` RPCs by name, with retries and error mapping."""
 
@@ -248,7 +264,7 @@ class ServiceClient:
         while True:
             attempt += 1
             try:
-                return await method(request, timeout=deadline, metadata=self._metadata)
+                return await method(request, timeout=deadline, metadata=self._metadata + _trace_metadata())
             except grpc.aio.AioRpcError as err:
                 status = err.code()
                 details = err.details() or ""

@@ -48,6 +48,7 @@ from google.protobuf import descriptor as _descriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from legato.api.v1 import workflow_service_pb2, workflow_service_pb2_grpc
+from legato_server.common import tracing
 from legato_server.common.deadline import call_deadline, set_call_timeout
 from legato_server.common.errors import NotOwner
 from legato_server.common.instrument import instrument_handler
@@ -63,6 +64,7 @@ from legato_server.common.tls import (
     server_interceptors,
 )
 from legato_server.common.tls import validate as validate_tls
+from legato_server.common.tracing import TracingConfig, tracing_config_from_environment
 from legato_server.frontend import FrontendHandler
 from legato_server.history.client import HistoryClient, RingShardRouter
 from legato_server.history.shards.shard_controller import ShardController
@@ -71,6 +73,7 @@ from legato_server.internal.v1 import (
     history_service_pb2_grpc,
     matching_service_pb2,
     matching_service_pb2_grpc,
+    tokens_pb2,
 )
 from legato_server.matching import MatchingConfig, MatchingHandler
 from legato_server.matching import metrics as matching_metrics
@@ -126,6 +129,8 @@ class ServerConfig:
     """TLS of the public API on this process's port; None = plaintext (see ``common.tls``)."""
     internode_tls: InternodeTLSConfig | None = None
     """Mutual TLS between roles in different processes; None = plaintext (see ``common.tls``)."""
+    tracing: TracingConfig = field(default_factory=tracing_config_from_environment)
+    """Span export over OTLP; off unless set here or by ``OTEL_TRACES_EXPORTER=otlp`` (docs/tracing.md)."""
     metrics: MetricsConfig | None = None
     """Where this process serves Prometheus ``/metrics``; None = not served (docs/metrics.md)."""
     log_format: str = "text"
@@ -204,6 +209,7 @@ class RunningServer:
                 await _quietly("peer channels", self._peers.close())
             await _quietly("persistence", self.persistence.close())
         finally:
+            tracing.release(self.config.tracing)
             for stop_metrics in self._metrics_stops:
                 stop_metrics()
             self._stopped.set()
@@ -216,11 +222,13 @@ async def start_server(config: ServerConfig) -> RunningServer:
     """Start the configured roles; returns once the gRPC server accepts calls and health is SERVING."""
     persistence = instrument_persistence(await create_persistence(config.persistence))
     cleanup: list[Callable[[], Any]] = [persistence.close]
+    tracing.install(config.tracing, roles=config.services)
     try:
         return await _assemble(config, persistence, cleanup)
     except BaseException:
         for undo in reversed(cleanup):
             await _quietly("cleanup", undo())
+        tracing.release(config.tracing)
         raise
 
 
@@ -295,7 +303,10 @@ async def _assemble(
         instrument_handler(matching, service=MATCHING_SERVICE, role="matching")
         for name, reader in matching_metrics.state_readers(matching.loaded_queues).items():
             metrics_stops.append(register_state(name, reader))
-    matching_client = MatchingClient(RingQueueRouter(membership=membership, peers=peers, local=matching))
+    local_matching_handler = tracing.local_handler("matching", matching, MATCHING_SERVICE)
+    matching_client = MatchingClient(
+        RingQueueRouter(membership=membership, peers=peers, local=local_matching_handler)
+    )
 
     history_router = RingShardRouter(membership=membership, peers=peers)
     history: Any = None
@@ -314,7 +325,7 @@ async def _assemble(
         )
         cleanup.append(history.stop)
         instrument_handler(history.handler, service=HISTORY_SERVICE, role="history")
-        history_router.set_local(history.handler)
+        history_router.set_local(tracing.local_handler("history", history.handler, HISTORY_SERVICE))
         history_client = history.client
         controller = ShardController(history.engine, membership)
         await controller.start()
@@ -348,15 +359,15 @@ async def _assemble(
         )
         instrument_handler(frontend, service=WORKFLOW_SERVICE, role="frontend")
         workflow_service_pb2_grpc.add_WorkflowServiceServicer_to_server(
-            _servicer(frontend, WORKFLOW_SERVICE), server
+            _servicer(frontend, WORKFLOW_SERVICE, role="frontend"), server
         )
     if matching is not None:
         matching_service_pb2_grpc.add_MatchingServiceServicer_to_server(
-            _servicer(matching, MATCHING_SERVICE), server
+            _servicer(matching, MATCHING_SERVICE, role="matching"), server
         )
     if history is not None:
         history_service_pb2_grpc.add_HistoryServiceServicer_to_server(
-            _servicer(history.handler, HISTORY_SERVICE), server
+            _servicer(history.handler, HISTORY_SERVICE, role="history"), server
         )
     await server.start()
     endpoint = None
@@ -461,12 +472,32 @@ def _health_states(services: Iterable[str], problems: dict[str, str]) -> dict[st
     return states
 
 
-def _servicer(handler: object, service: _descriptor.ServiceDescriptor) -> object:
-    """``servicer_for`` with each call's gRPC deadline recorded for the handler (see ``matching.deadline``)."""
+def _servicer(handler: object, service: _descriptor.ServiceDescriptor, *, role: str) -> object:
+    """``servicer_for`` with each call's gRPC deadline recorded for the handler (see ``matching.deadline``).
+
+    With tracing on, each call is also a span of ``role`` (parent: the caller's metadata).
+    """
     inner = servicer_for(handler, service)
     for method in service.methods:
-        setattr(inner, method.name, _with_deadline(getattr(inner, method.name)))
+        call = _with_deadline(getattr(inner, method.name))
+        if tracing.is_on():
+            token_context = _token_trace_context if role == "frontend" else None
+            call = tracing.grpc_method(role, method.name, call, token_context=token_context)
+        setattr(inner, method.name, call)
     return inner
+
+
+def _token_trace_context(request: Any) -> Mapping[str, str] | None:
+    """The run's trace context that history put in a worker's task token (tracing on)."""
+    data = getattr(request, "task_token", b"")
+    if not data:
+        return None
+    token = tokens_pb2.TaskToken()
+    try:
+        token.ParseFromString(data)
+    except Exception:
+        return None  # the handler answers a malformed token with InvalidArgument
+    return token.trace_context
 
 
 def _with_deadline(call: Callable[..., Any]) -> Callable[..., Any]:
@@ -507,6 +538,7 @@ _TOP_LEVEL_KEYS = {
     "membership",
     "tls",
     "internode_tls",
+    "tracing",
     "metrics",
     "log",
 }
@@ -543,6 +575,11 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
           key_file: /etc/legato/internode/tls.key
           ca_file: /etc/legato/internode/ca.crt
           server_name: legato-internode  # name in the certificates; peers dial by IP
+        tracing:                        # OTLP span export (docs/tracing.md); OTEL_* env overrides
+          enabled: true                 # default false
+          protocol: grpc                # grpc | http/protobuf
+          endpoint: http://127.0.0.1:4317
+          continue_as_new: link         # link: a new trace per run, linked | same: one trace
         metrics:                        # Prometheus /metrics (docs/metrics.md); absent = off
           port: 9090
           host: 0.0.0.0                 # default: the gRPC host
@@ -596,6 +633,7 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
         **_membership_from_mapping(data.get("membership") or {}),
         tls=_tls_from_mapping(data.get("tls")),
         internode_tls=_internode_tls_from_mapping(data.get("internode_tls")),
+        tracing=tracing.tracing_config_from_mapping(data.get("tracing")),
         metrics=_metrics_from_mapping(data.get("metrics"), default_host=str(data.get("host", "127.0.0.1"))),
         log_format=_log_format_from_mapping(data.get("log")),
     )

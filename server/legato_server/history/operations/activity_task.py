@@ -37,6 +37,7 @@ class _Started:
     info: hs.ActivityInfo
     workflow_type: str
     namespace: str
+    trace_context: dict[str, str] | None = None  # the run's (tracing on), for the task token
 
 
 async def record_activity_task_started(
@@ -57,6 +58,7 @@ async def record_activity_task_started(
                     hs.ActivityInfo.FromString(info.SerializeToString()),
                     ms.info.workflow_type_name,
                     ms.info.namespace,
+                    dict(ms.info.trace_context) if ms.info.trace_context else None,
                 )
             raise NotFound("activity task already started by another poller")
         if ev.ts_ms(info.current_attempt_scheduled_time) > ms.now_ms:
@@ -64,7 +66,12 @@ async def record_activity_task_started(
         record_started(ms, info, request_id=request.request_id, identity=request.poll_request.identity)
         copy = hs.ActivityInfo()
         copy.CopyFrom(info)
-        return _Started(copy, ms.info.workflow_type_name, ms.info.namespace)
+        return _Started(
+            copy,
+            ms.info.workflow_type_name,
+            ms.info.namespace,
+            dict(ms.info.trace_context) if ms.info.trace_context else None,
+        )
 
     started = await shard.update((request.namespace_id, execution.workflow_id, execution.run_id), action)
     info = started.info
@@ -75,6 +82,7 @@ async def record_activity_task_started(
         scheduled_event_id=info.scheduled_event_id,
         attempt=info.attempt,
         activity_id=info.activity_id,
+        trace_context=started.trace_context,
     )
     response = ws.PollActivityTaskQueueResponse(
         task_token=encode_task_token(token),

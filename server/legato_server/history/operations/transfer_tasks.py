@@ -13,6 +13,7 @@ import logging
 
 from legato.api.v1 import enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
+from legato_server.common import tracing
 from legato_server.common.errors import FailedPrecondition, NotFound
 from legato_server.history.operations import children
 from legato_server.history.operations.history_read import read_run_events
@@ -93,6 +94,8 @@ async def _dispatch_workflow_task(engine: HistoryEngine, shard: Shard, task: hs.
 async def _dispatch_activity_task(engine: HistoryEngine, shard: Shard, task: hs.TransferTaskInfo) -> None:
     def wanted(ms: MutableState) -> bool:
         info = ms.state.activities.get(task.event_id)
+        if info is not None and task.trace_context:  # the span names the activity (tracing on)
+            tracing.annotate(activity_type=info.activity_type.name, activity_id=info.activity_id)
         return ms.is_running and info is not None and not info.started
 
     if not await shard.read(_key(task), wanted):

@@ -59,6 +59,8 @@ class StartedTask:
     partial_history: bool
     transient_events: list[history_pb2.HistoryEvent]
     """The task's own events when it is a transient retry (not in the store)."""
+    trace_context: dict[str, str] | None = None
+    """The run's trace context (tracing on), for the task token."""
 
 
 def started_task(ms: MutableState, *, partial_history: bool) -> StartedTask:
@@ -77,6 +79,7 @@ def started_task(ms: MutableState, *, partial_history: bool) -> StartedTask:
         started_time_ms=ev.ts_ms(wt.started_time),
         partial_history=partial_history,
         transient_events=ms.transient_workflow_task_events() if ms.workflow_task_transient else [],
+        trace_context=dict(ms.info.trace_context) if ms.info.trace_context else None,
     )
 
 
@@ -98,6 +101,7 @@ async def poll_response(shard: Shard, task: StartedTask) -> ws.PollWorkflowTaskQ
         scheduled_event_id=task.scheduled_event_id,
         started_event_id=task.started_event_id,
         attempt=task.attempt,
+        trace_context=task.trace_context,
     )
     return ws.PollWorkflowTaskQueueResponse(
         task_token=encode_task_token(token),

@@ -31,6 +31,7 @@ from legato_server.history.queues.queue_common import (
     decode_timer_task,
     run_with_retries,
 )
+from legato_server.history.queues.task_spans import traced_timer
 from legato_server.internal.v1 import history_state_pb2 as hs
 from legato_server.persistence import interface as p
 
@@ -144,7 +145,7 @@ class TimerQueueProcessor:
                 cause="history timer tasks",
                 describe=f"shard {self._shard.shard_id} timer task {task_id} "
                 f"({hs.TimerTaskType.Name(info.task_type)} {info.workflow_id})",
-                attempt_fn=attempt,
+                attempt_fn=traced_timer(info, attempt),
                 is_closed=lambda: self._shard.closed or self._stopped,
             )
             if not done:

@@ -27,6 +27,7 @@ from legato_server.history.queues.queue_common import (
     decode_transfer_task,
     run_with_retries,
 )
+from legato_server.history.queues.task_spans import traced_transfer
 from legato_server.internal.v1 import history_state_pb2 as hs
 from legato_server.persistence import interface as p
 
@@ -96,7 +97,7 @@ class TransferQueueProcessor:
                 cause="history transfer tasks",
                 describe=f"shard {self._shard.shard_id} transfer task {task_id} "
                 f"({hs.TransferTaskType.Name(info.task_type)} {info.workflow_id})",
-                attempt_fn=lambda: self._execute(info),
+                attempt_fn=traced_transfer(info, lambda: self._execute(info)),
                 is_closed=lambda: self._shard.closed or self._stopped,
             )
         if done:

@@ -208,6 +208,8 @@ class MutableState:
             event_id=event_id,
             **fields,
         )
+        if self.state.execution_info.trace_context:  # empty unless tracing is on
+            task.trace_context.update(self.state.execution_info.trace_context)
         self.transfer_tasks.append(task)
 
     def add_timer_task(self, fire_time_ms: int, task_type: Any, **fields: Any) -> None:
@@ -218,6 +220,8 @@ class MutableState:
             run_id=self.run_id,
             **fields,
         )
+        if self.state.execution_info.trace_context:
+            info.trace_context.update(self.state.execution_info.trace_context)
         self.timer_tasks.append(PendingTimer(fire_time_ms, info))
 
     # ------------------------------------------------------------ workflow task

@@ -16,10 +16,12 @@ the same transaction (``MutableState.new_run``) and the close event names it.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
+from legato_server.common import tracing
 from legato_server.history.workflow import events as ev
 from legato_server.history.workflow.cron import parse_cron
 from legato_server.history.workflow.mutable_state import MutableState, new_mutable_state
@@ -30,6 +32,8 @@ from legato_server.internal.v1 import history_state_pb2 as hs
 ET = enums_pb2.EventType
 STATUS = enums_pb2.WorkflowExecutionStatus
 RS = enums_pb2.RetryState
+SDK_TRACE_HEADER = "_tracer-data"
+"""Where the SDK's TracingInterceptor keeps the W3C carrier (a json/plain payload) in headers."""
 
 
 @dataclass
@@ -64,6 +68,8 @@ class RunSpec:
     attempt: int = 1
     execution_expiration_ms: int = 0  # 0 = computed from execution_timeout_ms
     signal: history_pb2.WorkflowExecutionSignaledEventAttributes | None = None
+    # The trace context of the run this one follows (continue-as-new, retry, cron).
+    previous_trace_context: dict[str, str] | None = None
 
 
 def build_new_run(spec: RunSpec, *, now_ms: int) -> MutableState:
@@ -105,6 +111,8 @@ def build_new_run(spec: RunSpec, *, now_ms: int) -> MutableState:
         info.parent_execution.CopyFrom(spec.parent.execution)
         info.parent_initiated_event_id = spec.parent.initiated_event_id
 
+    if tracing.is_on():
+        _set_trace_context(spec, info)
     ms = new_mutable_state(info, now_ms=now_ms)
     ms.append_event(
         ms.new_event(ET.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, _started_attributes(spec, ms, now_ms))
@@ -125,6 +133,34 @@ def build_new_run(spec: RunSpec, *, now_ms: int) -> MutableState:
         ms.add_timer_task(min(deadlines), hs.TIMER_TASK_TYPE_WORKFLOW_TIMEOUT)
     ms.add_transfer_task(hs.TRANSFER_TASK_TYPE_RECORD_STARTED)
     return ms
+
+
+def _set_trace_context(spec: RunSpec, info: hs.ExecutionInfo) -> None:
+    """The run's trace context; a run in a new trace also gets it in the SDK's header.
+
+    The SDK's workers parent their spans to the ``_tracer-data`` header of
+    WorkflowExecutionStarted. A run that continues an earlier one copies that
+    header, which names the earlier trace; when this run starts a new trace
+    (``continue_as_new: link``) the header is pointed at it, so the workers'
+    spans of this run join this run's trace.
+    """
+    new_trace = tracing.run_trace_context(
+        workflow_type=spec.workflow_type,
+        workflow_id=spec.workflow_id,
+        run_id=spec.run_id,
+        previous=spec.previous_trace_context,
+        out=info.trace_context,
+    )
+    if new_trace and spec.header is not None and SDK_TRACE_HEADER in spec.header.fields:
+        header = common_pb2.Header()
+        header.CopyFrom(spec.header)
+        carrier = tracing.w3c_only(info.trace_context)
+        header.fields[SDK_TRACE_HEADER].CopyFrom(
+            common_pb2.Payload(
+                metadata={"encoding": b"json/plain"}, data=json.dumps(carrier, separators=(",", ":")).encode()
+            )
+        )
+        spec.header = header
 
 
 def _started_attributes(
@@ -220,6 +256,7 @@ def spec_from_started(
         search_attributes=info.search_attributes,
         header=started.header,
         parent=parent,
+        previous_trace_context=dict(info.trace_context) if info.trace_context else None,
         continued_execution_run_id=info.run_id,
         first_execution_run_id=info.first_execution_run_id,
         execution_expiration_ms=ev.ts_ms(info.execution_expiration_time)
