@@ -55,6 +55,7 @@ log = logging.getLogger("legato.worker")
 
 _WORKFLOW_TASK_STARTED = enums_pb2.EVENT_TYPE_WORKFLOW_TASK_STARTED
 _WORKFLOW_TASK_COMPLETED = enums_pb2.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+DEFAULT_WORKFLOW_TASK_TIMEOUT = timedelta(seconds=10)
 
 
 @dataclasses.dataclass
@@ -76,6 +77,8 @@ class WorkflowWorkerStats:
     task_failures: int = 0
     """Tasks answered with RespondWorkflowTaskFailed."""
     queries: int = 0
+    local_activity_heartbeats: int = 0
+    """Workflow tasks completed early to keep long local activities going."""
 
 
 class WorkflowWorker:
@@ -306,7 +309,7 @@ class WorkflowWorker:
             await self._respond_failed(task, err)
             return
         try:
-            commands = await self._run_local_activities(instance, commands)
+            task, commands = await self._run_local_activities(task, instance, commands)
         except Exception as err:
             self.cache.evict(run_id)
             await self._respond_failed(task, err)
@@ -315,15 +318,7 @@ class WorkflowWorker:
         request = ws.RespondWorkflowTaskCompletedRequest(
             task_token=task.task_token, commands=commands, identity=self._identity, namespace=self._namespace
         )
-        if self.sticky_queue is not None and not instance.is_completed:
-            request.sticky_attributes.worker_task_queue.CopyFrom(
-                common_pb2.TaskQueue(
-                    name=self.sticky_queue,
-                    kind=enums_pb2.TASK_QUEUE_KIND_STICKY,
-                    normal_name=self._task_queue,
-                )
-            )
-            request.sticky_attributes.schedule_to_start_timeout.FromTimedelta(self._sticky_timeout)
+        self._set_sticky(request, instance)
         try:
             await self._converter.encode_message(request)
             await self._service.call("RespondWorkflowTaskCompleted", request)
@@ -343,15 +338,36 @@ class WorkflowWorker:
         else:
             self.cache.put(run_id, instance)
 
-    async def _run_local_activities(self, instance: Any, commands: list[Any]) -> list[Any]:
-        """Run the local activities the task asked for, feeding each outcome back; all commands, in order.
+    def _set_sticky(self, request: ws.RespondWorkflowTaskCompletedRequest, instance: Any) -> None:
+        if self.sticky_queue is not None and not instance.is_completed:
+            request.sticky_attributes.worker_task_queue.CopyFrom(
+                common_pb2.TaskQueue(
+                    name=self.sticky_queue,
+                    kind=enums_pb2.TASK_QUEUE_KIND_STICKY,
+                    normal_name=self._task_queue,
+                )
+            )
+            request.sticky_attributes.schedule_to_start_timeout.FromTimedelta(self._sticky_timeout)
+
+    async def _run_local_activities(
+        self, task: ws.PollWorkflowTaskQueueResponse, instance: Any, commands: list[Any]
+    ) -> tuple[ws.PollWorkflowTaskQueueResponse, list[Any]]:
+        """Run the local activities the task asked for, feeding each outcome back; the task and all commands.
 
         Each outcome is delivered alone and the code runs on until it blocks,
         so the marker and the commands that followed it are in history in the
         order the code saw them (replay reproduces that order from the markers).
+
+        Local activities may outlast the workflow task: at 80% of its timeout
+        the task is completed with the commands so far and a new one is asked
+        for at once (``force_create_new_workflow_task``); its new events are
+        fed to the instance and the activities keep running into it.
         """
         local = instance.local_activities
         running: dict[int, asyncio.Task[Any]] = {}
+        loop = asyncio.get_running_loop()
+        task_timeout = instance.info.task_timeout or DEFAULT_WORKFLOW_TASK_TIMEOUT
+        heartbeat_at = loop.time() + 0.8 * task_timeout.total_seconds()
         try:
             while True:
                 for request in local.take_requests():
@@ -363,14 +379,49 @@ class WorkflowWorker:
                     if cancelled is not None:
                         cancelled.cancel()
                 if not running:
-                    return commands
-                done, _ = await asyncio.wait(set(running.values()), return_when=asyncio.FIRST_COMPLETED)
+                    return task, commands
+                done, _ = await asyncio.wait(
+                    set(running.values()),
+                    return_when=asyncio.FIRST_COMPLETED,
+                    timeout=max(0.0, heartbeat_at - loop.time()),
+                )
+                if not done:
+                    task, commands = await self._heartbeat(task, instance, commands)
+                    heartbeat_at = loop.time() + 0.8 * task_timeout.total_seconds()
+                    continue
                 for seq in sorted(s for s, t in running.items() if t in done):
                     outcome = running.pop(seq).result()
                     commands.extend(instance.resolve_local_activity(seq, outcome))
         finally:
             for leftover in running.values():
                 leftover.cancel()
+
+    async def _heartbeat(
+        self, task: ws.PollWorkflowTaskQueueResponse, instance: Any, commands: list[Any]
+    ) -> tuple[ws.PollWorkflowTaskQueueResponse, list[Any]]:
+        """Complete the task with ``commands`` and take the next one the server starts at once."""
+        request = ws.RespondWorkflowTaskCompletedRequest(
+            task_token=task.task_token,
+            commands=commands,
+            identity=self._identity,
+            namespace=self._namespace,
+            force_create_new_workflow_task=True,
+            return_new_workflow_task=True,
+        )
+        self._set_sticky(request, instance)
+        await self._converter.encode_message(request)
+        response: ws.RespondWorkflowTaskCompletedResponse = await self._service.call(
+            "RespondWorkflowTaskCompleted", request
+        )
+        new_task = response.workflow_task
+        if not new_task.task_token:
+            raise RuntimeError(
+                "the server did not start a new workflow task for the local activity heartbeat"
+            )
+        await self._converter.decode_message(new_task)
+        self.stats.local_activity_heartbeats += 1
+        events = [e for e in new_task.history.events if e.event_id > task.started_event_id]
+        return new_task, list(instance.activate(events))
 
     async def _respond_failed(self, task: ws.PollWorkflowTaskQueueResponse, error: BaseException) -> None:
         self.stats.task_failures += 1

@@ -276,3 +276,26 @@ async def _wait_for(condition: object, within: float = 10.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+@workflow.defn
+class LocalSlow:
+    @workflow.run
+    async def run(self, seconds: float) -> str:
+        return await workflow.execute_local_activity(slow, seconds, start_to_close_timeout=timedelta(seconds=30))
+
+
+async def test_local_activity_longer_than_the_workflow_task_heartbeats_the_task(
+    client: Client, task_queue: str, workflow_id: str
+) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[LocalSlow], activities=[slow]) as worker:
+        result = await client.execute_workflow(
+            LocalSlow.run, 2.5, id=workflow_id, task_queue=task_queue, task_timeout=timedelta(seconds=1)
+        )
+        stats = worker.workflow_stats
+        assert stats is not None and stats.local_activity_heartbeats >= 2
+    assert result == "finished"
+    types = await _event_types(client, workflow_id)
+    assert E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT not in types
+    assert types.count(E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) >= 3
+    assert types.count(E.EVENT_TYPE_MARKER_RECORDED) == 1
