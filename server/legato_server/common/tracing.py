@@ -95,7 +95,7 @@ def tracing_config_from_mapping(data: Any, environ: Mapping[str, str] | None = N
     """The ``tracing:`` section of the YAML, then the standard ``OTEL_*`` variables over it.
 
     ``OTEL_SDK_DISABLED=true`` or ``OTEL_TRACES_EXPORTER=none`` turn tracing off;
-    ``OTEL_TRACES_EXPORTER=otlp`` turns it on; ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL``
+    ``OTEL_TRACES_EXPORTER=otlp`` or an ``OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT`` turns it on; ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL``
     / ``OTEL_EXPORTER_OTLP_PROTOCOL`` pick the transport; ``OTEL_SERVICE_NAME`` the
     prefix. Endpoints, headers, timeouts and ``OTEL_TRACES_SAMPLER`` are read by
     the OpenTelemetry SDK itself.
@@ -113,6 +113,8 @@ def tracing_config_from_mapping(data: Any, environ: Mapping[str, str] | None = N
     if not isinstance(enabled, bool):
         raise ValueError(f"tracing.enabled: expected true or false, got {enabled!r}")
     exporter = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        enabled = True  # naming a collector means "export there" (the operator sets only this)
     if exporter == "otlp":
         enabled = True
     elif exporter == "none":
@@ -181,7 +183,7 @@ def install(config: TracingConfig, *, roles: tuple[str, ...]) -> None:
         "tracing on: OTLP/%s to %s, services %s",
         config.protocol,
         config.endpoint or "the OTEL_EXPORTER_OTLP_* endpoint (or the default)",
-        ", ".join(f"{config.service_name}-{r}" for r in roles),
+        ", ".join(service_name(config, r) for r in roles),
     )
 
 
@@ -218,6 +220,12 @@ def _tracer(role: str) -> trace.Tracer:
     return found
 
 
+def service_name(config: TracingConfig, role: str) -> str:
+    """ "<service_name>-<role>", unless the name already ends so (OTEL_SERVICE_NAME=legato-history)."""
+    name = config.service_name
+    return name if name.endswith(f"-{role}") else f"{name}-{role}"
+
+
 def _new_provider(config: TracingConfig, role: str) -> Any:
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -239,7 +247,7 @@ def _new_provider(config: TracingConfig, role: str) -> Any:
         if endpoint is not None and not endpoint.rstrip("/").endswith("/v1/traces"):
             endpoint = endpoint.rstrip("/") + "/v1/traces"
         exporter = HttpExporter(endpoint=endpoint)
-    resource = Resource.create({SERVICE_NAME: f"{config.service_name}-{role}", "legato.role": role})
+    resource = Resource.create({SERVICE_NAME: service_name(config, role), "legato.role": role})
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
     return provider
