@@ -1,0 +1,120 @@
+"""The scheduler of a history host: runs the due schedules of the shards this host owns.
+
+Every ``poll_interval_s`` (on the injected clock, so tests move time by hand)
+it asks the store for each owned shard's schedules whose ``next_wakeup_ms``
+has passed, runs one pass over each (``processor``) and writes the record
+back conditionally on the conflict token it read. A lost condition means a
+user's update or another host got there first: the record is left as the
+winner wrote it and looked at again on the next poll; starts the lost pass
+made are found again by their request ids, so nothing is started twice.
+
+A user's patch (trigger, backfill, unpause) sets ``next_wakeup_ms`` to now,
+so it takes effect within one poll interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from legato_server.persistence.interface import ConditionFailedError, ScheduleRecord, ScheduleStore
+from legato_server.scheduler import state as st
+from legato_server.scheduler.calendar import SpecError
+from legato_server.scheduler.processor import HistoryForScheduler, Pass, run_pass
+
+log = logging.getLogger(__name__)
+
+
+class SchedulerClock(Protocol):
+    def now_ms(self) -> int: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SchedulerLoop:
+    def __init__(
+        self,
+        *,
+        store: ScheduleStore,
+        history: HistoryForScheduler,
+        clock: SchedulerClock,
+        owned_shards: Callable[[], Iterable[int]],
+        poll_interval_s: float = 1.0,
+        batch_size: int = 100,
+    ) -> None:
+        self._store = store
+        self._history = history
+        self._clock = clock
+        self._owned_shards = owned_shards
+        self._poll_interval_s = poll_interval_s
+        self._batch_size = batch_size
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> int:
+        """One poll of every owned shard; returns how many schedules were processed."""
+        processed = 0
+        for shard_id in list(self._owned_shards()):
+            due = await self._store.get_due_schedules(
+                shard_id=shard_id, max_wakeup_ms=self._clock.now_ms(), batch_size=self._batch_size
+            )
+            for record in due:
+                try:
+                    await self.process(record)
+                except Exception:  # one broken schedule (or a history outage) must not stop the others
+                    log.exception("schedule %s: pass failed; retried on the next poll", record.schedule_id)
+                processed += 1
+        return processed
+
+    async def process(self, record: ScheduleRecord) -> None:
+        state = st.load(record)
+        now_ms = self._clock.now_ms()
+        try:
+            next_wakeup = await run_pass(
+                state,
+                Pass(
+                    history=self._history,
+                    namespace_id=record.namespace_id,
+                    schedule_id=record.schedule_id,
+                    now_ms=now_ms,
+                ),
+            )
+        except SpecError as err:  # stored by an older version with other rules: park it, do not spin
+            log.error("schedule %s: %s; it is parked until updated", record.schedule_id, err)
+            next_wakeup = st.NEVER_MS
+        updated = ScheduleRecord(
+            namespace_id=record.namespace_id,
+            schedule_id=record.schedule_id,
+            shard_id=record.shard_id,
+            data=state.SerializeToString(),
+            conflict_token=record.conflict_token + 1,
+            next_wakeup_ms=next_wakeup,
+        )
+        try:
+            await self._store.update_schedule(updated, previous_conflict_token=record.conflict_token)
+        except ConditionFailedError:
+            log.debug("schedule %s changed during its pass; the next poll redoes it", record.schedule_id)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduler poll failed; retrying")
+            await self._clock.sleep(self._poll_interval_s)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
