@@ -147,6 +147,12 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
         default=1.0,
         help="seconds between progress lines (stderr)",
     )
+    parser.add_argument(
+        "--trace-to",
+        metavar="ENDPOINT",
+        help="export spans of the started server and of the client/worker over OTLP gRPC to ENDPOINT "
+        "(e.g. http://127.0.0.1:4317 of scripts/infra/jaeger.sh), to measure tracing's cost; default off",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines, only the final table")
     parser.add_argument("--no-uvloop", action="store_true", help="use the standard asyncio loop")
     return parser
@@ -218,6 +224,11 @@ async def _run(args: argparse.Namespace, *, loop_name: str) -> int:
     server = None
     records: list[dict[str, Any]] = []
     failed = interrupted = False
+    sdk_tracing = None
+    if args.trace_to:
+        from bench.tracing import export_to
+
+        sdk_tracing = export_to(args.trace_to)
     try:
         if args.address:
             address, store = args.address, "external"
@@ -251,7 +262,11 @@ async def _run(args: argparse.Namespace, *, loop_name: str) -> int:
             store=store,
             address=address,
             loop=loop_name,
-            extra={"dirty": git_dirty(), "python": platform.python_version()},
+            extra={
+                "dirty": git_dirty(),
+                "python": platform.python_version(),
+                "tracing": args.trace_to or "off",
+            },
         )
 
         def emit(measurement: WorkloadMeasurement) -> None:
@@ -269,6 +284,7 @@ async def _run(args: argparse.Namespace, *, loop_name: str) -> int:
                 progress_interval_s=None if args.quiet else args.progress_interval,
                 max_concurrent_workflow_tasks=args.max_concurrent_workflow_tasks,
                 max_concurrent_activities=args.max_concurrent_activities,
+                interceptors=sdk_tracing.interceptors() if sdk_tracing is not None else (),
             ),
             server=server,
             emit=emit,
@@ -282,6 +298,8 @@ async def _run(args: argparse.Namespace, *, loop_name: str) -> int:
     finally:
         if server is not None:
             server.stop(keep_workdir=failed)
+        if sdk_tracing is not None:
+            sdk_tracing.close()
     if records:
         _stderr("")
         _stderr(format_table(records))

@@ -45,6 +45,8 @@ class RunOptions:
     progress_interval_s: float | None = 1.0
     max_concurrent_workflow_tasks: int | None = None
     max_concurrent_activities: int | None = None
+    interceptors: tuple[Any, ...] = ()
+    """Client (and worker) interceptors, e.g. the SDK's TracingInterceptor for --trace-to."""
 
 
 async def run_workloads(
@@ -60,7 +62,9 @@ async def run_workloads(
 
     run_id = uuid.uuid4().hex[:8]
     task_queue = f"bench-{run_id}"
-    client = await Client.connect(options.address, namespace=options.namespace)
+    client = await Client.connect(
+        options.address, namespace=options.namespace, interceptors=options.interceptors
+    )
     worker_options: dict[str, Any] = {}
     if options.max_concurrent_workflow_tasks is not None:
         worker_options["max_concurrent_workflow_tasks"] = options.max_concurrent_workflow_tasks
