@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -47,7 +48,7 @@ import grpc
 from google.protobuf import descriptor as _descriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from legato.api.v1 import workflow_service_pb2, workflow_service_pb2_grpc
+from legato.api.v1 import schedule_pb2, schedule_pb2_grpc, workflow_service_pb2, workflow_service_pb2_grpc
 from legato_server.common import tracing
 from legato_server.common.deadline import call_deadline, set_call_timeout
 from legato_server.common.errors import NotOwner
@@ -66,7 +67,9 @@ from legato_server.common.tls import (
 from legato_server.common.tls import validate as validate_tls
 from legato_server.common.tracing import TracingConfig, tracing_config_from_environment
 from legato_server.frontend import FrontendHandler
+from legato_server.frontend.schedules import ScheduleHandler
 from legato_server.history.client import HistoryClient, RingShardRouter
+from legato_server.history.routing import shard_for
 from legato_server.history.shards.shard_controller import ShardController
 from legato_server.internal.v1 import (
     history_service_pb2,
@@ -84,12 +87,15 @@ from legato_server.persistence.config import PersistenceConfig
 from legato_server.persistence.factory import create_persistence
 from legato_server.persistence.interface import Persistence
 from legato_server.persistence.metrics import instrument_persistence
+from legato_server.scheduler.loop import SchedulerLoop
+from legato_server.scheduler.operations import Schedules
 
 log = logging.getLogger(__name__)
 readiness_log = TransientLog(log, repeat_after_s=300)
 
 ROLES = ("frontend", "history", "matching")
 WORKFLOW_SERVICE = workflow_service_pb2.DESCRIPTOR.services_by_name["WorkflowService"]
+SCHEDULE_SERVICE = schedule_pb2.DESCRIPTOR.services_by_name["ScheduleService"]
 HISTORY_SERVICE = history_service_pb2.DESCRIPTOR.services_by_name["HistoryService"]
 MATCHING_SERVICE = matching_service_pb2.DESCRIPTOR.services_by_name["MatchingService"]
 MIB = 1024 * 1024
@@ -170,6 +176,7 @@ class RunningServer:
     history: Any = None
     """The in-process HistoryService (``.handler``, ``.client``), if history runs here."""
     shard_controller: ShardController | None = None
+    scheduler: SchedulerLoop | None = None
     _grpc: grpc.aio.Server | None = None
     _health: Any = None
     _health_task: asyncio.Task[None] | None = None
@@ -199,6 +206,8 @@ class RunningServer:
                 await self._health.enter_graceful_shutdown()
             if self.matching is not None:
                 self.matching.release_pollers()
+            if self.scheduler is not None:
+                await _quietly("scheduler", self.scheduler.stop())
             if self.shard_controller is not None:
                 await _quietly("history shards", self.shard_controller.stop())
             if self._grpc is not None:
@@ -311,6 +320,7 @@ async def _assemble(
     history_router = RingShardRouter(membership=membership, peers=peers)
     history: Any = None
     controller: ShardController | None = None
+    scheduler: SchedulerLoop | None = None
     if "history" in config.services:
         from legato_server.history import start_history_service
 
@@ -330,6 +340,16 @@ async def _assemble(
         controller = ShardController(history.engine, membership)
         await controller.start()
         cleanup.append(controller.stop)
+        # Schedules run on the host owning their history shard (see legato_server.scheduler).
+        engine = history.engine
+        scheduler = SchedulerLoop(
+            store=persistence.schedules,
+            history=history.client,
+            clock=engine.clock,
+            owned_shards=lambda: list(engine.shards),
+        )
+        scheduler.start()
+        cleanup.append(scheduler.stop)
         owned = controller.owned
         metrics_stops.append(register_state("legato_history_shards_owned", lambda: [((), len(owned()))]))
     else:
@@ -361,6 +381,16 @@ async def _assemble(
         workflow_service_pb2_grpc.add_WorkflowServiceServicer_to_server(
             _servicer(frontend, WORKFLOW_SERVICE, role="frontend"), server
         )
+    if frontend is not None:
+        schedules = Schedules(
+            store=persistence.schedules,
+            shard_of=lambda namespace_id, schedule_id: shard_for(namespace_id, schedule_id, shards),
+            now_ms=lambda: time.time_ns() // 1_000_000,
+        )
+        schedule_pb2_grpc.add_ScheduleServiceServicer_to_server(
+            servicer_for(ScheduleHandler(namespaces=namespaces, schedules=schedules), SCHEDULE_SERVICE),
+            server,
+        )
     if matching is not None:
         matching_service_pb2_grpc.add_MatchingServiceServicer_to_server(
             _servicer(matching, MATCHING_SERVICE, role="matching"), server
@@ -391,6 +421,7 @@ async def _assemble(
         matching=matching,
         history=history,
         shard_controller=controller,
+        scheduler=scheduler,
         _grpc=server,
         _health=health_servicer,
         _health_task=health_task,
