@@ -39,6 +39,12 @@ class Process:
     config: Path
     log: Path
     popen: subprocess.Popen[str] | None = None
+    metrics_port: int | None = None
+
+    @property
+    def metrics_url(self) -> str:
+        assert self.metrics_port is not None, "the cluster was created without metrics=True"
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     @property
     def address(self) -> str:
@@ -55,6 +61,8 @@ class Cluster:
     workdir: Path
     database: str = field(default_factory=lambda: f"legato_cluster_{uuid.uuid4().hex[:10]}")
     processes: list[Process] = field(default_factory=list)
+    metrics: bool = False
+    """Each process serves /metrics on a port of its own (``Process.metrics_url``)."""
 
     def store_config(self) -> dict[str, object]:
         if self.kind == "mysql":
@@ -82,9 +90,11 @@ class Cluster:
         port = find_free_port()
         index = len(self.processes)
         config = self.workdir / f"{role}-{index}.yaml"
+        metrics_port = find_free_port() if self.metrics else None
         config.write_text(
             yaml.safe_dump(
                 {
+                    **({"metrics": {"port": metrics_port}} if metrics_port is not None else {}),
                     "host": "127.0.0.1",
                     "port": port,
                     "services": [role],
@@ -100,7 +110,13 @@ class Cluster:
                 }
             )
         )
-        process = Process(role=role, port=port, config=config, log=self.workdir / f"{role}-{index}.log")
+        process = Process(
+            role=role,
+            port=port,
+            config=config,
+            log=self.workdir / f"{role}-{index}.log",
+            metrics_port=metrics_port,
+        )
         self.processes.append(process)
         self.start(process, wait=wait)
         return process
