@@ -100,14 +100,17 @@ def run_start_dev(args: argparse.Namespace) -> int:
         metrics_port = _port_from_environment("LEGATO_METRICS_PORT")
         if metrics_port is None:
             return 1
-    config = ServerConfig(
-        host=args.ip,
-        port=args.port,
-        persistence=PersistenceConfig(kind="sqlite", sqlite=SQLiteConfig(path=db_path)),
-        num_history_shards=args.num_history_shards,
-        namespaces=tuple(namespaces),
-        metrics=None if metrics_port is None else MetricsConfig(port=metrics_port, host=args.ip),
-    )
+    try:  # the OTEL_* variables (tracing) are read here too
+        config = ServerConfig(
+            host=args.ip,
+            port=args.port,
+            persistence=PersistenceConfig(kind="sqlite", sqlite=SQLiteConfig(path=db_path)),
+            num_history_shards=args.num_history_shards,
+            namespaces=tuple(namespaces),
+            metrics=None if metrics_port is None else MetricsConfig(port=metrics_port, host=args.ip),
+        )
+    except ValueError as err:
+        return _fail(str(err))
     return _serve(
         config, banner=lambda address: f"Legato dev server listening on {address} (SQLite: {where})"
     )

@@ -89,3 +89,20 @@ def test_off_installs_nothing() -> None:
         )
         is attempt
     )
+
+
+def test_start_dev_refuses_a_bad_otel_variable() -> None:
+    import os
+    import subprocess
+
+    from legato.testing import server_command
+
+    done = subprocess.run(
+        [*server_command(), "start-dev", "--in-memory", "--port", "0"],
+        env={**os.environ, "OTEL_TRACES_EXPORTER": "zipkin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "OTEL_TRACES_EXPORTER: the server exports with otlp or none; got 'zipkin'" in done.stderr
