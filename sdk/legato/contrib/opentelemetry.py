@@ -16,10 +16,12 @@ Spans (names carry the workflow/activity type):
 * ``RunActivity:<type>`` (worker, kind SERVER, a child of StartActivity) around
   the activity's execution, with its exception recorded.
 
-The context travels in the calls' headers (``_tracer-data``: the W3C
-``traceparent``/``tracestate`` carrier as a JSON payload), which the server
-stores in the history, so a trace stays whole when another worker replays the
-workflow. Workflow-side spans are not recorded while the workflow is replaying
+The context travels on two channels. Every call to the server carries the
+current span's W3C ``traceparent`` as gRPC metadata (``legato._service``), so
+the server's spans (docs/tracing.md) are children of the client's. And the
+calls' headers carry it (``_tracer-data``: the W3C carrier as a JSON payload),
+which the server stores in the history, so a trace stays whole when another
+worker replays the workflow. Workflow-side spans are not recorded while the workflow is replaying
 (they were recorded the first time); during replay the context from the
 workflow's start header is propagated instead.
 """
