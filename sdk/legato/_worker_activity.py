@@ -9,6 +9,8 @@ exactly once:
 * a return value -> ``RespondActivityTaskCompleted``;
 * cancellation the server asked for (a heartbeat answered ``cancel_requested``)
   -> ``RespondActivityTaskCanceled``;
+* ``activity.raise_complete_async()`` -> no answer: another process answers
+  the attempt later (``legato._async_activity``);
 * anything else -> ``RespondActivityTaskFailed`` with the exception as a
   ``Failure`` (type, message, stack, cause chain) and the latest heartbeat
   details, so the next attempt resumes from them.
@@ -362,6 +364,10 @@ class ActivityWorker:
 
     async def _report(self, token: bytes, running: _RunningActivity, outcome: tuple[str, Any]) -> None:
         kind, value = outcome
+        if kind == "error" and isinstance(value, activity_module.CompleteAsyncError):
+            # Completed later by someone holding the token (or the ids): no answer now.
+            log.debug("activity %s will be completed asynchronously", running.context.info.activity_id)
+            return
         reason = running.context.cancel_reason
         try:
             if kind == "ok":

@@ -135,7 +135,7 @@ def _marker_id(name: str, details: dict[str, object]) -> dict[str, str]:
     A local activity marker is also named by its activity type, so a changed
     order of local activities is reported with both types.
     """
-    keys = {PATCH_MARKER: ("patch_id",), SIDE_EFFECT_MARKER: ("seq",)}.get(name)
+    keys: tuple[str, ...] | None = {PATCH_MARKER: ("patch_id",), SIDE_EFFECT_MARKER: ("seq",)}.get(name)
     if name == LOCAL_ACTIVITY_MARKER:
         keys = ("seq", "activity_type")
     found: dict[str, str] = {}

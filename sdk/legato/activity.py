@@ -15,6 +15,9 @@ context variable, so they work from either kind:
   at its current ``await``; a sync activity sees ``is_cancelled()`` turn true
   and its next ``heartbeat()`` raises ``legato.exceptions.CancelledError``.
   An activity that never heartbeats is never told.
+* ``raise_complete_async()``: end the function without answering; the attempt
+  stays open until another process completes, fails or heartbeats it through
+  ``Client.get_async_activity_handle`` (by ``info().task_token`` or by ids).
 """
 
 from __future__ import annotations
@@ -28,13 +31,14 @@ import threading
 import typing
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, overload
+from typing import Any, NoReturn, TypeVar, overload
 
 from legato.converter import PayloadConverter
 from legato.exceptions import CancelledError
 
 __all__ = [
     "ActivityDefinition",
+    "CompleteAsyncError",
     "Info",
     "defn",
     "heartbeat",
@@ -44,6 +48,7 @@ __all__ = [
     "is_cancelled",
     "logger",
     "payload_converter",
+    "raise_complete_async",
     "wait_for_cancelled",
     "wait_for_cancelled_sync",
 ]
@@ -256,6 +261,24 @@ async def wait_for_cancelled() -> None:
 def wait_for_cancelled_sync(timeout: float | None = None) -> bool:
     """Block until cancellation was requested or ``timeout`` passed; True if cancelled (sync activities)."""
     return _context().wait_cancelled_sync(timeout)
+
+
+class CompleteAsyncError(BaseException):
+    """Raised by ``raise_complete_async``: the worker leaves the attempt open instead of answering it.
+
+    A BaseException so that ``except Exception`` in the activity does not swallow it.
+    """
+
+
+def raise_complete_async() -> NoReturn:
+    """End this attempt without completing it; complete it later with ``Client.get_async_activity_handle``.
+
+    Pass ``info().task_token`` (or the workflow and activity ids) to the process
+    that will answer. Until then the activity's timeouts keep running: set a
+    ``start_to_close_timeout`` long enough, or heartbeat through the handle.
+    """
+    _context()
+    raise CompleteAsyncError()
 
 
 def payload_converter() -> PayloadConverter:

@@ -35,6 +35,7 @@ from typing import Any, Generic, Required, TypedDict, TypeVar, Unpack, overload
 
 import grpc
 
+from legato._async_activity import AsyncActivityHandle, AsyncActivityNotFoundError
 from legato._service import RUN_ID_METADATA, RPCRetryConfig, ServiceClient, TLSConfig
 from legato._worker_shared import to_datetime, to_timedelta
 from legato._workflow_defn import handler_name
@@ -62,6 +63,8 @@ from legato.interceptor import (
 )
 
 __all__ = [
+    "AsyncActivityHandle",
+    "AsyncActivityNotFoundError",
     "Client",
     "PendingActivity",
     "RPCRetryConfig",
@@ -480,6 +483,23 @@ class Client:
             result_run_id=run_id,
             first_execution_run_id=None,
             result_type=result_type,
+        )
+
+    def get_async_activity_handle(
+        self,
+        *,
+        task_token: bytes | None = None,
+        workflow_id: str | None = None,
+        run_id: str | None = None,
+        activity_id: str | None = None,
+    ) -> AsyncActivityHandle:
+        """A handle to answer an activity that called ``activity.raise_complete_async()``.
+
+        Name it by ``task_token`` (``activity.info().task_token``) or by
+        ``workflow_id`` + ``activity_id`` (``run_id`` optional: the current run).
+        """
+        return AsyncActivityHandle(
+            self, task_token=task_token, workflow_id=workflow_id, run_id=run_id, activity_id=activity_id
         )
 
     def get_workflow_handle_for(

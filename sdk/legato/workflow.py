@@ -421,6 +421,11 @@ async def execute_activity(
 # ---------------------------------------------------------------- local activities
 
 
+def _check_duration(value: Duration | None, what: str) -> None:
+    if value is not None:
+        workflow_argument(lambda: checked_duration(value, field=what))
+
+
 def _timedelta(value: Duration | None) -> timedelta | None:
     if value is None or isinstance(value, timedelta):
         return value
@@ -476,12 +481,8 @@ def start_local_activity(
             f"local activity {name!r}: set start_to_close_timeout (how long one attempt may run) "
             "or schedule_to_close_timeout (how long all attempts may take)"
         )
-    for value, what in (
-        (start_to_close_timeout, "start_to_close_timeout"),
-        (schedule_to_close_timeout, "schedule_to_close_timeout"),
-    ):
-        if value is not None:
-            workflow_argument(lambda value=value, what=what: checked_duration(value, field=what))
+    _check_duration(start_to_close_timeout, "start_to_close_timeout")
+    _check_duration(schedule_to_close_timeout, "schedule_to_close_timeout")
     if retry_policy is not None:
         retry_policy_proto(retry_policy)
     if result_type is None and not isinstance(activity, str):
@@ -536,8 +537,9 @@ async def execute_local_activity(
     result_type: type | None = None,
 ) -> Any:
     """``await start_local_activity(...)``: run a local activity and return its result."""
-    return await start_local_activity(
-        activity,  # type: ignore[arg-type]
+    start: Any = start_local_activity
+    return await start(
+        activity,
         *args,
         start_to_close_timeout=start_to_close_timeout,
         schedule_to_close_timeout=schedule_to_close_timeout,

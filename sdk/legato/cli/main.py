@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from legato.cli import namespace, workflow
+from legato.cli import activity, namespace, workflow
 from legato.cli.arguments import (
     Context,
     connection_options,
@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     namespace.register(commands, parents=[connection_options(with_namespace=False)])
     workflow.register(commands, parents=[connection_options(with_namespace=True)])
+    activity.register(commands, parents=[connection_options(with_namespace=True)])
     return parser
 
 
