@@ -24,9 +24,14 @@ MIN_CATCHUP_WINDOW_MS = 10_000
 
 
 def workflow_id_for(prefix: str, nominal_ms: int) -> str:
-    """``<prefix>-<nominal time, UTC, RFC 3339 to the second>``, e.g. ``report-2026-01-01T09:00:00Z``."""
-    when = datetime.fromtimestamp(nominal_ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{prefix}-{when}"
+    """``<prefix>-<nominal time, UTC, RFC 3339>``, e.g. ``report-2026-01-01T09:00:00Z``.
+
+    Spec times are whole seconds; a trigger's time (when it was asked for) keeps
+    its milliseconds, so it never takes the id of a spec time in the same second.
+    """
+    when = datetime.fromtimestamp(nominal_ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = f".{nominal_ms % 1000:03d}" if nominal_ms % 1000 else ""
+    return f"{prefix}-{when}{fraction}Z"
 
 
 def request_id_for(namespace_id: str, schedule_id: str, nominal_ms: int) -> str:

@@ -1,0 +1,90 @@
+"""Schedules through the SDK against a real dev server: create, describe, pause, trigger, list, delete, bad specs.
+
+Real time here (the server's own clock); the fake-clock tests of every
+overlap policy and catch-up are in tests/server/history/test_schedules.py.
+Waits are on conditions with deadlines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import grpc
+import pytest
+from google.protobuf import duration_pb2
+
+from legato import workflow
+from legato.api.v1 import schedule_pb2
+from legato.client import Client
+from legato.exceptions import RPCError
+from legato.schedules import ScheduleClient, schedule_action
+from legato.worker import Worker
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@workflow.defn
+class ScheduledJob:
+    @workflow.run
+    async def run(self, label: str) -> str:
+        return f"done {label}"
+
+
+async def wait_for(check: Callable[[], Awaitable[bool]], *, within: float, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.1)
+
+
+async def test_a_schedule_runs_pauses_triggers_and_is_deleted(
+    client: Client, task_queue: str, workflow_id: str
+) -> None:
+    schedules = ScheduleClient(client)
+    action = await schedule_action(client, ScheduledJob, "nightly", id=workflow_id, task_queue=task_queue)
+    spec = schedule_pb2.ScheduleSpec(
+        interval=[schedule_pb2.IntervalSpec(interval=duration_pb2.Duration(seconds=1))]
+    )
+    handle = await schedules.create_schedule(workflow_id, schedule_pb2.Schedule(spec=spec, action=action))
+    async with Worker(client, task_queue=task_queue, workflows=[ScheduledJob]):
+
+        async def two_actions() -> bool:
+            return (await handle.describe()).info.action_count >= 2
+
+        await wait_for(two_actions, within=30, what="two scheduled starts")
+        described = await handle.describe()
+        first = described.info.recent_actions[0].start_workflow_result
+        assert first.workflow_id.startswith(f"{workflow_id}-20")
+        assert await client.get_workflow_handle(first.workflow_id).result() == "done nightly"
+        assert len(described.info.future_action_times) == 10
+
+        await handle.pause(note="maintenance")
+        paused = await handle.describe()
+        assert (paused.schedule.state.paused, paused.schedule.state.notes) == (True, "maintenance")
+        count = paused.info.action_count
+        await handle.trigger()
+
+        async def triggered() -> bool:
+            info = (await handle.describe()).info
+            return info.action_count > count and info.recent_actions[-1].manual
+
+        await wait_for(triggered, within=30, what="the triggered start")
+
+    ids = [entry.schedule_id async for entry in schedules.list_schedules()]
+    assert workflow_id in ids
+    await handle.delete()
+    with pytest.raises(RPCError) as gone:
+        await handle.describe()
+    assert gone.value.status == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_spec_that_never_fires_is_refused(client: Client, workflow_id: str) -> None:
+    schedules = ScheduleClient(client)
+    action = await schedule_action(client, ScheduledJob, "x", id=workflow_id, task_queue="q")
+    spec = schedule_pb2.ScheduleSpec(calendar=[schedule_pb2.CalendarSpec(month="2", day_of_month="30")])
+    with pytest.raises(RPCError) as refused:
+        await schedules.create_schedule(workflow_id, schedule_pb2.Schedule(spec=spec, action=action))
+    assert refused.value.status == grpc.StatusCode.INVALID_ARGUMENT
+    assert "day_of_month [30] never occurs in month [2]" in str(refused.value)
+    assert workflow_id not in [entry.schedule_id async for entry in schedules.list_schedules()]
