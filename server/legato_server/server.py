@@ -57,6 +57,8 @@ from legato_server.common.logs import TransientLog
 from legato_server.common.metrics import MetricsConfig, MetricsEndpoint, register_state, serve_metrics
 from legato_server.common.routing import PeerClients
 from legato_server.common.rpc import servicer_for
+from legato_server.common.task_queue_partitions import DEFAULT_PARTITIONS
+from legato_server.common.task_queue_partitions import check_count as check_partition_count
 from legato_server.common.tls import (
     InternodeTLSConfig,
     ServerTLSConfig,
@@ -116,6 +118,11 @@ class ServerConfig:
     namespaces: tuple[str, ...] = ()
     """Namespaces registered at start if missing (start-dev: "default")."""
     matching: MatchingConfig = field(default_factory=MatchingConfig)
+    task_queue_partitions: int = DEFAULT_PARTITIONS
+    """Partitions of each normal task queue (sticky queues have one), spread over the
+    matching hosts; set the same in every process (see ``common.task_queue_partitions``).
+    A process with a different count still works (partitions forward to the root),
+    but lowering it strands the backlog of the partitions dropped."""
     host_id: str | None = None
     """Identity in membership; None = "<hostname>:<port>", stable across restarts,
     so a restarted process replaces its own row instead of leaving a dead member
@@ -154,6 +161,7 @@ class ServerConfig:
                 "since peers reach this process on the same TLS port"
             )
         validate_tls(self.tls, self.internode_tls)
+        check_partition_count(self.task_queue_partitions)
         if self.log_format not in LOG_FORMATS:
             raise ValueError(f"log.format: expected one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
 
@@ -314,8 +322,11 @@ async def _assemble(
             metrics_stops.append(register_state(name, reader))
     local_matching_handler = tracing.local_handler("matching", matching, MATCHING_SERVICE)
     matching_client = MatchingClient(
-        RingQueueRouter(membership=membership, peers=peers, local=local_matching_handler)
+        RingQueueRouter(membership=membership, peers=peers, local=local_matching_handler),
+        partitions=config.task_queue_partitions,
     )
+    if matching is not None:
+        matching.bind_root(matching_client)  # child partitions reach their root through the ring
 
     history_router = RingShardRouter(membership=membership, peers=peers)
     history: Any = None
@@ -559,6 +570,7 @@ _TOP_LEVEL_KEYS = {
     "port",
     "services",
     "num_history_shards",
+    "task_queue_partitions",
     "cluster_name",
     "namespaces",
     "host_id",
@@ -585,6 +597,7 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
         port: 7233
         services: [frontend, history, matching]
         num_history_shards: 64          # fixed at cluster creation
+        task_queue_partitions: 4        # per normal task queue; the same in every process
         cluster_name: legato
         namespaces: [default]           # registered at start if missing
         advertise_address: 10.0.0.5:7233
@@ -655,6 +668,7 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
         persistence=persistence,
         services=tuple(services),
         num_history_shards=_integer(data, "num_history_shards", PRODUCTION_DEFAULT_SHARDS),
+        task_queue_partitions=_integer(data, "task_queue_partitions", DEFAULT_PARTITIONS),
         cluster_name=str(data.get("cluster_name", "legato")),
         namespaces=tuple(data.get("namespaces") or ()),
         matching=matching,
@@ -677,6 +691,7 @@ ENVIRONMENT_OVERRIDES: dict[str, str] = {
     "LEGATO_HOST_ID": "host_id",
     "LEGATO_SERVICES": "services",
     "LEGATO_NUM_HISTORY_SHARDS": "num_history_shards",
+    "LEGATO_TASK_QUEUE_PARTITIONS": "task_queue_partitions",
     "LEGATO_CLUSTER_NAME": "cluster_name",
     "LEGATO_METRICS_PORT": "metrics.port",
     "LEGATO_METRICS_HOST": "metrics.host",

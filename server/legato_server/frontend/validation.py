@@ -25,7 +25,7 @@ from google.protobuf.message import DecodeError, Message
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from legato.api.v1 import common_pb2, enums_pb2
-from legato_server.common import errors
+from legato_server.common import errors, task_queue_partitions
 from legato_server.common.limits import MAX_DURATION, MAX_DURATION_TEXT, quote
 from legato_server.internal.v1 import tokens_pb2
 
@@ -188,10 +188,22 @@ def workflow_id(value: str, field: str = "workflow_id") -> None:
 
 def task_queue(queue: common_pb2.TaskQueue, field: str = "task_queue", *, allow_sticky: bool = True) -> None:
     require_text(queue.name, f"{field}.name")
+    _not_reserved(queue.name, f"{field}.name")
     if queue.kind == enums_pb2.TASK_QUEUE_KIND_STICKY:
         if not allow_sticky:
             raise errors.InvalidArgument(f"{field} must be a normal task queue, not a sticky one")
         check_length(queue.normal_name, f"{field}.normal_name", max_length=MAX_NAME_LENGTH)
+        _not_reserved(queue.normal_name, f"{field}.normal_name")
+
+
+def _not_reserved(name: str, field: str) -> None:
+    # Matching names the partitions of a queue "/_sys/<name>/<k>": a user's queue
+    # with such a name would be read as another queue's partition.
+    if task_queue_partitions.is_reserved(name):
+        raise errors.InvalidArgument(
+            f"{field} {quote(name)} starts with {task_queue_partitions.RESERVED_PREFIX!r}, which is reserved "
+            "for the server's task queue partitions; choose a name that does not"
+        )
 
 
 def identity(value: str) -> None:

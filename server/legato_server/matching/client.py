@@ -7,18 +7,28 @@ client otherwise. Calls go through ``common.routing.call_routed``, so a queue
 that is moving (``NotOwner``) or a host that is gone is retried on the new
 owner within the caller's deadline.
 
-Sticky queues are routed like any queue by their own name: the worker that
-owns one polls it through the frontend, and history's tasks for it reach the
-same host.
+Partitions: the client spreads a normal queue's adds and polls over its
+``partitions`` (``common.task_queue_partitions``) by rewriting the queue name
+in the request to a random partition's name, which is what the ring routes
+by; each partition can so live on another host. Queries and their answers go
+to the queue's own name, the root, where pollers of every partition wait
+(``matching.forwarding``). Requests a partition forwards (``forwarded_from``)
+already name the root and are not spread again.
+
+Sticky queues are not partitioned and are routed by their own name: the
+worker that owns one polls it through the frontend, and history's tasks for it
+reach the same host.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from legato.api.v1 import enums_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
+from legato_server.common import task_queue_partitions
 from legato_server.common.errors import NotOwner
 from legato_server.common.routing import PeerClients, call_routed
 from legato_server.internal.v1 import matching_service_pb2, matching_service_pb2_grpc
@@ -43,6 +53,14 @@ _ROUTES: dict[str, Callable[[Any], TaskQueueKey]] = {
 }
 
 assert set(_ROUTES) == {m.name for m in MATCHING_SERVICE.methods}
+
+# RPC name -> the TaskQueue message of a request whose tasks or pollers are spread over partitions.
+_SPREAD: dict[str, Callable[[Any], Any]] = {
+    "AddWorkflowTask": lambda r: r.task_queue,
+    "AddActivityTask": lambda r: r.task_queue,
+    "PollWorkflowTaskQueue": lambda r: r.poll_request.task_queue,
+    "PollActivityTaskQueue": lambda r: r.poll_request.task_queue,
+}
 
 
 class QueueRouter(Protocol):
@@ -75,13 +93,39 @@ class MatchingClient:
         Awaitable[ws.RespondQueryTaskCompletedResponse],
     ]
 
-    def __init__(self, router: QueueRouter) -> None:
+    def __init__(
+        self,
+        router: QueueRouter,
+        *,
+        partitions: int = 1,
+        choose: Callable[[int], int] = random.randrange,
+    ) -> None:
+        """``partitions`` per normal queue (the cluster's ``task_queue_partitions``); ``choose(n)`` picks one of n."""
         self._router = router
+        self._partitions = task_queue_partitions.check_count(partitions)
+        self._choose = choose
         for name, route in _ROUTES.items():
             setattr(self, name, self._bind(name, route))
 
+    def _spread(self, name: str, request: Any) -> Any:
+        """``request`` for a random partition of its queue (a copy), or unchanged if it is not spread."""
+        queue_of = _SPREAD.get(name)
+        if queue_of is None or self._partitions == 1 or request.forwarded_from:
+            return request
+        queue = queue_of(request)
+        if queue.kind == enums_pb2.TASK_QUEUE_KIND_STICKY or task_queue_partitions.is_reserved(queue.name):
+            return request
+        index = self._choose(self._partitions)
+        if index == 0:
+            return request
+        spread = type(request)()
+        spread.CopyFrom(request)
+        queue_of(spread).name = task_queue_partitions.Partition(root=queue.name, index=index).name
+        return spread
+
     def _bind(self, name: str, route: Callable[[Any], TaskQueueKey]) -> Callable[..., Any]:
         async def call(request: Any, **kwargs: Any) -> Any:
+            request = self._spread(name, request)
             key = route(request)
             return await call_routed(name, request, lambda: self._router.handler_for_queue(key), **kwargs)
 

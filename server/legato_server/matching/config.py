@@ -25,3 +25,8 @@ class MatchingConfig:
     """Backlog tasks read ahead into memory per queue, ready for the next pollers."""
     backlog_read_batch: int = 100
     """Tasks read from the store per backlog read."""
+    forwarded_polls_per_partition: int = 1
+    """Polls a child partition forwards to its root at once. The root sees every
+    partition's tasks that find no local poller, so one forwarded poll per
+    partition keeps a lightly used queue from starving a poller, while under load
+    pollers match on their own partition and the root does not become a hot spot."""

@@ -21,6 +21,12 @@ Sticky queues (``TASK_QUEUE_KIND_STICKY``) behave like normal ones, except:
   (history then asks the normal queue), and on a polled sticky queue waits at
   most half the caller's time, leaving the other half for that fallback.
 
+Partitions: a normal queue's tasks and pollers are spread over its
+partitions by the routing client; each partition is a queue of its own here
+(its name says which: ``common.task_queue_partitions``), and a child
+partition forwards to the root what it cannot serve (``forwarding``). Queries
+and their answers go to the root, where every partition's pollers wait.
+
 Queries are never persisted: ``QueryWorkflow`` puts the history-built task in
 front of the queue's pollers and waits (up to the caller's deadline, else
 ``default_query_timeout``) for ``RespondQueryTaskCompleted``. A worker that
@@ -34,14 +40,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from legato.api.v1 import common_pb2, enums_pb2, workflow_service_pb2
-from legato_server.common import deadline, errors
+from legato_server.common import deadline, errors, task_queue_partitions
 from legato_server.common.limits import quote, shorten
 from legato_server.internal.v1 import history_service_pb2, matching_service_pb2, tokens_pb2
-from legato_server.matching import metrics
+from legato_server.matching import forwarding, metrics
 from legato_server.matching.backlog import TaskQueueKey, wall_clock_ms
 from legato_server.matching.config import MatchingConfig
 from legato_server.matching.task_queue import TaskQueue
@@ -85,6 +91,7 @@ class MatchingHandler:
         self._queues: dict[TaskQueueKey, TaskQueue] = {}
         self._loading: dict[TaskQueueKey, asyncio.Task[TaskQueue]] = {}
         self._queries: dict[str, QueryTask] = {}
+        self._root: forwarding.RootMatching | None = None
         self._stopped = False
         self.owns: Callable[[TaskQueueKey], bool] = lambda key: True
         """Whether the membership ring gives this host ``key`` (set by the server assembly)."""
@@ -92,6 +99,13 @@ class MatchingHandler:
     def bind_history(self, history: HistoryForMatching) -> None:
         """Set the history client; history and matching each need the other, so this comes after both exist."""
         self._history = history
+
+    def bind_root(self, root: forwarding.RootMatching) -> None:
+        """Set the routing client through which child partitions reach their root (on any host).
+
+        Without it (a matching handler on its own, in unit tests) no partition forwards.
+        """
+        self._root = root
 
     def release_pollers(self) -> None:
         """Start shutting down: waiting polls return empty now, new ones fail with UNAVAILABLE."""
@@ -123,8 +137,7 @@ class MatchingHandler:
             queue = self._polled_sticky_queue(key, request.task_queue, errors.FailedPrecondition)
         else:
             queue = await self._queue(key)
-        await queue.add(self._task(request))
-        return matching_service_pb2.AddWorkflowTaskResponse()
+        return matching_service_pb2.AddWorkflowTaskResponse(matched=await self._add(queue, request))
 
     async def AddActivityTask(
         self, request: matching_service_pb2.AddActivityTaskRequest
@@ -132,8 +145,22 @@ class MatchingHandler:
         _require(request.namespace_id, "namespace_id")
         _require(request.task_queue.name, "task_queue.name")
         queue = await self._queue(TaskQueueKey(request.namespace_id, request.task_queue.name, _ACTIVITY))
-        await queue.add(self._task(request))
-        return matching_service_pb2.AddActivityTaskResponse()
+        return matching_service_pb2.AddActivityTaskResponse(matched=await self._add(queue, request))
+
+    async def _add(self, queue: TaskQueue, request: forwarding.AddRequest) -> bool:
+        """Add the task to ``queue``: True if a poller took it at once."""
+        task = self._task(request)
+        if request.forwarded_from:
+            return await queue.offer(task)  # the root: sync match or nothing (the child keeps it)
+        partition = task_queue_partitions.parse(queue.key.name)
+        if (
+            not partition.is_root
+            and self._root is not None
+            and not queue.matcher.waiting_pollers
+            and await forwarding.offer_add_to_root(self._root, request, partition)
+        ):
+            return True
+        return await queue.add(task)
 
     def _task(
         self,
@@ -159,13 +186,16 @@ class MatchingHandler:
         self, request: matching_service_pb2.PollWorkflowTaskQueueRequest
     ) -> workflow_service_pb2.PollWorkflowTaskQueueResponse:
         _require(request.namespace_id, "namespace_id")
-        poll = request.poll_request
-        _require(poll.task_queue.name, "task_queue.name")
-        queue = await self._queue(TaskQueueKey(request.namespace_id, poll.task_queue.name, _WORKFLOW))
+        _require(request.poll_request.task_queue.name, "task_queue.name")
+        key = TaskQueueKey(request.namespace_id, request.poll_request.task_queue.name, _WORKFLOW)
+        queue = await self._queue(key)
+        poll, forward = self._poll_route(request)
         loop = asyncio.get_running_loop()
         until = loop.time() + self._poll_timeout_s()
         while True:
-            task = await queue.poll(until - loop.time())
+            task, answer = await forwarding.next_task(queue, until=until, forward=forward)
+            if answer is not None:
+                return answer  # the root's poll response, already recorded started
             if task is None:
                 return workflow_service_pb2.PollWorkflowTaskQueueResponse()
             if isinstance(task, QueryTask):
@@ -188,13 +218,16 @@ class MatchingHandler:
         self, request: matching_service_pb2.PollActivityTaskQueueRequest
     ) -> workflow_service_pb2.PollActivityTaskQueueResponse:
         _require(request.namespace_id, "namespace_id")
-        poll = request.poll_request
-        _require(poll.task_queue.name, "task_queue.name")
-        queue = await self._queue(TaskQueueKey(request.namespace_id, poll.task_queue.name, _ACTIVITY))
+        _require(request.poll_request.task_queue.name, "task_queue.name")
+        key = TaskQueueKey(request.namespace_id, request.poll_request.task_queue.name, _ACTIVITY)
+        queue = await self._queue(key)
+        poll, forward = self._poll_route(request)
         loop = asyncio.get_running_loop()
         until = loop.time() + self._poll_timeout_s()
         while True:
-            task = await queue.poll(until - loop.time())
+            task, answer = await forwarding.next_task(queue, until=until, forward=forward)
+            if answer is not None:
+                return answer  # the root's poll response, already recorded started
             if task is None:
                 return workflow_service_pb2.PollActivityTaskQueueResponse()
             if isinstance(task, QueryTask):  # never queued on activity queues
@@ -211,6 +244,23 @@ class MatchingHandler:
             )
             if response is not None:
                 return response
+
+    def _poll_route(self, request: Any) -> tuple[Any, Any]:
+        """The poll request history sees (the queue's own name), and the forwarder to the root if any.
+
+        Only a child partition's own polls forward: the root never does, and a
+        forwarded poll is served where it lands, so forwarding cannot loop.
+        """
+        poll = request.poll_request
+        partition = task_queue_partitions.parse(poll.task_queue.name)
+        if partition.is_root:
+            return poll, None
+        named = type(poll)()
+        named.CopyFrom(poll)
+        named.task_queue.name = partition.root
+        if request.forwarded_from or self._root is None:
+            return named, None
+        return named, forwarding.poll_forwarder(self._root, request, partition)
 
     async def _record_started(self, queue: TaskQueue, task: MatchTask, call: Any, request: Any) -> Any | None:
         """History's poll response for ``task``, or None if the task is stale (then it is acked)."""
@@ -376,13 +426,34 @@ class MatchingHandler:
         return await asyncio.shield(loading)
 
     async def _load(self, key: TaskQueueKey) -> TaskQueue:
-        queue = TaskQueue(key=key, store=self._store, config=self._config, now_ms=self._now_ms)
+        queue = TaskQueue(
+            key=key,
+            store=self._store,
+            config=self._config,
+            now_ms=self._now_ms,
+            forward_task=self._backlog_forwarder(key),
+        )
         try:
             await queue.start()
         except PersistenceError as err:
             raise errors.Unavailable(f"could not load task queue {quote(key.name)}: {err}") from err
         self._queues[key] = queue
+        log.info("task queue %s loaded; backlog %d", key, queue.backlog_count)
         return queue
+
+    def _backlog_forwarder(self, key: TaskQueueKey) -> Callable[[MatchTask], Awaitable[bool]] | None:
+        """For a child partition: how its backlog tasks are offered to the root (see ``TaskQueue``)."""
+        partition = task_queue_partitions.parse(key.name)
+        root = self._root
+        if partition.is_root or root is None:
+            return None
+
+        async def offer(task: MatchTask) -> bool:
+            return await forwarding.offer_backlog_task_to_root(
+                root, task=task, partition=partition, task_type=key.task_type, now_ms=self._now_ms()
+            )
+
+        return offer
 
 
 def _require(value: str, field: str) -> None:

@@ -42,6 +42,7 @@ class TaskMatcher:
         self._ready: deque[MatchTask] = deque()
         self._room = asyncio.Event()
         self._room.set()
+        self._has_ready = asyncio.Event()
         self._last_poll_monotonic: float | None = None
 
     # ------------------------------------------------------------ producers
@@ -68,6 +69,7 @@ class TaskMatcher:
             self._ready.appendleft(task)
         else:
             self._ready.append(task)
+        self._has_ready.set()
         if len(self._ready) >= self._prefetch:
             self._room.clear()
 
@@ -78,6 +80,18 @@ class TaskMatcher:
                 self._queries.appendleft(task)
         else:
             self.add_ready(task, front=True)
+
+    async def take_ready(self) -> MatchTask:
+        """Wait for a ready task no local poller took, and remove it (a child partition's forwarder).
+
+        A ready task only waits while no poller does (``add_ready`` offers it
+        first), so what this returns is a task this partition cannot serve now.
+        """
+        while True:
+            if self._ready:
+                return self._pop_ready()
+            self._has_ready.clear()
+            await self._has_ready.wait()
 
     async def wait_for_room(self) -> None:
         """Wait until the read-ahead buffer has room (the backlog reader calls this)."""
@@ -117,11 +131,14 @@ class TaskMatcher:
             if not query.answer.done():  # done = its caller gave up
                 return query
         if self._ready:
-            task = self._ready.popleft()
-            if len(self._ready) < self._prefetch:
-                self._room.set()
-            return task
+            return self._pop_ready()
         return None
+
+    def _pop_ready(self) -> MatchTask:
+        task = self._ready.popleft()
+        if len(self._ready) < self._prefetch:
+            self._room.set()
+        return task
 
     # ------------------------------------------------------------ state
 

@@ -6,13 +6,25 @@ backlog tasks, then waits for the next ``add``. Tasks a poller takes but cannot
 use come back through ``give_back``: a backlog task returns to the front of the
 line (it is still in the store); an in-memory task goes to another waiting
 poller or, failing that, to the store.
+
+A child partition (see ``common.task_queue_partitions``) is given
+``forward_task``: its backlog tasks that no local poller takes are offered to
+the root partition, where pollers of every partition wait (``MatchingHandler``
+forwards polls there), so a task persisted on a partition nobody polls right
+now still reaches a poller within ``_FORWARD_RETRY_MAX_S``. The offer is a
+sync match only: the root hands the task to a waiting poller and answers once
+it is recorded started (then the task is acked here), or answers at once that
+nobody waits (then it goes back to the front of this partition's line and the
+offer is repeated with a short backoff). ``forward_slots`` caps the polls this
+partition forwards to the root at once, so under load pollers match locally
+and the root is not a hot spot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from legato_server.common import errors
@@ -31,6 +43,12 @@ _SYNC_MATCH_SETTLE_S = 30.0
 """How long AddTask waits for a sync-matched task to be recorded started (normally milliseconds)."""
 _RETURN_RETRY_S = 0.1
 _RETURN_RETRY_MAX_S = 5.0
+_FORWARD_RETRY_S = 0.01
+_FORWARD_RETRY_MAX_S = 0.5
+"""Backoff of a child partition's backlog offers while the root has no poller:
+a poller that comes to any partition gets the task within about this long."""
+
+ForwardTask = Callable[[MatchTask], Awaitable[bool]]
 
 
 class TaskQueue:
@@ -41,6 +59,7 @@ class TaskQueue:
         store: TaskQueueStore,
         config: MatchingConfig,
         now_ms: Callable[[], int],
+        forward_task: ForwardTask | None = None,
     ) -> None:
         self.key = key
         self._now_ms = now_ms
@@ -49,23 +68,46 @@ class TaskQueue:
             key=key, store=store, matcher=self.matcher, read_batch=config.backlog_read_batch, now_ms=now_ms
         )
         self._background: set[asyncio.Task[None]] = set()
+        self._forward_task = forward_task
+        self._forwarder: asyncio.Task[None] | None = None
+        self.forward_slots = asyncio.Semaphore(max(1, config.forwarded_polls_per_partition))
+        """Polls of this (child) partition that may wait at the root at once."""
 
     async def start(self) -> None:
         await self.backlog.start()
+        if self._forward_task is not None:
+            self._forwarder = asyncio.create_task(
+                self._forward_backlog(), name=f"backlog forwarder {self.key}"
+            )
 
     async def stop(self) -> None:
+        if self._forwarder is not None:
+            # A task it holds stays in the store: whoever loads the partition next serves it.
+            self._forwarder.cancel()
+            await asyncio.gather(self._forwarder, return_exceptions=True)
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.backlog.stop()
 
-    async def add(self, task: MatchTask) -> None:
-        """Sync-match ``task`` with a waiting poller, or persist it as backlog."""
+    async def add(self, task: MatchTask) -> bool:
+        """Sync-match ``task`` with a waiting poller (True), or persist it as backlog (False)."""
+        if not await self.offer(task):
+            await self.backlog.persist(task)
+            metrics.task_added(self.key.task_type, sync_match=False)
+            return False
+        return True
+
+    async def offer(self, task: MatchTask) -> bool:
+        """Hand ``task`` to a waiting poller and wait until it is recorded started; False if none waits.
+
+        Once a poller took it, the task is this queue's to deliver (a poller
+        that cannot record it gives it back, and it is persisted if need be),
+        so True means "delivered or safely kept", never "lost".
+        """
         task.settled = asyncio.get_running_loop().create_future()
         if not self.matcher.offer(task):
             task.settled = None
-            await self.backlog.persist(task)
-            metrics.task_added(self.key.task_type, sync_match=False)
-            return
+            return False
         metrics.task_added(self.key.task_type, sync_match=True)
         try:
             async with asyncio.timeout(_SYNC_MATCH_SETTLE_S):
@@ -75,6 +117,7 @@ class TaskQueue:
                 f"task queue {self.key.name!r}: the poller given the task did not record it in "
                 f"{_SYNC_MATCH_SETTLE_S:g}s; dispatch it again"
             ) from None
+        return True
 
     def add_query(self, query: QueryTask) -> None:
         self.matcher.add_query(query)
@@ -125,6 +168,31 @@ class TaskQueue:
             transient_log.succeeded("matching returned tasks")
             task.settle()
             return
+
+    async def _forward_backlog(self) -> None:
+        """Offer the ready backlog tasks no local poller takes to the root, until one matches there."""
+        assert self._forward_task is not None
+        delay = _FORWARD_RETRY_S
+        while True:
+            task = await self.matcher.take_ready()
+            if task.expired(self._now_ms()):
+                await self.ack(task)
+                continue
+            try:
+                matched = await self._forward_task(task)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # the root is moving or unreachable: keep the task, try later
+                transient_log.failed("matching backlog forwarding", f"task queue {self.key}: {err}")
+                matched = False
+            if matched:
+                transient_log.succeeded("matching backlog forwarding")
+                await self.ack(task)
+                delay = _FORWARD_RETRY_S
+                continue
+            self.matcher.give_back(task)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _FORWARD_RETRY_MAX_S)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)

@@ -27,7 +27,7 @@ from legato.api.v1 import common_pb2 as legato_dot_api_dot_v1_dot_common__pb2
 from legato.api.v1 import workflow_service_pb2 as legato_dot_api_dot_v1_dot_workflow__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0legato_server/internal/v1/matching_service.proto\x12\"legato_server.internal.v1.matching\x1a\x1egoogle/protobuf/duration.proto\x1a\x1alegato/api/v1/common.proto\x1a$legato/api/v1/workflow_service.proto\"\xeb\x01\n\x16\x41\x64\x64WorkflowTaskRequest\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12\x33\n\texecution\x18\x02 \x01(\x0b\x32 .legato.api.v1.WorkflowExecution\x12,\n\ntask_queue\x18\x03 \x01(\x0b\x32\x18.legato.api.v1.TaskQueue\x12\x1a\n\x12scheduled_event_id\x18\x04 \x01(\x03\x12<\n\x19schedule_to_start_timeout\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x19\n\x17\x41\x64\x64WorkflowTaskResponse\"\xeb\x01\n\x16\x41\x64\x64\x41\x63tivityTaskRequest\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12\x33\n\texecution\x18\x02 \x01(\x0b\x32 .legato.api.v1.WorkflowExecution\x12,\n\ntask_queue\x18\x03 \x01(\x0b\x32\x18.legato.api.v1.TaskQueue\x12\x1a\n\x12scheduled_event_id\x18\x04 \x01(\x03\x12<\n\x19schedule_to_start_timeout\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x19\n\x17\x41\x64\x64\x41\x63tivityTaskResponse\"\x8a\x01\n\x1cPollWorkflowTaskQueueRequest\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12\x11\n\tpoller_id\x18\x02 \x01(\t\x12\x41\n\x0cpoll_request\x18\x03 \x01(\x0b\x32+.legato.api.v1.PollWorkflowTaskQueueRequest\"\x8a\x01\n\x1cPollActivityTaskQueueRequest\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12\x11\n\tpoller_id\x18\x02 \x01(\t\x12\x41\n\x0cpoll_request\x18\x03 \x01(\x0b\x32+.legato.api.v1.PollActivityTaskQueueRequest\"\xd2\x01\n\x14QueryWorkflowRequest\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12,\n\ntask_queue\x18\x02 \x01(\x0b\x32\x18.legato.api.v1.TaskQueue\x12:\n\rquery_request\x18\x03 \x01(\x0b\x32#.legato.api.v1.QueryWorkflowRequest\x12:\n\x04task\x18\x04 \x01(\x0b\x32,.legato.api.v1.PollWorkflowTaskQueueResponse\"\xaa\x01\n RespondQueryTaskCompletedRequest\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12\x12\n\ntask_queue\x18\x02 \x01(\t\x12\x10\n\x08query_id\x18\x03 \x01(\t\x12J\n\x11\x63ompleted_request\x18\x04 \x01(\x0b\x32/.legato.api.v1.RespondQueryTaskCompletedRequest\"\xb0\x01\n\rPersistedTask\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12\x33\n\texecution\x18\x02 \x01(\x0b\x32 .legato.api.v1.WorkflowExecution\x12\x1a\n\x12scheduled_event_id\x18\x03 \x01(\x03\x12\x1b\n\x13\x63reate_time_unix_ms\x18\x04 \x01(\x03\x12\x1b\n\x13\x65xpiry_time_unix_ms\x18\x05 \x01(\x03\x32\xc6\x06\n\x0fMatchingService\x12\x8a\x01\n\x0f\x41\x64\x64WorkflowTask\x12:.legato_server.internal.v1.matching.AddWorkflowTaskRequest\x1a;.legato_server.internal.v1.matching.AddWorkflowTaskResponse\x12\x8a\x01\n\x0f\x41\x64\x64\x41\x63tivityTask\x12:.legato_server.internal.v1.matching.AddActivityTaskRequest\x1a;.legato_server.internal.v1.matching.AddActivityTaskResponse\x12\x87\x01\n\x15PollWorkflowTaskQueue\x12@.legato_server.internal.v1.matching.PollWorkflowTaskQueueRequest\x1a,.legato.api.v1.PollWorkflowTaskQueueResponse\x12\x87\x01\n\x15PollActivityTaskQueue\x12@.legato_server.internal.v1.matching.PollActivityTaskQueueRequest\x1a,.legato.api.v1.PollActivityTaskQueueResponse\x12o\n\rQueryWorkflow\x12\x38.legato_server.internal.v1.matching.QueryWorkflowRequest\x1a$.legato.api.v1.QueryWorkflowResponse\x12\x93\x01\n\x19RespondQueryTaskCompleted\x12\x44.legato_server.internal.v1.matching.RespondQueryTaskCompletedRequest\x1a\x30.legato.api.v1.RespondQueryTaskCompletedResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0legato_server/internal/v1/matching_service.proto\x12\"legato_server.internal.v1.matching\x1a\x1egoogle/protobuf/duration.proto\x1a\x1alegato/api/v1/common.proto\x1a$legato/api/v1/workflow_service.proto\"\x83\x02\n\x16\x41\x64\x64WorkflowTaskRequest\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12\x33\n\texecution\x18\x02 \x01(\x0b\x32 .legato.api.v1.WorkflowExecution\x12,\n\ntask_queue\x18\x03 \x01(\x0b\x32\x18.legato.api.v1.TaskQueue\x12\x1a\n\x12scheduled_event_id\x18\x04 \x01(\x03\x12<\n\x19schedule_to_start_timeout\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x16\n\x0e\x66orwarded_from\x18\x06 \x01(\t\"*\n\x17\x41\x64\x64WorkflowTaskResponse\x12\x0f\n\x07matched\x18\x01 \x01(\x08\"\x83\x02\n\x16\x41\x64\x64\x41\x63tivityTaskRequest\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12\x33\n\texecution\x18\x02 \x01(\x0b\x32 .legato.api.v1.WorkflowExecution\x12,\n\ntask_queue\x18\x03 \x01(\x0b\x32\x18.legato.api.v1.TaskQueue\x12\x1a\n\x12scheduled_event_id\x18\x04 \x01(\x03\x12<\n\x19schedule_to_start_timeout\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x16\n\x0e\x66orwarded_from\x18\x06 \x01(\t\"*\n\x17\x41\x64\x64\x41\x63tivityTaskResponse\x12\x0f\n\x07matched\x18\x01 \x01(\x08\"\xa2\x01\n\x1cPollWorkflowTaskQueueRequest\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12\x11\n\tpoller_id\x18\x02 \x01(\t\x12\x41\n\x0cpoll_request\x18\x03 \x01(\x0b\x32+.legato.api.v1.PollWorkflowTaskQueueRequest\x12\x16\n\x0e\x66orwarded_from\x18\x04 \x01(\t\"\xa2\x01\n\x1cPollActivityTaskQueueRequest\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12\x11\n\tpoller_id\x18\x02 \x01(\t\x12\x41\n\x0cpoll_request\x18\x03 \x01(\x0b\x32+.legato.api.v1.PollActivityTaskQueueRequest\x12\x16\n\x0e\x66orwarded_from\x18\x04 \x01(\t\"\xd2\x01\n\x14QueryWorkflowRequest\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12,\n\ntask_queue\x18\x02 \x01(\x0b\x32\x18.legato.api.v1.TaskQueue\x12:\n\rquery_request\x18\x03 \x01(\x0b\x32#.legato.api.v1.QueryWorkflowRequest\x12:\n\x04task\x18\x04 \x01(\x0b\x32,.legato.api.v1.PollWorkflowTaskQueueResponse\"\xaa\x01\n RespondQueryTaskCompletedRequest\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12\x12\n\ntask_queue\x18\x02 \x01(\t\x12\x10\n\x08query_id\x18\x03 \x01(\t\x12J\n\x11\x63ompleted_request\x18\x04 \x01(\x0b\x32/.legato.api.v1.RespondQueryTaskCompletedRequest\"\xb0\x01\n\rPersistedTask\x12\x14\n\x0cnamespace_id\x18\x01 \x01(\t\x12\x33\n\texecution\x18\x02 \x01(\x0b\x32 .legato.api.v1.WorkflowExecution\x12\x1a\n\x12scheduled_event_id\x18\x03 \x01(\x03\x12\x1b\n\x13\x63reate_time_unix_ms\x18\x04 \x01(\x03\x12\x1b\n\x13\x65xpiry_time_unix_ms\x18\x05 \x01(\x03\x32\xc6\x06\n\x0fMatchingService\x12\x8a\x01\n\x0f\x41\x64\x64WorkflowTask\x12:.legato_server.internal.v1.matching.AddWorkflowTaskRequest\x1a;.legato_server.internal.v1.matching.AddWorkflowTaskResponse\x12\x8a\x01\n\x0f\x41\x64\x64\x41\x63tivityTask\x12:.legato_server.internal.v1.matching.AddActivityTaskRequest\x1a;.legato_server.internal.v1.matching.AddActivityTaskResponse\x12\x87\x01\n\x15PollWorkflowTaskQueue\x12@.legato_server.internal.v1.matching.PollWorkflowTaskQueueRequest\x1a,.legato.api.v1.PollWorkflowTaskQueueResponse\x12\x87\x01\n\x15PollActivityTaskQueue\x12@.legato_server.internal.v1.matching.PollActivityTaskQueueRequest\x1a,.legato.api.v1.PollActivityTaskQueueResponse\x12o\n\rQueryWorkflow\x12\x38.legato_server.internal.v1.matching.QueryWorkflowRequest\x1a$.legato.api.v1.QueryWorkflowResponse\x12\x93\x01\n\x19RespondQueryTaskCompleted\x12\x44.legato_server.internal.v1.matching.RespondQueryTaskCompletedRequest\x1a\x30.legato.api.v1.RespondQueryTaskCompletedResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,23 +35,23 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'legato_server.internal.v1.m
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ADDWORKFLOWTASKREQUEST']._serialized_start=187
-  _globals['_ADDWORKFLOWTASKREQUEST']._serialized_end=422
-  _globals['_ADDWORKFLOWTASKRESPONSE']._serialized_start=424
-  _globals['_ADDWORKFLOWTASKRESPONSE']._serialized_end=449
-  _globals['_ADDACTIVITYTASKREQUEST']._serialized_start=452
-  _globals['_ADDACTIVITYTASKREQUEST']._serialized_end=687
-  _globals['_ADDACTIVITYTASKRESPONSE']._serialized_start=689
-  _globals['_ADDACTIVITYTASKRESPONSE']._serialized_end=714
-  _globals['_POLLWORKFLOWTASKQUEUEREQUEST']._serialized_start=717
-  _globals['_POLLWORKFLOWTASKQUEUEREQUEST']._serialized_end=855
-  _globals['_POLLACTIVITYTASKQUEUEREQUEST']._serialized_start=858
-  _globals['_POLLACTIVITYTASKQUEUEREQUEST']._serialized_end=996
-  _globals['_QUERYWORKFLOWREQUEST']._serialized_start=999
-  _globals['_QUERYWORKFLOWREQUEST']._serialized_end=1209
-  _globals['_RESPONDQUERYTASKCOMPLETEDREQUEST']._serialized_start=1212
-  _globals['_RESPONDQUERYTASKCOMPLETEDREQUEST']._serialized_end=1382
-  _globals['_PERSISTEDTASK']._serialized_start=1385
-  _globals['_PERSISTEDTASK']._serialized_end=1561
-  _globals['_MATCHINGSERVICE']._serialized_start=1564
-  _globals['_MATCHINGSERVICE']._serialized_end=2402
+  _globals['_ADDWORKFLOWTASKREQUEST']._serialized_end=446
+  _globals['_ADDWORKFLOWTASKRESPONSE']._serialized_start=448
+  _globals['_ADDWORKFLOWTASKRESPONSE']._serialized_end=490
+  _globals['_ADDACTIVITYTASKREQUEST']._serialized_start=493
+  _globals['_ADDACTIVITYTASKREQUEST']._serialized_end=752
+  _globals['_ADDACTIVITYTASKRESPONSE']._serialized_start=754
+  _globals['_ADDACTIVITYTASKRESPONSE']._serialized_end=796
+  _globals['_POLLWORKFLOWTASKQUEUEREQUEST']._serialized_start=799
+  _globals['_POLLWORKFLOWTASKQUEUEREQUEST']._serialized_end=961
+  _globals['_POLLACTIVITYTASKQUEUEREQUEST']._serialized_start=964
+  _globals['_POLLACTIVITYTASKQUEUEREQUEST']._serialized_end=1126
+  _globals['_QUERYWORKFLOWREQUEST']._serialized_start=1129
+  _globals['_QUERYWORKFLOWREQUEST']._serialized_end=1339
+  _globals['_RESPONDQUERYTASKCOMPLETEDREQUEST']._serialized_start=1342
+  _globals['_RESPONDQUERYTASKCOMPLETEDREQUEST']._serialized_end=1512
+  _globals['_PERSISTEDTASK']._serialized_start=1515
+  _globals['_PERSISTEDTASK']._serialized_end=1691
+  _globals['_MATCHINGSERVICE']._serialized_start=1694
+  _globals['_MATCHINGSERVICE']._serialized_end=2532
 # @@protoc_insertion_point(module_scope)
