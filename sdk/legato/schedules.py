@@ -146,14 +146,22 @@ class ScheduleHandle:
     async def unpause(self, *, note: str = "unpaused") -> None:
         await self._patch(schedule_pb2.SchedulePatch(unpause=note or "unpaused"))
 
-    async def trigger(self, *, overlap: int = 0) -> None:
+    async def trigger(
+        self,
+        *,
+        overlap: schedule_pb2.ScheduleOverlapPolicy = schedule_pb2.SCHEDULE_OVERLAP_POLICY_UNSPECIFIED,
+    ) -> None:
         await self._patch(
             schedule_pb2.SchedulePatch(
                 trigger_immediately=schedule_pb2.TriggerImmediatelyRequest(overlap_policy=overlap)
             )
         )
 
-    async def backfill(self, *ranges: tuple[datetime, datetime], overlap: int = 0) -> None:
+    async def backfill(
+        self,
+        *ranges: tuple[datetime, datetime],
+        overlap: schedule_pb2.ScheduleOverlapPolicy = schedule_pb2.SCHEDULE_OVERLAP_POLICY_UNSPECIFIED,
+    ) -> None:
         """Take the actions the spec has in each [start, end] range (inclusive), now."""
         requests: Sequence[schedule_pb2.BackfillRequest] = [
             _backfill(start, end, overlap) for start, end in ranges
@@ -169,7 +177,9 @@ class ScheduleHandle:
         )
 
 
-def _backfill(start: datetime, end: datetime, overlap: int) -> schedule_pb2.BackfillRequest:
+def _backfill(
+    start: datetime, end: datetime, overlap: schedule_pb2.ScheduleOverlapPolicy
+) -> schedule_pb2.BackfillRequest:
     request = schedule_pb2.BackfillRequest(overlap_policy=overlap)
     request.start_time.FromDatetime(start)
     request.end_time.FromDatetime(end)
