@@ -73,6 +73,7 @@ from legato_server.frontend.schedules import ScheduleHandler
 from legato_server.history.client import HistoryClient, RingShardRouter
 from legato_server.history.routing import shard_for
 from legato_server.history.shards.shard_controller import ShardController
+from legato_server.history.tokens import log_fields_of_token
 from legato_server.internal.v1 import (
     history_service_pb2,
     history_service_pb2_grpc,
@@ -345,7 +346,9 @@ async def _assemble(
             router=history_router,
         )
         cleanup.append(history.stop)
-        instrument_handler(history.handler, service=HISTORY_SERVICE, role="history")
+        instrument_handler(
+            history.handler, service=HISTORY_SERVICE, role="history", token_fields=log_fields_of_token
+        )
         history_router.set_local(tracing.local_handler("history", history.handler, HISTORY_SERVICE))
         history_client = history.client
         controller = ShardController(history.engine, membership)
@@ -388,7 +391,9 @@ async def _assemble(
             matching=matching_client,
             visibility=persistence.visibility,
         )
-        instrument_handler(frontend, service=WORKFLOW_SERVICE, role="frontend")
+        instrument_handler(
+            frontend, service=WORKFLOW_SERVICE, role="frontend", token_fields=log_fields_of_token
+        )
         workflow_service_pb2_grpc.add_WorkflowServiceServicer_to_server(
             _servicer(frontend, WORKFLOW_SERVICE, role="frontend"), server
         )

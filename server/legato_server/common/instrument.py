@@ -33,14 +33,27 @@ from legato_server.common.metrics import RPC_LATENCY, RPC_REQUESTS, Labelled
 _requests = Labelled(RPC_REQUESTS)
 
 
-def instrument_handler(handler: object, *, service: _descriptor.ServiceDescriptor, role: str) -> None:
-    """Count and time every RPC of ``service`` that ``handler`` answers (idempotent)."""
+def instrument_handler(
+    handler: object,
+    *,
+    service: _descriptor.ServiceDescriptor,
+    role: str,
+    token_fields: log_context.TokenFields | None = None,
+) -> None:
+    """Count and time every RPC of ``service`` that ``handler`` answers (idempotent).
+
+    ``token_fields`` reads the run out of a task token, for the log fields of a worker's answer.
+    """
     if getattr(handler, "_legato_instrumented", False):
         return
     for method in service.methods:
         target = getattr(handler, method.name, None)
         if target is not None:
-            setattr(handler, method.name, _measured(target, role=role, method=method.name))
+            setattr(
+                handler,
+                method.name,
+                _measured(target, role=role, method=method.name, token_fields=token_fields),
+            )
     handler._legato_instrumented = True  # type: ignore[attr-defined]
 
 
@@ -53,7 +66,11 @@ def _code_of(err: BaseException) -> str:
 
 
 def _measured(
-    call: Callable[[Any], Awaitable[Any]], *, role: str, method: str
+    call: Callable[[Any], Awaitable[Any]],
+    *,
+    role: str,
+    method: str,
+    token_fields: log_context.TokenFields | None,
 ) -> Callable[[Any], Awaitable[Any]]:
     latency = RPC_LATENCY.labels(role, method)
     ok = RPC_REQUESTS.labels(role, method, grpc.StatusCode.OK.name)
@@ -62,7 +79,7 @@ def _measured(
     async def measured(request: Any) -> Any:
         token = None
         if log_context.enabled:
-            fields = log_context.fields_of_request(request)
+            fields = log_context.fields_of_request(request, token_fields=token_fields)
             if fields is not None:
                 token = log_context.current.set(fields)
         started = time.perf_counter()

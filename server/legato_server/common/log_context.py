@@ -16,7 +16,7 @@ the text format shows none of them).
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -54,25 +54,20 @@ def workflow_fields(*, namespace_id: str, workflow_id: str, run_id: str) -> Iter
 
 
 _EXECUTION_FIELDS = ("workflow_execution", "execution")
-_NESTED_REQUESTS = (
-    "request",
-    "start_request",
-    "signal_request",
-    "signal_with_start_request",
-    "cancel_request",
-    "terminate_request",
-    "poll_request",
-)
+
+TokenFields = Callable[[bytes], "WorkflowFields | None"]
+"""Reads a task token (its format belongs to history; the server assembly passes the reader)."""
 
 
-def fields_of_request(request: Any) -> WorkflowFields | None:
+def fields_of_request(request: Any, *, token_fields: TokenFields | None = None) -> WorkflowFields | None:
     """Namespace, workflow id and run id named by an API or internal request, if any.
 
     Public requests name the namespace; internal ones carry its id and wrap the
-    public request (``start_request``, ``request``...), which names it.
+    public request (``start_request``, ``complete_request``...), which names it.
+    A worker's answer names its run only in its task token (``token_fields``).
     """
     found: dict[str, str] = {}
-    _collect(request, found, depth=0)
+    _collect(request, found, depth=0, token_fields=token_fields)
     if not found:
         return None
     return WorkflowFields(
@@ -83,7 +78,7 @@ def fields_of_request(request: Any) -> WorkflowFields | None:
     )
 
 
-def _collect(message: Any, found: dict[str, str], *, depth: int) -> None:
+def _collect(message: Any, found: dict[str, str], *, depth: int, token_fields: TokenFields | None) -> None:
     for name in ("namespace", "namespace_id", "workflow_id"):
         value = getattr(message, name, None)
         if isinstance(value, str) and value and name not in found:
@@ -94,8 +89,14 @@ def _collect(message: Any, found: dict[str, str], *, depth: int) -> None:
             found.setdefault("workflow_id", execution.workflow_id)
             if execution.run_id:
                 found.setdefault("run_id", execution.run_id)
+    token = getattr(message, "task_token", None)
+    if token and token_fields is not None and "workflow_id" not in found:
+        fields = token_fields(token)
+        if fields is not None:
+            found.setdefault("namespace_id", fields.namespace_id)
+            found["workflow_id"] = fields.workflow_id
+            found.setdefault("run_id", fields.run_id)
     if depth < 1:
-        for name in _NESTED_REQUESTS:
-            nested = getattr(message, name, None)
-            if nested is not None and not isinstance(nested, str | bytes):
-                _collect(nested, found, depth=depth + 1)
+        for field in message.DESCRIPTOR.fields:
+            if field.name.endswith("request") and field.message_type is not None:
+                _collect(getattr(message, field.name), found, depth=depth + 1, token_fields=token_fields)

@@ -12,6 +12,7 @@ from google.protobuf.message import DecodeError
 
 from legato_server.common.errors import InvalidArgument
 from legato_server.common.limits import quote
+from legato_server.common.log_context import WorkflowFields
 from legato_server.internal.v1 import tokens_pb2
 
 
@@ -37,3 +38,15 @@ def decode_task_token(data: bytes, *, namespace_id: str = "") -> tokens_pb2.Task
             f"task_token belongs to namespace id {quote(token.namespace_id)}, not to {quote(namespace_id)}"
         )
     return token
+
+
+def log_fields_of_token(data: bytes) -> WorkflowFields | None:
+    """The run a token names, for the log fields of a worker's answer (None if it is not a token)."""
+    token = tokens_pb2.TaskToken()
+    try:
+        token.ParseFromString(data)
+    except DecodeError:
+        return None
+    if not token.workflow_id:
+        return None
+    return WorkflowFields(namespace_id=token.namespace_id, workflow_id=token.workflow_id, run_id=token.run_id)

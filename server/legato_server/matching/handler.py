@@ -38,6 +38,7 @@ the handler) is at fault, retrying it unchanged fails the same way.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -420,7 +421,11 @@ class MatchingHandler:
             return queue
         loading = self._loading.get(key)
         if loading is None:
-            loading = asyncio.create_task(self._load(key), name=f"load task queue {key}")
+            # A fresh context: the queue's backlog reader belongs to no request, so it
+            # must not inherit the log fields or trace of the one that loaded the queue.
+            loading = asyncio.create_task(
+                self._load(key), name=f"load task queue {key}", context=contextvars.Context()
+            )
             self._loading[key] = loading
             loading.add_done_callback(lambda _: self._loading.pop(key, None))
         return await asyncio.shield(loading)

@@ -14,6 +14,7 @@ which may route them to another host.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -96,7 +97,11 @@ class HistoryEngine:
         """Own ``shard_id`` (idempotent; concurrent calls for one shard share one acquisition)."""
         pending = self._acquiring.get(shard_id)
         if pending is None:
-            pending = asyncio.ensure_future(self._acquire(shard_id))
+            # A fresh context: the shard's queue processors belong to no request, so
+            # they must not inherit the log fields or trace of the one that loaded it.
+            pending = asyncio.get_running_loop().create_task(
+                self._acquire(shard_id), context=contextvars.Context()
+            )
             self._acquiring[shard_id] = pending
             pending.add_done_callback(lambda _: self._acquiring.pop(shard_id, None))
         return await asyncio.shield(pending)
