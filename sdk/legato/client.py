@@ -558,11 +558,16 @@ class Client:
         start_time_to: datetime | None = None,
         close_time_from: datetime | None = None,
         close_time_to: datetime | None = None,
+        query: str | None = None,
         page_size: int = 100,
     ) -> AsyncIterator[WorkflowExecution]:
-        """Runs matching every given filter, newest start first, fetched a page at a time.
+        """Runs matching every given filter and ``query``, newest start first, fetched a page at a time.
 
         ``async for execution in client.list_workflows(status=WorkflowExecutionStatus.RUNNING): ...``
+
+        ``query`` is the list query language, e.g. ``"WorkflowType = 'Checkout' AND
+        CustomerId = 'c-42' ORDER BY CloseTime DESC"`` (docs/visibility-queries.md);
+        a malformed one raises ``RPCError`` (INVALID_ARGUMENT) naming the position.
         """
         flt = self._filter(
             workflow_id=workflow_id,
@@ -577,7 +582,11 @@ class Client:
         token = b""
         while True:
             request = ws.ListWorkflowExecutionsRequest(
-                namespace=self.namespace, page_size=page_size, next_page_token=token, filter=flt
+                namespace=self.namespace,
+                page_size=page_size,
+                next_page_token=token,
+                filter=flt,
+                query=query or "",
             )
             response: ws.ListWorkflowExecutionsResponse = await self.service.call(
                 "ListWorkflowExecutions", request
@@ -599,8 +608,9 @@ class Client:
         start_time_to: datetime | None = None,
         close_time_from: datetime | None = None,
         close_time_to: datetime | None = None,
+        query: str | None = None,
     ) -> int:
-        """How many runs match every given filter."""
+        """How many runs match every given filter and ``query`` (as in ``list_workflows``, without ORDER BY)."""
         flt = self._filter(
             workflow_id=workflow_id,
             workflow_type=workflow_type,
@@ -613,7 +623,7 @@ class Client:
         )
         response: ws.CountWorkflowExecutionsResponse = await self.service.call(
             "CountWorkflowExecutions",
-            ws.CountWorkflowExecutionsRequest(namespace=self.namespace, filter=flt),
+            ws.CountWorkflowExecutionsRequest(namespace=self.namespace, filter=flt, query=query or ""),
         )
         return int(response.count)
 

@@ -173,6 +173,9 @@ def _payload_lists(message: Message) -> Iterator[Any]:
     for fd, value in message.ListFields():
         if fd.message_type is None:
             continue
+        if fd.message_type.full_name == "legato.api.v1.SearchAttributes":
+            # Never through the codec: the server validates and indexes search attributes.
+            continue
         if fd.message_type.full_name == "legato.api.v1.Payloads":
             yield value.payloads
         elif fd.message_type.GetOptions().map_entry:

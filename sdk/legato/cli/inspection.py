@@ -62,6 +62,7 @@ def list_workflows(args: argparse.Namespace, context: Context) -> int:
                 page_size=wanted,
                 next_page_token=token,
                 filter=_filter(args),
+                query=args.query,
             ),
         )
         executions.extend(response.executions)
@@ -94,6 +95,7 @@ def count_workflows(args: argparse.Namespace, context: Context) -> int:
         ws.CountWorkflowExecutionsRequest(
             namespace=context.namespace,
             filter=_filter(args),
+            query=args.query,
         ),
     )
     print(response.count)

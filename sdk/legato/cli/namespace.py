@@ -53,6 +53,43 @@ def _add_settings(parser: argparse.ArgumentParser, *, retention_help: str) -> No
         metavar="KEY=VALUE",
         help="custom data; repeat for more keys (update merges into existing data)",
     )
+    parser.add_argument(
+        "--search-attribute",
+        dest="search_attributes",
+        type=key_value_arg,
+        action="append",
+        default=[],
+        metavar="NAME=TYPE",
+        help="register a custom search attribute; TYPE is one of "
+        + ", ".join(_SEARCH_ATTRIBUTE_TYPES)
+        + "; repeat for more (added, never retyped)",
+    )
+
+
+_SEARCH_ATTRIBUTE_TYPES: dict[str, enums_pb2.IndexedValueType] = {
+    "Keyword": enums_pb2.INDEXED_VALUE_TYPE_KEYWORD,
+    "Text": enums_pb2.INDEXED_VALUE_TYPE_TEXT,
+    "Int": enums_pb2.INDEXED_VALUE_TYPE_INT,
+    "Double": enums_pb2.INDEXED_VALUE_TYPE_DOUBLE,
+    "Bool": enums_pb2.INDEXED_VALUE_TYPE_BOOL,
+    "Datetime": enums_pb2.INDEXED_VALUE_TYPE_DATETIME,
+    "KeywordList": enums_pb2.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+}
+
+
+def _search_attribute_types(pairs: list[tuple[str, str]]) -> dict[str, enums_pb2.IndexedValueType]:
+    """NAME=TYPE pairs as IndexedValueType numbers; UsageError naming the allowed types."""
+    types: dict[str, enums_pb2.IndexedValueType] = {}
+    for name, type_name in pairs:
+        wanted = type_name.replace("-", "").replace("_", "").lower()
+        match = [number for label, number in _SEARCH_ATTRIBUTE_TYPES.items() if label.lower() == wanted]
+        if not match:
+            raise UsageError(
+                f"--search-attribute {name}={type_name}: the type must be one of "
+                + ", ".join(_SEARCH_ATTRIBUTE_TYPES)
+            )
+        types[name] = match[0]
+    return types
 
 
 def create_namespace(args: argparse.Namespace, context: Context) -> int:
@@ -61,6 +98,7 @@ def create_namespace(args: argparse.Namespace, context: Context) -> int:
         description=args.description or "",
         owner_email=args.owner_email or "",
         data=dict(args.data),
+        search_attributes=_search_attribute_types(args.search_attributes),
     )
     if args.retention is not None:
         request.workflow_execution_retention_period.FromTimedelta(args.retention)
@@ -107,7 +145,11 @@ def describe_namespace(args: argparse.Namespace, context: Context) -> int:
 
 
 def update_namespace(args: argparse.Namespace, context: Context) -> int:
-    request = ws.UpdateNamespaceRequest(namespace=args.name, data=dict(args.data))
+    request = ws.UpdateNamespaceRequest(
+        namespace=args.name,
+        data=dict(args.data),
+        add_search_attributes=_search_attribute_types(args.search_attributes),
+    )
     if args.description is not None:
         request.description = args.description
     if args.owner_email is not None:
@@ -116,11 +158,14 @@ def update_namespace(args: argparse.Namespace, context: Context) -> int:
         request.workflow_execution_retention_period.FromTimedelta(args.retention)
     if not (
         args.data
+        or args.search_attributes
         or request.HasField("description")
         or request.HasField("owner_email")
         or args.retention is not None
     ):
-        raise UsageError("nothing to update: give --description, --owner-email, --retention or --data")
+        raise UsageError(
+            "nothing to update: give --description, --owner-email, --retention, --data or --search-attribute"
+        )
     response = context.connection.call("UpdateNamespace", request)
     print(_namespace_fields(response))
     return 0
@@ -137,6 +182,10 @@ def _namespace_fields(response: ws.DescribeNamespaceResponse | ws.UpdateNamespac
         ("Owner email", info.owner_email),
     ]
     fields.extend((f"Data {key}", value) for key, value in sorted(info.data.items()))
+    fields.extend(
+        (f"Search attribute {name}", _type_label(number))
+        for name, number in sorted(response.config.search_attributes.items())
+    )
     return render_fields(fields)
 
 
@@ -146,3 +195,7 @@ def _state(response: ws.DescribeNamespaceResponse | ws.UpdateNamespaceResponse) 
 
 def _retention(response: ws.DescribeNamespaceResponse | ws.UpdateNamespaceResponse) -> str:
     return format_duration(response.config.workflow_execution_retention_ttl.ToTimedelta())
+
+
+def _type_label(number: int) -> str:
+    return next((label for label, n in _SEARCH_ATTRIBUTE_TYPES.items() if n == number), str(number))

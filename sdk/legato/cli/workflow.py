@@ -140,6 +140,14 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
         help="only runs in this status: " + ", ".join(inspection.STATUSES) + "; repeat for several",
     )
     parser.add_argument("--task-queue", default="", metavar="QUEUE", help="only workflows on this task queue")
+    parser.add_argument(
+        "--query",
+        "-q",
+        default="",
+        metavar="QUERY",
+        help="list query, e.g. \"WorkflowType = 'Checkout' AND CustomerId = 'c-42' ORDER BY StartTime DESC\" "
+        "(AND-ed with the other filters; see docs/visibility-queries.md)",
+    )
 
 
 def _add_start_options(parser: argparse.ArgumentParser) -> None:

@@ -47,6 +47,8 @@ from legato_server.persistence.interface import (
     VisibilityRecord,
     VisibilityStore,
 )
+from legato_server.visibility import attributes as search_attributes
+from legato_server.visibility.query import Query, parse
 
 # A history long-poll waits at most this long, whatever the caller's deadline.
 LONG_POLL_MAX_S = 60.0
@@ -121,6 +123,7 @@ class FrontendHandler:
             description=request.description,
             owner_email=request.owner_email,
             data=dict(request.data),
+            custom_search_attributes=_registered_types(request.search_attributes, "search_attributes"),
         )
         return ws.RegisterNamespaceResponse()
 
@@ -161,6 +164,7 @@ class FrontendHandler:
             owner_email=request.owner_email if request.HasField("owner_email") else None,
             retention=retention,
             data=dict(request.data) or None,
+            add_search_attributes=_registered_types(request.add_search_attributes, "add_search_attributes"),
         )
         described = entry.to_proto()
         return ws.UpdateNamespaceResponse(namespace_info=described.namespace_info, config=described.config)
@@ -175,6 +179,7 @@ class FrontendHandler:
         start.CopyFrom(request)
         _check_start(start)
         check.payloads(start, "input", "memo", "header", "search_attributes")
+        _check_search_attributes(start, entry)
         return await self._history.StartWorkflowExecution(
             hs.StartWorkflowExecutionRequest(namespace_id=entry.id, start_request=start)
         )
@@ -204,6 +209,7 @@ class FrontendHandler:
         _check_start(signal_with_start)
         check.require_text(request.signal_name, "signal_name")
         check.payloads(signal_with_start, "input", "signal_input", "memo", "header", "search_attributes")
+        _check_search_attributes(signal_with_start, entry)
         return await self._history.SignalWithStartWorkflowExecution(
             hs.SignalWithStartWorkflowExecutionRequest(
                 namespace_id=entry.id, signal_with_start_request=signal_with_start
@@ -244,6 +250,25 @@ class FrontendHandler:
         check.payloads(request, "details")
         return await self._history.TerminateWorkflowExecution(
             hs.TerminateWorkflowExecutionRequest(namespace_id=entry.id, terminate_request=request)
+        )
+
+    async def ResetWorkflowExecution(
+        self, request: ws.ResetWorkflowExecutionRequest
+    ) -> ws.ResetWorkflowExecutionResponse:
+        entry = await self._namespace(request.namespace)
+        check.workflow_id(request.workflow_execution.workflow_id, "workflow_execution.workflow_id")
+        check.identity(request.identity)
+        check.check_length(request.reason, "reason", max_length=check.MAX_DESCRIPTION_LENGTH)
+        if not request.reset_type and request.workflow_task_finish_event_id <= 0:
+            raise errors.InvalidArgument(
+                "workflow_task_finish_event_id must be a positive event id (a WorkflowTaskCompleted event), "
+                "or set reset_type to FIRST_WORKFLOW_TASK or LAST_WORKFLOW_TASK"
+            )
+        reset = ws.ResetWorkflowExecutionRequest()
+        reset.CopyFrom(request)
+        reset.request_id = reset.request_id or str(uuid.uuid4())
+        return await self._history.ResetWorkflowExecution(
+            hs.ResetWorkflowExecutionRequest(namespace_id=entry.id, reset_request=reset)
         )
 
     async def DescribeWorkflowExecution(
@@ -289,7 +314,7 @@ class FrontendHandler:
         try:
             records, token = await self._visibility.list_executions(
                 namespace_id=entry.id,
-                filter=_visibility_filter(request.filter),
+                filter=_visibility_filter(request.filter, _query(request.query, entry, counting=False)),
                 page_size=size,
                 page_token=request.next_page_token,
             )
@@ -306,7 +331,8 @@ class FrontendHandler:
     ) -> ws.CountWorkflowExecutionsResponse:
         entry = await self._namespace(request.namespace)
         count = await self._visibility.count_executions(
-            namespace_id=entry.id, filter=_visibility_filter(request.filter)
+            namespace_id=entry.id,
+            filter=_visibility_filter(request.filter, _query(request.query, entry, counting=True)),
         )
         return ws.CountWorkflowExecutionsResponse(count=count)
 
@@ -557,7 +583,39 @@ def _check_namespace_data(data: Any) -> None:
         check.check_length(value, f"data[{quote(key)}]", max_length=check.MAX_DESCRIPTION_LENGTH)
 
 
-def _visibility_filter(source: common_pb2.WorkflowExecutionFilter) -> VisibilityFilter:
+def _registered_types(source: Any, field: str) -> dict[str, search_attributes.ValueType]:
+    """A request's map of search attribute name -> IndexedValueType as ValueTypes; InvalidArgument if unknown."""
+    types: dict[str, search_attributes.ValueType] = {}
+    for name, number in source.items():
+        try:
+            types[name] = search_attributes.type_from_proto(number)
+        except ValueError as err:
+            raise errors.InvalidArgument(f"{field}[{quote(name)}]: {err}") from None
+    return types
+
+
+def _check_search_attributes(
+    request: ws.StartWorkflowExecutionRequest | ws.SignalWithStartWorkflowExecutionRequest,
+    entry: NamespaceEntry,
+) -> None:
+    """Every search attribute must be registered and fit its type; stamps the type on each value."""
+    if not request.HasField("search_attributes"):
+        return
+    try:
+        search_attributes.validate(request.search_attributes, entry.search_attributes)
+    except ValueError as err:
+        raise errors.InvalidArgument(f"search_attributes: {err}") from None
+
+
+def _query(text: str, entry: NamespaceEntry, *, counting: bool) -> Query | None:
+    if not text.strip():
+        return None
+    return parse(text, custom=entry.search_attributes, allow_order_by=not counting)
+
+
+def _visibility_filter(
+    source: common_pb2.WorkflowExecutionFilter, query: Query | None = None
+) -> VisibilityFilter:
     def millis(field: str) -> int | None:
         if not source.HasField(field):
             return None
@@ -573,6 +631,7 @@ def _visibility_filter(source: common_pb2.WorkflowExecutionFilter) -> Visibility
         start_time_to_ms=millis("start_time_to"),
         close_time_from_ms=millis("close_time_from"),
         close_time_to_ms=millis("close_time_to"),
+        query=query,
     )
 
 

@@ -41,6 +41,10 @@ class HistoryForFrontend(Protocol):
         self, request: hs.TerminateWorkflowExecutionRequest
     ) -> Awaitable[ws.TerminateWorkflowExecutionResponse]: ...
 
+    def ResetWorkflowExecution(
+        self, request: hs.ResetWorkflowExecutionRequest
+    ) -> Awaitable[ws.ResetWorkflowExecutionResponse]: ...
+
     def DescribeWorkflowExecution(
         self, request: hs.DescribeWorkflowExecutionRequest
     ) -> Awaitable[ws.DescribeWorkflowExecutionResponse]: ...

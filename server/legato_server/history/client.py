@@ -54,6 +54,7 @@ _ROUTES: dict[str, Callable[[Any], tuple[str, str]]] = {
         r.namespace_id,
         r.terminate_request.workflow_execution.workflow_id,
     ),
+    "ResetWorkflowExecution": lambda r: (r.namespace_id, r.reset_request.workflow_execution.workflow_id),
     "DescribeWorkflowExecution": lambda r: (r.namespace_id, r.request.execution.workflow_id),
     "GetWorkflowExecutionHistory": lambda r: (r.namespace_id, r.request.execution.workflow_id),
     "QueryWorkflow": lambda r: (r.namespace_id, r.request.execution.workflow_id),

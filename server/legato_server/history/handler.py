@@ -22,6 +22,7 @@ from legato_server.history.operations import (
     describe,
     history_read,
     query,
+    reset,
     signal,
     start,
     terminate,
@@ -68,6 +69,7 @@ class HistoryHandler:
     SignalWithStartWorkflowExecution = _rpc(signal.signal_with_start)
     RequestCancelWorkflowExecution = _rpc(cancel.request_cancel_workflow)
     TerminateWorkflowExecution = _rpc(terminate.terminate_workflow)
+    ResetWorkflowExecution = _rpc(reset.reset_workflow)
     DescribeWorkflowExecution = _rpc(describe.describe_workflow)
     GetWorkflowExecutionHistory = _rpc(history_read.get_history)
     QueryWorkflow = _rpc(query.query_workflow)

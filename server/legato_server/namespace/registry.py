@@ -44,6 +44,7 @@ from legato_server.persistence.interface import (
     NotFoundError,
     TransientError,
 )
+from legato_server.visibility import attributes as search_attributes
 
 DEFAULT_RETENTION = timedelta(days=3)
 MIN_RETENTION = timedelta(hours=1)
@@ -93,6 +94,8 @@ class NamespaceEntry:
     """A ``legato.api.v1.NamespaceState`` value."""
     notification_version: int = 0
     """The store's version of the record; updates are conditional on it."""
+    search_attributes: Mapping[str, search_attributes.ValueType] = field(default_factory=dict)
+    """Custom search attributes registered here: name -> type (added, never retyped)."""
 
     def to_proto(self) -> workflow_service_pb2.DescribeNamespaceResponse:
         """The public description of this namespace (also the stored blob)."""
@@ -107,6 +110,8 @@ class NamespaceEntry:
             ),
         )
         response.config.workflow_execution_retention_ttl.FromTimedelta(self.retention)
+        for name, value_type in self.search_attributes.items():
+            response.config.search_attributes[name] = search_attributes.type_to_proto(value_type)
         return response
 
     @classmethod
@@ -122,6 +127,10 @@ class NamespaceEntry:
             data=dict(info.data),
             state=info.state,
             notification_version=record.notification_version,
+            search_attributes={
+                name: search_attributes.type_from_proto(number)
+                for name, number in blob.config.search_attributes.items()
+            },
         )
 
 
@@ -203,10 +212,12 @@ class NamespaceRegistry:
         owner_email: str = "",
         data: Mapping[str, str] | None = None,
         namespace_id: str | None = None,
+        custom_search_attributes: Mapping[str, search_attributes.ValueType] | None = None,
     ) -> NamespaceEntry:
         """Create a namespace; AlreadyExists ``namespace "x" already exists`` if the name is taken."""
         validate_namespace_name(name)
         validate_retention(retention)
+        merged_attributes = _add_search_attributes({}, custom_search_attributes or {})
         entry = NamespaceEntry(
             id=namespace_id or str(uuid.uuid4()),
             name=name,
@@ -214,6 +225,7 @@ class NamespaceRegistry:
             description=description,
             owner_email=owner_email,
             data=dict(data or {}),
+            search_attributes=merged_attributes,
         )
         record = NamespaceRecord(id=entry.id, name=name, data=entry.to_proto().SerializeToString())
         try:
@@ -243,8 +255,12 @@ class NamespaceRegistry:
         owner_email: str | None = None,
         retention: timedelta | None = None,
         data: Mapping[str, str] | None = None,
+        add_search_attributes: Mapping[str, search_attributes.ValueType] | None = None,
     ) -> NamespaceEntry:
-        """Change the given fields (None = unchanged; ``data`` is merged); NotFound if missing."""
+        """Change the given fields (None = unchanged; ``data`` and search attributes are merged).
+
+        NotFound if missing; InvalidArgument if an added search attribute exists with another type.
+        """
         if retention is not None:
             validate_retention(retention)
         for _ in range(_UPDATE_ATTEMPTS):
@@ -256,6 +272,7 @@ class NamespaceRegistry:
             current = NamespaceEntry.from_record(record)
             merged = dict(current.data)
             merged.update(data or {})
+            merged_attributes = _add_search_attributes(current.search_attributes, add_search_attributes or {})
             updated = NamespaceEntry(
                 id=current.id,
                 name=current.name,
@@ -264,6 +281,7 @@ class NamespaceRegistry:
                 owner_email=owner_email if owner_email is not None else current.owner_email,
                 data=merged,
                 state=current.state,
+                search_attributes=merged_attributes,
             )
             new_record = NamespaceRecord(
                 id=record.id,
@@ -306,3 +324,31 @@ class NamespaceRegistry:
         namespace_id = self._id_by_name.pop(name, None)
         if namespace_id is not None:
             self._by_id.pop(namespace_id, None)
+
+
+def _add_search_attributes(
+    current: Mapping[str, search_attributes.ValueType], added: Mapping[str, search_attributes.ValueType]
+) -> dict[str, search_attributes.ValueType]:
+    """``current`` plus ``added``; InvalidArgument for a bad name, a retype, or too many attributes.
+
+    Re-adding an attribute with its own type is a no-op, so registration is idempotent.
+    """
+    merged = dict(current)
+    for name, value_type in added.items():
+        try:
+            search_attributes.check_custom_name(name)
+        except ValueError as err:
+            raise errors.InvalidArgument(str(err)) from None
+        existing = merged.get(name)
+        if existing is not None and existing is not value_type:
+            raise errors.InvalidArgument(
+                f"search attribute {name!r} is registered as {existing.value}; it cannot become "
+                f"{value_type.value} (stored values were validated as {existing.value}); register a new name"
+            )
+        merged[name] = value_type
+    if len(merged) > search_attributes.MAX_CUSTOM_ATTRIBUTES:
+        raise errors.InvalidArgument(
+            f"a namespace holds at most {search_attributes.MAX_CUSTOM_ATTRIBUTES} custom search attributes; "
+            f"this would make {len(merged)}"
+        )
+    return merged

@@ -231,10 +231,19 @@ class NamespaceInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., id: _Optional[str] = ..., state: _Optional[_Union[_enums_pb2.NamespaceState, str]] = ..., description: _Optional[str] = ..., owner_email: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class NamespaceConfig(_message.Message):
-    __slots__ = ("workflow_execution_retention_ttl",)
+    __slots__ = ("workflow_execution_retention_ttl", "search_attributes")
+    class SearchAttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _enums_pb2.IndexedValueType
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_enums_pb2.IndexedValueType, str]] = ...) -> None: ...
     WORKFLOW_EXECUTION_RETENTION_TTL_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     workflow_execution_retention_ttl: _duration_pb2.Duration
-    def __init__(self, workflow_execution_retention_ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    search_attributes: _containers.ScalarMap[str, _enums_pb2.IndexedValueType]
+    def __init__(self, workflow_execution_retention_ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., search_attributes: _Optional[_Mapping[str, _enums_pb2.IndexedValueType]] = ...) -> None: ...
 
 class WorkflowExecutionInfo(_message.Message):
     __slots__ = ("execution", "type", "start_time", "close_time", "status", "history_length", "execution_time", "memo", "search_attributes", "task_queue", "parent_execution", "parent_namespace")

@@ -15,7 +15,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RegisterNamespaceRequest(_message.Message):
-    __slots__ = ("namespace", "description", "owner_email", "workflow_execution_retention_period", "data")
+    __slots__ = ("namespace", "description", "owner_email", "workflow_execution_retention_period", "data", "search_attributes")
     class DataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -23,17 +23,26 @@ class RegisterNamespaceRequest(_message.Message):
         key: str
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class SearchAttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _enums_pb2.IndexedValueType
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_enums_pb2.IndexedValueType, str]] = ...) -> None: ...
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     OWNER_EMAIL_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_EXECUTION_RETENTION_PERIOD_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     namespace: str
     description: str
     owner_email: str
     workflow_execution_retention_period: _duration_pb2.Duration
     data: _containers.ScalarMap[str, str]
-    def __init__(self, namespace: _Optional[str] = ..., description: _Optional[str] = ..., owner_email: _Optional[str] = ..., workflow_execution_retention_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., data: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    search_attributes: _containers.ScalarMap[str, _enums_pb2.IndexedValueType]
+    def __init__(self, namespace: _Optional[str] = ..., description: _Optional[str] = ..., owner_email: _Optional[str] = ..., workflow_execution_retention_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., data: _Optional[_Mapping[str, str]] = ..., search_attributes: _Optional[_Mapping[str, _enums_pb2.IndexedValueType]] = ...) -> None: ...
 
 class RegisterNamespaceResponse(_message.Message):
     __slots__ = ()
@@ -72,7 +81,7 @@ class ListNamespacesResponse(_message.Message):
     def __init__(self, namespaces: _Optional[_Iterable[_Union[DescribeNamespaceResponse, _Mapping]]] = ..., next_page_token: _Optional[bytes] = ...) -> None: ...
 
 class UpdateNamespaceRequest(_message.Message):
-    __slots__ = ("namespace", "description", "owner_email", "workflow_execution_retention_period", "data")
+    __slots__ = ("namespace", "description", "owner_email", "workflow_execution_retention_period", "data", "add_search_attributes")
     class DataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -80,17 +89,26 @@ class UpdateNamespaceRequest(_message.Message):
         key: str
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class AddSearchAttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _enums_pb2.IndexedValueType
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_enums_pb2.IndexedValueType, str]] = ...) -> None: ...
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     OWNER_EMAIL_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_EXECUTION_RETENTION_PERIOD_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    ADD_SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     namespace: str
     description: str
     owner_email: str
     workflow_execution_retention_period: _duration_pb2.Duration
     data: _containers.ScalarMap[str, str]
-    def __init__(self, namespace: _Optional[str] = ..., description: _Optional[str] = ..., owner_email: _Optional[str] = ..., workflow_execution_retention_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., data: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    add_search_attributes: _containers.ScalarMap[str, _enums_pb2.IndexedValueType]
+    def __init__(self, namespace: _Optional[str] = ..., description: _Optional[str] = ..., owner_email: _Optional[str] = ..., workflow_execution_retention_period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., data: _Optional[_Mapping[str, str]] = ..., add_search_attributes: _Optional[_Mapping[str, _enums_pb2.IndexedValueType]] = ...) -> None: ...
 
 class UpdateNamespaceResponse(_message.Message):
     __slots__ = ("namespace_info", "config")
@@ -278,6 +296,32 @@ class TerminateWorkflowExecutionResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class ResetWorkflowExecutionRequest(_message.Message):
+    __slots__ = ("namespace", "workflow_execution", "reason", "workflow_task_finish_event_id", "reset_type", "request_id", "reapply_signals", "identity")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TASK_FINISH_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    RESET_TYPE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REAPPLY_SIGNALS_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    workflow_execution: _common_pb2.WorkflowExecution
+    reason: str
+    workflow_task_finish_event_id: int
+    reset_type: _enums_pb2.ResetType
+    request_id: str
+    reapply_signals: bool
+    identity: str
+    def __init__(self, namespace: _Optional[str] = ..., workflow_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., reason: _Optional[str] = ..., workflow_task_finish_event_id: _Optional[int] = ..., reset_type: _Optional[_Union[_enums_pb2.ResetType, str]] = ..., request_id: _Optional[str] = ..., reapply_signals: _Optional[bool] = ..., identity: _Optional[str] = ...) -> None: ...
+
+class ResetWorkflowExecutionResponse(_message.Message):
+    __slots__ = ("run_id",)
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ...) -> None: ...
+
 class DescribeWorkflowExecutionRequest(_message.Message):
     __slots__ = ("namespace", "execution")
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
@@ -325,16 +369,18 @@ class GetWorkflowExecutionHistoryResponse(_message.Message):
     def __init__(self, history: _Optional[_Union[_history_pb2.History, _Mapping]] = ..., next_page_token: _Optional[bytes] = ...) -> None: ...
 
 class ListWorkflowExecutionsRequest(_message.Message):
-    __slots__ = ("namespace", "page_size", "next_page_token", "filter")
+    __slots__ = ("namespace", "page_size", "next_page_token", "filter", "query")
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
     namespace: str
     page_size: int
     next_page_token: bytes
     filter: _common_pb2.WorkflowExecutionFilter
-    def __init__(self, namespace: _Optional[str] = ..., page_size: _Optional[int] = ..., next_page_token: _Optional[bytes] = ..., filter: _Optional[_Union[_common_pb2.WorkflowExecutionFilter, _Mapping]] = ...) -> None: ...
+    query: str
+    def __init__(self, namespace: _Optional[str] = ..., page_size: _Optional[int] = ..., next_page_token: _Optional[bytes] = ..., filter: _Optional[_Union[_common_pb2.WorkflowExecutionFilter, _Mapping]] = ..., query: _Optional[str] = ...) -> None: ...
 
 class ListWorkflowExecutionsResponse(_message.Message):
     __slots__ = ("executions", "next_page_token")
@@ -345,12 +391,14 @@ class ListWorkflowExecutionsResponse(_message.Message):
     def __init__(self, executions: _Optional[_Iterable[_Union[_common_pb2.WorkflowExecutionInfo, _Mapping]]] = ..., next_page_token: _Optional[bytes] = ...) -> None: ...
 
 class CountWorkflowExecutionsRequest(_message.Message):
-    __slots__ = ("namespace", "filter")
+    __slots__ = ("namespace", "filter", "query")
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
     namespace: str
     filter: _common_pb2.WorkflowExecutionFilter
-    def __init__(self, namespace: _Optional[str] = ..., filter: _Optional[_Union[_common_pb2.WorkflowExecutionFilter, _Mapping]] = ...) -> None: ...
+    query: str
+    def __init__(self, namespace: _Optional[str] = ..., filter: _Optional[_Union[_common_pb2.WorkflowExecutionFilter, _Mapping]] = ..., query: _Optional[str] = ...) -> None: ...
 
 class CountWorkflowExecutionsResponse(_message.Message):
     __slots__ = ("count",)

@@ -89,6 +89,11 @@ class WorkflowServiceStub:
                 request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.DescribeWorkflowExecutionRequest.SerializeToString,
                 response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.DescribeWorkflowExecutionResponse.FromString,
                 _registered_method=True)
+        self.ResetWorkflowExecution = channel.unary_unary(
+                '/legato.api.v1.WorkflowService/ResetWorkflowExecution',
+                request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.ResetWorkflowExecutionRequest.SerializeToString,
+                response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.ResetWorkflowExecutionResponse.FromString,
+                _registered_method=True)
         self.GetWorkflowExecutionHistory = channel.unary_unary(
                 '/legato.api.v1.WorkflowService/GetWorkflowExecutionHistory',
                 request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.GetWorkflowExecutionHistoryRequest.SerializeToString,
@@ -248,6 +253,13 @@ class WorkflowServiceServicer:
 
     def DescribeWorkflowExecution(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetWorkflowExecution(self, request, context):
+        """Start a new run from the history up to a workflow task boundary; the current run is terminated.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -422,6 +434,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.DescribeWorkflowExecution,
                     request_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.DescribeWorkflowExecutionRequest.FromString,
                     response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.DescribeWorkflowExecutionResponse.SerializeToString,
+            ),
+            'ResetWorkflowExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetWorkflowExecution,
+                    request_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.ResetWorkflowExecutionRequest.FromString,
+                    response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.ResetWorkflowExecutionResponse.SerializeToString,
             ),
             'GetWorkflowExecutionHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetWorkflowExecutionHistory,
@@ -811,6 +828,33 @@ class WorkflowService:
             '/legato.api.v1.WorkflowService/DescribeWorkflowExecution',
             legato_dot_api_dot_v1_dot_workflow__service__pb2.DescribeWorkflowExecutionRequest.SerializeToString,
             legato_dot_api_dot_v1_dot_workflow__service__pb2.DescribeWorkflowExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetWorkflowExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/legato.api.v1.WorkflowService/ResetWorkflowExecution',
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.ResetWorkflowExecutionRequest.SerializeToString,
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.ResetWorkflowExecutionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -40,6 +40,7 @@ from legato_server.history.workflow.workflow_run import (
     spec_from_started,
 )
 from legato_server.internal.v1 import history_state_pb2 as hs
+from legato_server.visibility import attributes as search_attribute_types
 
 CT = enums_pb2.CommandType
 ET = enums_pb2.EventType
@@ -159,14 +160,41 @@ class CommandProcessor:
                     problem = "workflow_id is required"
                 else:
                     problem = await self._resolve_namespace(attrs.namespace)
+            elif ct == CT.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+                problem = await self._search_attributes_problem(attrs.search_attributes, "")
             elif ct == CT.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
                 if attrs.HasField("retry_policy"):
                     problem = validate_retry_policy(attrs.retry_policy, what="retry_policy")
                 for name in ("workflow_run_timeout", "workflow_task_timeout", "backoff_start_interval"):
                     if problem is None and ev.duration_ms(getattr(attrs, name)) < 0:
                         problem = f"{name} must not be negative"
+            if problem is None and ct in (
+                CT.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+                CT.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION,
+            ):
+                if attrs.HasField("search_attributes"):
+                    namespace = getattr(attrs, "namespace", "")
+                    problem = await self._search_attributes_problem(attrs.search_attributes, namespace)
             if problem:
                 return f"{where}: {problem}"
+        return None
+
+    async def _search_attributes_problem(
+        self, attributes: common_pb2.SearchAttributes, namespace: str
+    ) -> str | None:
+        """Each value must be registered in the namespace and fit its type; stamps the type (in place).
+
+        Stamped here, before the command is applied, so the event and the
+        stored state carry typed values the visibility stores can index.
+        """
+        if namespace and namespace != self.ms.info.namespace:
+            entry = await self.engine.namespaces.get_by_name(namespace)
+        else:
+            entry = await self.engine.namespaces.get_by_id(self.ms.namespace_id)
+        try:
+            search_attribute_types.validate(attributes, entry.search_attributes)
+        except ValueError as err:
+            return f"search_attributes: {err}"
         return None
 
     async def _validate_child(
@@ -315,6 +343,10 @@ class CommandProcessor:
     ) -> bool:
         ms = self.ms
         for key, value in attrs.search_attributes.indexed_fields.items():
+            if search_attribute_types.is_null(value):  # upserting null removes the attribute
+                if key in ms.info.search_attributes.indexed_fields:
+                    del ms.info.search_attributes.indexed_fields[key]
+                continue
             ms.info.search_attributes.indexed_fields[key].CopyFrom(value)
         ms.append_event(
             ms.new_event(

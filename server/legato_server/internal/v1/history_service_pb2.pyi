@@ -75,6 +75,14 @@ class TerminateWorkflowExecutionRequest(_message.Message):
     terminate_request: _workflow_service_pb2.TerminateWorkflowExecutionRequest
     def __init__(self, namespace_id: _Optional[str] = ..., terminate_request: _Optional[_Union[_workflow_service_pb2.TerminateWorkflowExecutionRequest, _Mapping]] = ...) -> None: ...
 
+class ResetWorkflowExecutionRequest(_message.Message):
+    __slots__ = ("namespace_id", "reset_request")
+    NAMESPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    RESET_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    namespace_id: str
+    reset_request: _workflow_service_pb2.ResetWorkflowExecutionRequest
+    def __init__(self, namespace_id: _Optional[str] = ..., reset_request: _Optional[_Union[_workflow_service_pb2.ResetWorkflowExecutionRequest, _Mapping]] = ...) -> None: ...
+
 class DescribeWorkflowExecutionRequest(_message.Message):
     __slots__ = ("namespace_id", "request")
     NAMESPACE_ID_FIELD_NUMBER: _ClassVar[int]

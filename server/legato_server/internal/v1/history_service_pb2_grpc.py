@@ -60,6 +60,11 @@ class HistoryServiceStub:
                 request_serializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.TerminateWorkflowExecutionRequest.SerializeToString,
                 response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.TerminateWorkflowExecutionResponse.FromString,
                 _registered_method=True)
+        self.ResetWorkflowExecution = channel.unary_unary(
+                '/legato_server.internal.v1.history.HistoryService/ResetWorkflowExecution',
+                request_serializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.ResetWorkflowExecutionRequest.SerializeToString,
+                response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.ResetWorkflowExecutionResponse.FromString,
+                _registered_method=True)
         self.DescribeWorkflowExecution = channel.unary_unary(
                 '/legato_server.internal.v1.history.HistoryService/DescribeWorkflowExecution',
                 request_serializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.DescribeWorkflowExecutionRequest.SerializeToString,
@@ -155,6 +160,12 @@ class HistoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def TerminateWorkflowExecution(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetWorkflowExecution(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -270,6 +281,11 @@ def add_HistoryServiceServicer_to_server(servicer, server):
                     servicer.TerminateWorkflowExecution,
                     request_deserializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.TerminateWorkflowExecutionRequest.FromString,
                     response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.TerminateWorkflowExecutionResponse.SerializeToString,
+            ),
+            'ResetWorkflowExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetWorkflowExecution,
+                    request_deserializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.ResetWorkflowExecutionRequest.FromString,
+                    response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.ResetWorkflowExecutionResponse.SerializeToString,
             ),
             'DescribeWorkflowExecution': grpc.unary_unary_rpc_method_handler(
                     servicer.DescribeWorkflowExecution,
@@ -472,6 +488,33 @@ class HistoryService:
             '/legato_server.internal.v1.history.HistoryService/TerminateWorkflowExecution',
             legato__server_dot_internal_dot_v1_dot_history__service__pb2.TerminateWorkflowExecutionRequest.SerializeToString,
             legato_dot_api_dot_v1_dot_workflow__service__pb2.TerminateWorkflowExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetWorkflowExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/legato_server.internal.v1.history.HistoryService/ResetWorkflowExecution',
+            legato__server_dot_internal_dot_v1_dot_history__service__pb2.ResetWorkflowExecutionRequest.SerializeToString,
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.ResetWorkflowExecutionResponse.FromString,
             options,
             channel_credentials,
             insecure,
