@@ -29,7 +29,7 @@ from typing import Any
 import grpc
 
 from legato._service import TLSConfig, closed_connection_hint, tls_failure_hint
-from legato.api.v1 import workflow_service_pb2_grpc
+from legato.api.v1 import schedule_pb2, schedule_pb2_grpc, workflow_service_pb2_grpc
 from legato.cli.errors import RpcFailure, ServerUnreachable, TLSFailure
 
 DEFAULT_ADDRESS = "127.0.0.1:7233"
@@ -38,6 +38,8 @@ DEFAULT_CALL_TIMEOUT = 10.0
 """Deadline of an ordinary call, in seconds."""
 
 _READY_PROBE_TIMEOUT = 0.25
+# Schedule RPCs are a service of their own on the same channel.
+_SCHEDULE_RPCS = frozenset(schedule_pb2.DESCRIPTOR.services_by_name["ScheduleService"].methods_by_name)
 """How long to wait for the channel to (re)connect when telling "unreachable" from "server said UNAVAILABLE"."""
 
 
@@ -51,21 +53,24 @@ def cli_identity() -> str:
 
 
 class Connection:
-    """Calls ``WorkflowService`` RPCs by name on one lazily opened channel."""
+    """Calls ``WorkflowService`` and ``ScheduleService`` RPCs by name on one lazily opened channel."""
 
     def __init__(self, address: str, *, tls: TLSConfig | None = None) -> None:
         self.address = address
         self.tls = tls
         self._channel: grpc.Channel | None = None
         self._stub: Any = None
+        self._schedule_stub: Any = None
 
     def call(self, rpc: str, request: Any, *, timeout: float = DEFAULT_CALL_TIMEOUT) -> Any:
         """Invoke ``rpc`` and return its response; raise ``CliError`` on any failure."""
         if self._stub is None:
             self._channel = self._open()
             self._stub = workflow_service_pb2_grpc.WorkflowServiceStub(self._channel)
+            self._schedule_stub = schedule_pb2_grpc.ScheduleServiceStub(self._channel)
+        stub = self._schedule_stub if rpc in _SCHEDULE_RPCS else self._stub
         try:
-            return getattr(self._stub, rpc)(request, timeout=timeout)
+            return getattr(stub, rpc)(request, timeout=timeout)
         except grpc.RpcError as error:
             code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
             details = (error.details() if isinstance(error, grpc.Call) else str(error)) or ""

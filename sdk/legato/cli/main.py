@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from legato.cli import activity, namespace, workflow
+from legato.cli import activity, namespace, schedule, workflow
 from legato.cli.arguments import (
     Context,
     connection_options,
@@ -45,7 +45,7 @@ def _version() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="legato",
-        description="Manage Legato namespaces and workflows.",
+        description="Manage Legato namespaces, workflows and schedules.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[connection_options(with_namespace=True)],
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     namespace.register(commands, parents=[connection_options(with_namespace=False)])
     workflow.register(commands, parents=[connection_options(with_namespace=True)])
     activity.register(commands, parents=[connection_options(with_namespace=True)])
+    schedule.register(commands, parents=[connection_options(with_namespace=True)])
     return parser
 
 
