@@ -36,6 +36,7 @@ import grpc
 
 from legato import activity as activity_module
 from legato._service import ServiceClient
+from legato._worker_metrics import PollObserver
 from legato._worker_shared import poll_loop, to_datetime, to_timedelta
 from legato.activity import ActivityDefinition, Info
 from legato.api.v1 import common_pb2, enums_pb2
@@ -216,6 +217,8 @@ class ActivityWorker:
         self._running: dict[bytes, _RunningActivity] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slots: asyncio.Semaphore | None = None
+        self.observer: PollObserver | None = None
+        """Set by ``Worker(metrics=...)``: told of each poll and task."""
 
     async def run(self) -> None:
         """Poll until cancelled; in-flight activities keep running (see ``drain``)."""
@@ -242,6 +245,7 @@ class ActivityWorker:
                         has_task=lambda r: bool(r.task_token),
                         handle=self._handle,
                         in_flight=self._in_flight,
+                        observer=self.observer,
                     )
                 )
 

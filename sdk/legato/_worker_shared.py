@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import grpc
 from google.protobuf import duration_pb2, timestamp_pb2
 
+from legato._worker_metrics import PollObserver
 from legato.exceptions import RPCError
 
 log = logging.getLogger("legato.worker")
@@ -57,11 +59,13 @@ async def poll_loop(
     handle: Callable[[Any], Awaitable[None]],
     in_flight: set[asyncio.Task[None]],
     error_backoff: float = 1.0,
+    observer: PollObserver | None = None,
 ) -> None:
     """Poll until cancelled: take a slot, long-poll, hand a task to ``handle`` in its own asyncio task.
 
     Transient errors (already retried by the service layer) are logged and
     polled again after a pause; fatal ones raise ``WorkerFatalError``.
+    ``observer`` (``Worker(metrics=...)``) hears of each poll and each task.
     """
     failures = 0
     while True:
@@ -69,6 +73,7 @@ async def poll_loop(
         released = False
         try:
             try:
+                polled_at = time.perf_counter()
                 response = await poll()
                 failures = 0
             except RPCError as err:
@@ -82,18 +87,23 @@ async def poll_loop(
                     await asyncio.sleep(min(error_backoff * failures, 10.0))
                     continue
                 response = None
+            if observer is not None:
+                observer.polled(polled_at, got_task=response is not None and has_task(response))
             if response is None or not has_task(response):
                 slots.release()
                 released = True
                 continue
 
             async def run_and_release(task: Any) -> None:
+                started = observer.task_started() if observer is not None else 0.0
                 try:
                     await handle(task)
                 except Exception:
                     log.exception("%s: unexpected error handling a task", name)
                 finally:
                     slots.release()
+                    if observer is not None:
+                        observer.task_completed(started)
 
             job = asyncio.create_task(run_and_release(response), name=f"{name}-task")
             in_flight.add(job)

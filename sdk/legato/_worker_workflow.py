@@ -43,6 +43,7 @@ from legato._service import ServiceClient
 from legato._worker_activity import build_activity_chain
 from legato._worker_cache import WorkflowCache
 from legato._worker_local_activity import LocalActivityRunner
+from legato._worker_metrics import PollObserver
 from legato._worker_shared import poll_loop
 from legato._workflow_instance import StaleInstanceError, WorkflowInstance, get_workflow_definition
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
@@ -68,6 +69,8 @@ class WorkflowWorkerStats:
     """Tasks received on the sticky queue."""
     cache_hits: int = 0
     """Tasks fed only their new events to a cached instance."""
+    cache_misses: int = 0
+    """Tasks whose run was not in the cache (a new run, or evicted): replayed from the full history."""
     full_replays: int = 0
     """Tasks that built a new instance from the full history."""
     events_fed: int = 0
@@ -123,6 +126,8 @@ class WorkflowWorker:
         self.sticky_queue = f"{identity}-{uuid.uuid4().hex}-sticky" if max_cached > 0 else None
         self.stats = WorkflowWorkerStats()
         self._in_flight: set[asyncio.Task[None]] = set()
+        self.observer: PollObserver | None = None
+        """Set by ``Worker(metrics=...)``: told of each poll and task."""
 
     # ------------------------------------------------------------ polling
 
@@ -148,6 +153,7 @@ class WorkflowWorker:
                             has_task=lambda r: bool(r.task_token),
                             handle=self._handle,
                             in_flight=self._in_flight,
+                            observer=self.observer,
                         )
                     )
 
@@ -278,6 +284,8 @@ class WorkflowWorker:
         instance: Any = None
         try:
             instance = self.cache.get(run_id)
+            if instance is None:
+                self.stats.cache_misses += 1
             events: list[history_pb2.HistoryEvent] | None = None
             if instance is not None and task.previous_started_event_id == instance.last_started_event_id:
                 fed_up_to = instance.last_started_event_id

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from legato._worker_activity import ActivityWorker, build_activity_chain
 from legato._worker_local_activity import LocalActivityRunner
+from legato._worker_metrics import PollObserver, WorkerMetrics
 from legato._worker_shared import WorkerFatalError
 from legato.activity import ActivityDefinition
 from legato.interceptor import Interceptor, WorkflowInboundInterceptor
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from legato._worker_workflow import WorkflowWorker, WorkflowWorkerStats
     from legato.client import Client
 
-__all__ = ["Worker", "WorkerFatalError"]
+__all__ = ["Worker", "WorkerFatalError", "WorkerMetrics"]
 
 log = logging.getLogger("legato.worker")
 
@@ -68,6 +69,7 @@ class Worker:
         graceful_shutdown_timeout: timedelta = timedelta(0),
         interceptors: Sequence[Interceptor] = (),
         identity: str | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         """
         Args:
@@ -86,6 +88,9 @@ class Worker:
             graceful_shutdown_timeout: how long running activities may finish after shutdown starts.
             interceptors: added after the client's interceptors (which apply here too).
             identity: shown in history and describe; default ``pid@host``.
+            metrics: told of every poll and task, and given the workflow cache's counters;
+                ``legato.contrib.prometheus.PrometheusWorkerMetrics`` exports them. None: nothing
+                is measured.
         """
         if not workflows and not activities:
             raise ValueError("a worker needs at least one workflow or activity")
@@ -148,11 +153,27 @@ class Worker:
                 interceptor_classes=interceptor_classes,
                 local_activities=local_activities,
             )
+        if metrics is not None:
+            self._attach_metrics(metrics)
         self._pollers: asyncio.Task[None] | None = None
         self._shutdown_requested: asyncio.Event | None = None
         self._background: asyncio.Task[None] | None = None
         self._running = False
         self._stopped = asyncio.Event()
+
+    def _attach_metrics(self, metrics: WorkerMetrics) -> None:
+        if self._activity_worker is not None:
+            self._activity_worker.observer = PollObserver(
+                metrics, task_queue=self.task_queue, task_kind="activity"
+            )
+        workflow_worker = self._workflow_worker
+        if workflow_worker is not None:
+            workflow_worker.observer = PollObserver(metrics, task_queue=self.task_queue, task_kind="workflow")
+            metrics.attach_workflow_stats(
+                task_queue=self.task_queue,
+                stats=lambda: workflow_worker.stats,
+                cache_size=lambda: len(workflow_worker.cache),
+            )
 
     @property
     def sticky_queue(self) -> str | None:

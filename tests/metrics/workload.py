@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from legato import activity, workflow
 from legato.client import Client
 from legato.exceptions import ApplicationError, WorkflowFailureError
-from legato.worker import Worker
+from legato.worker import Worker, WorkerMetrics
 
 
 @activity.defn
@@ -51,7 +52,14 @@ class Outcome:
 
 
 async def run_workload(
-    client: Client, *, completed: int, failed: int, slept: int, worker_client: Client | None = None
+    client: Client,
+    *,
+    completed: int,
+    failed: int,
+    slept: int,
+    worker_client: Client | None = None,
+    metrics: WorkerMetrics | None = None,
+    on_done: Callable[[Worker], None] | None = None,
 ) -> Outcome:
     """Run the workflows with a worker on a fresh task queue; each ends as planned."""
     task_queue = f"metrics-{uuid.uuid4().hex[:8]}"
@@ -60,7 +68,8 @@ async def run_workload(
         task_queue=task_queue,
         workflows=[MetricsHello, MetricsFailing, MetricsSleeper],
         activities=[metrics_greet],
-    ):
+        metrics=metrics,
+    ) as worker:
 
         async def one(kind: str, index: int) -> str:
             run = {"hello": MetricsHello.run, "failing": MetricsFailing.run, "sleeper": MetricsSleeper.run}[
@@ -79,5 +88,7 @@ async def run_workload(
         plan += [("failing", i) for i in range(failed)]
         plan += [("sleeper", i) for i in range(slept)]
         results = await asyncio.wait_for(asyncio.gather(*(one(kind, i) for kind, i in plan)), 120)
+        if on_done is not None:
+            on_done(worker)
     assert results.count("failed") == failed, results
     return Outcome(completed=completed, failed=failed, slept=slept, task_queue=task_queue)
