@@ -36,10 +36,11 @@ from typing import Any, Generic, Required, TypedDict, TypeVar, Unpack, overload
 import grpc
 
 from legato._async_activity import AsyncActivityHandle, AsyncActivityNotFoundError
+from legato._schedules import ScheduleClient, ScheduleHandle
 from legato._service import RUN_ID_METADATA, RPCRetryConfig, ServiceClient, TLSConfig
 from legato._worker_shared import to_datetime, to_timedelta
 from legato._workflow_defn import handler_name
-from legato.api.v1 import common_pb2, enums_pb2, history_pb2
+from legato.api.v1 import common_pb2, enums_pb2, history_pb2, schedule_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato.common import RetryPolicy, WorkflowExecutionStatus, WorkflowIDReusePolicy, checked_duration
 from legato.converter import DataConverter, default_converter
@@ -626,6 +627,29 @@ class Client:
             ws.CountWorkflowExecutionsRequest(namespace=self.namespace, filter=flt, query=query or ""),
         )
         return int(response.count)
+
+    # ------------------------------------------------------------------ schedules
+
+    def _schedules(self) -> ScheduleClient:
+        return ScheduleClient(self.service, namespace=self.namespace, identity=self.identity)
+
+    async def create_schedule(
+        self, id: str, schedule: schedule_pb2.Schedule, *, trigger_immediately: bool = False
+    ) -> ScheduleHandle:
+        """Create schedule ``id`` (see ``legato.schedules``); ALREADY_EXISTS if the id is taken.
+
+        The server refuses a spec that never fires or has impossible fields with
+        INVALID_ARGUMENT saying what is allowed.
+        """
+        return await self._schedules().create_schedule(id, schedule, trigger_immediately=trigger_immediately)
+
+    def get_schedule_handle(self, id: str) -> ScheduleHandle:
+        """A handle to describe, update, pause, unpause, trigger, backfill or delete schedule ``id``."""
+        return self._schedules().get_schedule_handle(id)
+
+    def list_schedules(self, *, page_size: int = 100) -> AsyncIterator[schedule_pb2.ScheduleListEntry]:
+        """The namespace's schedules, by id."""
+        return self._schedules().list_schedules(page_size=page_size)
 
 
 class _ClientCalls(ClientOutboundInterceptor):

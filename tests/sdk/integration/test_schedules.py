@@ -18,7 +18,7 @@ from legato import workflow
 from legato.api.v1 import schedule_pb2
 from legato.client import Client
 from legato.exceptions import RPCError
-from legato.schedules import ScheduleClient, schedule_action
+from legato.schedules import schedule_action
 from legato.worker import Worker
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -41,12 +41,11 @@ async def wait_for(check: Callable[[], Awaitable[bool]], *, within: float, what:
 async def test_a_schedule_runs_pauses_triggers_and_is_deleted(
     client: Client, task_queue: str, workflow_id: str
 ) -> None:
-    schedules = ScheduleClient(client)
     action = await schedule_action(client, ScheduledJob, "nightly", id=workflow_id, task_queue=task_queue)
     spec = schedule_pb2.ScheduleSpec(
         interval=[schedule_pb2.IntervalSpec(interval=duration_pb2.Duration(seconds=1))]
     )
-    handle = await schedules.create_schedule(workflow_id, schedule_pb2.Schedule(spec=spec, action=action))
+    handle = await client.create_schedule(workflow_id, schedule_pb2.Schedule(spec=spec, action=action))
     async with Worker(client, task_queue=task_queue, workflows=[ScheduledJob]):
 
         async def two_actions() -> bool:
@@ -71,7 +70,7 @@ async def test_a_schedule_runs_pauses_triggers_and_is_deleted(
 
         await wait_for(triggered, within=30, what="the triggered start")
 
-    ids = [entry.schedule_id async for entry in schedules.list_schedules()]
+    ids = [entry.schedule_id async for entry in client.list_schedules()]
     assert workflow_id in ids
     await handle.delete()
     with pytest.raises(RPCError) as gone:
@@ -80,11 +79,10 @@ async def test_a_schedule_runs_pauses_triggers_and_is_deleted(
 
 
 async def test_a_spec_that_never_fires_is_refused(client: Client, workflow_id: str) -> None:
-    schedules = ScheduleClient(client)
     action = await schedule_action(client, ScheduledJob, "x", id=workflow_id, task_queue="q")
     spec = schedule_pb2.ScheduleSpec(calendar=[schedule_pb2.CalendarSpec(month="2", day_of_month="30")])
     with pytest.raises(RPCError) as refused:
-        await schedules.create_schedule(workflow_id, schedule_pb2.Schedule(spec=spec, action=action))
+        await client.create_schedule(workflow_id, schedule_pb2.Schedule(spec=spec, action=action))
     assert refused.value.status == grpc.StatusCode.INVALID_ARGUMENT
     assert "day_of_month [30] never occurs in month [2]" in str(refused.value)
-    assert workflow_id not in [entry.schedule_id async for entry in schedules.list_schedules()]
+    assert workflow_id not in [entry.schedule_id async for entry in client.list_schedules()]
