@@ -407,9 +407,14 @@ class MatchingHandler:
         """
         unowned = [key for key in self._queues if not self.owns(key)]
         for key in unowned:
-            queue = self._queues.pop(key)
-            queue.matcher.release_pollers()
-            await queue.stop()
+            # Ring changes can come close together and run this concurrently: the other may have taken it.
+            queue = self._queues.pop(key, None)
+            if queue is not None:
+                await self._unload(queue)
+
+    async def _unload(self, queue: TaskQueue) -> None:
+        queue.matcher.release_pollers()
+        await queue.stop()
 
     async def _queue(self, key: TaskQueueKey) -> TaskQueue:
         if self._stopped:
@@ -442,6 +447,12 @@ class MatchingHandler:
             await queue.start()
         except PersistenceError as err:
             raise errors.Unavailable(f"could not load task queue {quote(key.name)}: {err}") from err
+        if not self.owns(key):
+            # The ring moved the queue while it loaded: ``unload_unowned`` ran before it was
+            # listed and missed it. Kept, it would linger with a stale lease and a reader
+            # that never sees the new owner's rows, and be served again if the queue came back.
+            await self._unload(queue)
+            raise errors.NotOwner(f"task queue {quote(key.name)} moved to another matching host; retry")
         self._queues[key] = queue
         log.info("task queue %s loaded; backlog %d", key, queue.backlog_count)
         return queue
