@@ -15,12 +15,27 @@ class Scrape:
     def __init__(self, text: str) -> None:
         self.text = text
         self.samples: list[tuple[str, dict[str, str], float]] = []
+        self.families: dict[str, str] = {}
         for family in text_string_to_metric_families(text):
+            self.families[family.name] = family.type
             for sample in family.samples:
                 self.samples.append((sample.name, dict(sample.labels), sample.value))
 
     def names(self) -> set[str]:
-        return {name for name, _, _ in self.samples}
+        """Every series name this scrape declares, with or without samples yet.
+
+        A labelled counter nobody incremented has no sample but is declared
+        (``# TYPE``); its name is known all the same.
+        """
+        suffixes = {
+            "counter": ("_total",),
+            "histogram": ("_bucket", "_count", "_sum"),
+            "summary": ("_count", "_sum"),
+        }
+        declared = {
+            name + suffix for name, kind in self.families.items() for suffix in suffixes.get(kind, ("",))
+        }
+        return declared | {name for name, _, _ in self.samples}
 
     def value(self, name: str, **labels: str) -> float:
         """The sum of ``name``'s samples whose labels include ``labels`` (0 if none)."""
