@@ -246,7 +246,7 @@ class NamespaceConfig(_message.Message):
     def __init__(self, workflow_execution_retention_ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., search_attributes: _Optional[_Mapping[str, _enums_pb2.IndexedValueType]] = ...) -> None: ...
 
 class WorkflowExecutionInfo(_message.Message):
-    __slots__ = ("execution", "type", "start_time", "close_time", "status", "history_length", "execution_time", "memo", "search_attributes", "task_queue", "parent_execution", "parent_namespace")
+    __slots__ = ("execution", "type", "start_time", "close_time", "status", "history_length", "execution_time", "memo", "search_attributes", "task_queue", "parent_execution", "parent_namespace", "reset_by", "reset_from")
     EXECUTION_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -259,6 +259,8 @@ class WorkflowExecutionInfo(_message.Message):
     TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
     PARENT_EXECUTION_FIELD_NUMBER: _ClassVar[int]
     PARENT_NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    RESET_BY_FIELD_NUMBER: _ClassVar[int]
+    RESET_FROM_FIELD_NUMBER: _ClassVar[int]
     execution: WorkflowExecution
     type: WorkflowType
     start_time: _timestamp_pb2.Timestamp
@@ -271,7 +273,25 @@ class WorkflowExecutionInfo(_message.Message):
     task_queue: str
     parent_execution: WorkflowExecution
     parent_namespace: str
-    def __init__(self, execution: _Optional[_Union[WorkflowExecution, _Mapping]] = ..., type: _Optional[_Union[WorkflowType, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_enums_pb2.WorkflowExecutionStatus, str]] = ..., history_length: _Optional[int] = ..., execution_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., memo: _Optional[_Union[Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[SearchAttributes, _Mapping]] = ..., task_queue: _Optional[str] = ..., parent_execution: _Optional[_Union[WorkflowExecution, _Mapping]] = ..., parent_namespace: _Optional[str] = ...) -> None: ...
+    reset_by: ResetRecord
+    reset_from: ResetRecord
+    def __init__(self, execution: _Optional[_Union[WorkflowExecution, _Mapping]] = ..., type: _Optional[_Union[WorkflowType, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_enums_pb2.WorkflowExecutionStatus, str]] = ..., history_length: _Optional[int] = ..., execution_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., memo: _Optional[_Union[Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[SearchAttributes, _Mapping]] = ..., task_queue: _Optional[str] = ..., parent_execution: _Optional[_Union[WorkflowExecution, _Mapping]] = ..., parent_namespace: _Optional[str] = ..., reset_by: _Optional[_Union[ResetRecord, _Mapping]] = ..., reset_from: _Optional[_Union[ResetRecord, _Mapping]] = ...) -> None: ...
+
+class ResetRecord(_message.Message):
+    __slots__ = ("base_run_id", "new_run_id", "event_id", "reason", "identity", "reset_time")
+    BASE_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    NEW_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    RESET_TIME_FIELD_NUMBER: _ClassVar[int]
+    base_run_id: str
+    new_run_id: str
+    event_id: int
+    reason: str
+    identity: str
+    reset_time: _timestamp_pb2.Timestamp
+    def __init__(self, base_run_id: _Optional[str] = ..., new_run_id: _Optional[str] = ..., event_id: _Optional[int] = ..., reason: _Optional[str] = ..., identity: _Optional[str] = ..., reset_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PendingActivityInfo(_message.Message):
     __slots__ = ("activity_id", "activity_type", "state", "heartbeat_details", "last_heartbeat_time", "last_started_time", "attempt", "maximum_attempts", "scheduled_time", "last_failure", "last_worker_identity", "scheduled_event_id")

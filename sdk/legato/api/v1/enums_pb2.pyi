@@ -68,6 +68,7 @@ class WorkflowTaskFailedCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper)
     WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND: _ClassVar[WorkflowTaskFailedCause]
     WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND: _ClassVar[WorkflowTaskFailedCause]
     WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE: _ClassVar[WorkflowTaskFailedCause]
+    WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW: _ClassVar[WorkflowTaskFailedCause]
 
 class ContinueAsNewInitiator(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -215,6 +216,7 @@ WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR: WorkflowTaskFailedCause
 WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND: WorkflowTaskFailedCause
 WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND: WorkflowTaskFailedCause
 WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE: WorkflowTaskFailedCause
+WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW: WorkflowTaskFailedCause
 CONTINUE_AS_NEW_INITIATOR_UNSPECIFIED: ContinueAsNewInitiator
 CONTINUE_AS_NEW_INITIATOR_WORKFLOW: ContinueAsNewInitiator
 CONTINUE_AS_NEW_INITIATOR_RETRY: ContinueAsNewInitiator
