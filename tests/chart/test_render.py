@@ -295,6 +295,9 @@ def test_the_test_pod_asks_the_frontend_service_the_operator_names(tmp_path: Pat
     assert env["FRONTEND"] == operator_render.frontend_address("orders", NAMESPACE)
     assert container["image"] == IMAGE
     assert pod["spec"]["restartPolicy"] == "Never"
+    # Never the operator Deployment's selector: its ReplicaSet would adopt the pod.
+    selector = one(objects, "Deployment", OPERATOR)["spec"]["selector"]["matchLabels"]
+    assert not selector.items() <= pod["metadata"]["labels"].items()
     assert "legato_operator import health" in container["args"][-1]
 
 
