@@ -14,6 +14,12 @@ and unit-tested without a cluster:
   ``terminationGracePeriodSeconds`` longer than the server's drain), a
   headless Service ``<cluster>-<role>-headless`` and a PodDisruptionBudget;
 * a ClusterIP (or the configured type) Service ``<cluster>-frontend``;
+* Prometheus metrics on every pod: each role serves ``/metrics`` on port 9090
+  (named ``metrics`` on the container and on the role's headless Service, for
+  a ServiceMonitor), and the pod template carries the ``prometheus.io/scrape``,
+  ``/port`` and ``/path`` annotations that annotation-based scrape configs
+  read. Pods only, not Services, so such a config does not scrape twice; a
+  ``pod.annotations`` override of the same keys wins;
 * with autoscaling on, a HorizontalPodAutoscaler, and the Deployment is
   rendered **without** ``replicas`` so a patch never fights the HPA;
 * the schema Job ``<cluster>-schema-<digest>``: its name is a digest of what
@@ -36,6 +42,13 @@ from legato_operator import GROUP, VERSION
 
 ROLES = ("frontend", "history", "matching")
 GRPC_PORT = 7233
+METRICS_PORT = 9090
+"""Where every role serves Prometheus ``/metrics`` (docs/metrics.md); Temporal's charts use 9090 too."""
+SCRAPE_ANNOTATIONS = {
+    "prometheus.io/scrape": "true",
+    "prometheus.io/port": str(METRICS_PORT),
+    "prometheus.io/path": "/metrics",
+}
 DEFAULT_REPOSITORY = "legato.local/legato/legato"
 DRAIN_MARGIN_S = 20
 """Seconds a pod gets beyond the server's drain before the kubelet kills it."""
@@ -189,6 +202,7 @@ def server_config(name: str, spec: dict[str, Any], role: str) -> dict[str, Any]:
         "cluster_name": name,
         "persistence": _persistence_config(spec),
         "shutdown_grace_seconds": shutdown_grace_seconds(spec),
+        "metrics": {"port": METRICS_PORT, "host": "0.0.0.0"},
     }
     if role == "frontend":
         config["namespaces"] = ["default"]
@@ -326,7 +340,11 @@ def role_deployment(
     pod_overrides = role_settings.get("pod") or {}
     version = str(spec["version"])
     pod_labels = {**(pod_overrides.get("labels") or {}), **labels(name, role, version=version)}
-    pod_annotations = {**(pod_overrides.get("annotations") or {}), CONFIG_HASH_ANNOTATION: config_digest}
+    pod_annotations = {
+        **SCRAPE_ANNOTATIONS,
+        **(pod_overrides.get("annotations") or {}),
+        CONFIG_HASH_ANNOTATION: config_digest,
+    }
     env: list[dict[str, Any]] = [
         {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
         {"name": "LEGATO_ADVERTISE_ADDRESS", "value": f"$(POD_IP):{GRPC_PORT}"},
@@ -359,7 +377,10 @@ def role_deployment(
             role,
         ],
         "env": env,
-        "ports": [{"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"}],
+        "ports": [
+            {"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
+        ],
         "readinessProbe": readiness_probe(spec, role),
         # Liveness asks only that the process answers on its port: a history host
         # waiting for shards is not ready, but restarting it would not help.
@@ -424,7 +445,10 @@ def headless_service(name: str, namespace: str, role: str) -> dict[str, Any]:
             "clusterIP": "None",
             "publishNotReadyAddresses": True,
             "selector": selector(name, role),
-            "ports": [_grpc_port()],
+            "ports": [
+                _grpc_port(),
+                {"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"},
+            ],
         },
     }
 

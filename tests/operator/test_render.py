@@ -221,3 +221,33 @@ def test_parse_schema_version(log: str, version: str | None) -> None:
 def test_image_defaults_to_repository_and_version() -> None:
     assert render.image(spec(version="0.3.1")) == "legato.local/legato/legato:0.3.1"
     assert render.image(spec(image="registry.example/legato:custom")) == "registry.example/legato:custom"
+
+
+def test_every_role_serves_metrics_and_its_pods_carry_scrape_annotations(cluster_spec: dict) -> None:
+    server = pytest.importorskip("legato_server.server")
+    for role in render.ROLES:
+        config = server.server_config_from_mapping(render.server_config("prod", cluster_spec, role))
+        assert config.metrics is not None
+        assert (config.metrics.host, config.metrics.port) == ("0.0.0.0", render.METRICS_PORT)
+        deployment = render.role_deployment("prod", "ns", cluster_spec, role, config_digest="x")
+        template = deployment["spec"]["template"]
+        [container] = template["spec"]["containers"]
+        assert {"name": "metrics", "containerPort": 9090, "protocol": "TCP"} in container["ports"]
+        annotations = template["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/port"] == "9090"
+        assert annotations["prometheus.io/path"] == "/metrics"
+        headless = render.headless_service("prod", "ns", role)
+        assert {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"} in headless[
+            "spec"
+        ]["ports"]
+        assert "annotations" not in headless["metadata"], "pods are annotated, not Services: no double scrape"
+
+
+def test_a_pod_annotation_override_of_the_scrape_keys_wins() -> None:
+    overridden = spec(history={"replicas": 1, "pod": {"annotations": {"prometheus.io/scrape": "false"}}})
+    deployment = render.role_deployment("prod", "ns", overridden, "history", config_digest="x")
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "false"
+    assert annotations["prometheus.io/port"] == "9090"
+    assert annotations[render.CONFIG_HASH_ANNOTATION] == "x"
