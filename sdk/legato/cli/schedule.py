@@ -1,10 +1,10 @@
 """``legato schedule create|describe|list|update|pause|unpause|trigger|backfill|delete``.
 
 A spec is built from repeatable flags, the union of all of them:
-``--interval 1h`` (or ``1h/15m`` for an offset), ``--cron '0 9 * * MON-FRI'``,
+``--interval 1h`` (or ``1d/2h`` for an offset), ``--cron '0 9 * * MON-FRI'``,
 ``--calendar 'hour=9,minute=30,day_of_week=MON-FRI'`` (fields second, minute,
-hour, day_of_month, month, year, day_of_week; ``;`` separates values inside a
-field is not needed: use the cron-style lists ``1,15`` in quotes). Times are
+hour, day_of_month, month, year, day_of_week; a value may be a list, as in
+``hour=9,17``: a comma starts a new field only before ``name=``). Times are
 RFC 3339 (``2026-01-01T00:00:00Z``). The server checks the spec and says what
 is allowed when it refuses one. ``update`` takes the same flags as ``create``
 and replaces the whole schedule (state included: pass ``--paused`` to keep it

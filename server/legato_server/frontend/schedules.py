@@ -1,6 +1,8 @@
 """The public ``ScheduleService``: schedule RPCs, served by the frontend next to ``WorkflowService``.
 
-Thin: it resolves the namespace, checks request shapes, and hands the rest to
+Thin: it checks the shape of every request (``validation.well_formed``: enum
+values, durations, timestamps, as for ``WorkflowService``), resolves the
+namespace, and hands the rest to
 ``scheduler.operations.Schedules`` (validation of specs and actions, the
 conditional writes). The host that owns the schedule's history shard runs it
 (``scheduler.loop``); a change made here reaches it within one poll.
@@ -29,6 +31,7 @@ class ScheduleHandler:
         return str(entry.id)
 
     async def CreateSchedule(self, request: sp.CreateScheduleRequest) -> sp.CreateScheduleResponse:
+        check.well_formed(request)
         namespace_id = await self._namespace_id(request.namespace)
         token = await self._schedules.create(
             namespace_id=namespace_id,
@@ -41,6 +44,7 @@ class ScheduleHandler:
         return sp.CreateScheduleResponse(conflict_token=token)
 
     async def DescribeSchedule(self, request: sp.DescribeScheduleRequest) -> sp.DescribeScheduleResponse:
+        check.well_formed(request)
         namespace_id = await self._namespace_id(request.namespace)
         schedule, info, token = await self._schedules.describe(
             namespace_id=namespace_id, schedule_id=request.schedule_id
@@ -48,6 +52,7 @@ class ScheduleHandler:
         return sp.DescribeScheduleResponse(schedule=schedule, info=info, conflict_token=token)
 
     async def UpdateSchedule(self, request: sp.UpdateScheduleRequest) -> sp.UpdateScheduleResponse:
+        check.well_formed(request)
         namespace_id = await self._namespace_id(request.namespace)
         await self._schedules.update(
             namespace_id=namespace_id,
@@ -58,6 +63,7 @@ class ScheduleHandler:
         return sp.UpdateScheduleResponse()
 
     async def PatchSchedule(self, request: sp.PatchScheduleRequest) -> sp.PatchScheduleResponse:
+        check.well_formed(request)
         namespace_id = await self._namespace_id(request.namespace)
         await self._schedules.patch(
             namespace_id=namespace_id,
@@ -68,11 +74,13 @@ class ScheduleHandler:
         return sp.PatchScheduleResponse()
 
     async def DeleteSchedule(self, request: sp.DeleteScheduleRequest) -> sp.DeleteScheduleResponse:
+        check.well_formed(request)
         namespace_id = await self._namespace_id(request.namespace)
         await self._schedules.delete(namespace_id=namespace_id, schedule_id=request.schedule_id)
         return sp.DeleteScheduleResponse()
 
     async def ListSchedules(self, request: sp.ListSchedulesRequest) -> sp.ListSchedulesResponse:
+        check.well_formed(request)
         namespace_id = await self._namespace_id(request.namespace)
         entries, token = await self._schedules.list(
             namespace_id=namespace_id,

@@ -86,3 +86,32 @@ async def test_a_spec_that_never_fires_is_refused(client: Client, workflow_id: s
     assert refused.value.status == grpc.StatusCode.INVALID_ARGUMENT
     assert "day_of_month [30] never occurs in month [2]" in str(refused.value)
     assert workflow_id not in [entry.schedule_id async for entry in client.list_schedules()]
+
+
+async def test_malformed_requests_are_refused_before_anything_is_written(
+    client: Client, workflow_id: str
+) -> None:
+    action = await schedule_action(client, ScheduledJob, "x", id=workflow_id, task_queue="q")
+    negative = schedule_pb2.ScheduleSpec(
+        interval=[schedule_pb2.IntervalSpec(interval=duration_pb2.Duration(seconds=-5))]
+    )
+    with pytest.raises(RPCError) as refused:
+        await client.create_schedule(workflow_id, schedule_pb2.Schedule(spec=negative, action=action))
+    assert refused.value.status == grpc.StatusCode.INVALID_ARGUMENT
+    assert "interval" in str(refused.value)
+    with pytest.raises(RPCError) as missing:
+        await client.get_schedule_handle(workflow_id).describe()
+    assert missing.value.status == grpc.StatusCode.NOT_FOUND
+
+    good = schedule_pb2.ScheduleSpec(cron_string=["@daily"])
+    handle = await client.create_schedule(workflow_id, schedule_pb2.Schedule(spec=good, action=action))
+    with pytest.raises(RPCError) as taken:
+        await client.create_schedule(workflow_id, schedule_pb2.Schedule(spec=good, action=action))
+    assert taken.value.status == grpc.StatusCode.ALREADY_EXISTS
+    stale = (await handle.describe()).conflict_token
+    await handle.pause(note="moves the conflict token")
+    with pytest.raises(RPCError) as conflict:
+        await handle.update(schedule_pb2.Schedule(spec=good, action=action), conflict_token=stale)
+    assert conflict.value.status == grpc.StatusCode.FAILED_PRECONDITION
+    assert "describe it again" in str(conflict.value)
+    await handle.delete()
