@@ -172,10 +172,11 @@ class Schedules:
                 compiled = compile_spec(state.schedule.spec, seed=f"{namespace_id}/{schedule_id}")
             except SpecError:
                 return info
-            after = max(state.last_processed_ms, self.now_ms())
-            info.future_action_times.extend(
-                st.timestamp(t) for t in compiled.future_action_times(after, count=FUTURE_ACTION_TIMES)
-            )
+            # From the last time taken: a jittered action whose nominal time has passed may still be ahead.
+            now = self.now_ms()
+            upcoming = compiled.future_action_times(state.last_processed_ms, count=FUTURE_ACTION_TIMES + 5)
+            info.future_action_times.extend(st.timestamp(t) for t in upcoming if t >= now)
+            del info.future_action_times[FUTURE_ACTION_TIMES:]
         return info
 
     async def _read(self, namespace_id: str, schedule_id: str) -> p.ScheduleRecord:

@@ -75,7 +75,8 @@ async def run_pass(state: ss.ScheduleRecordState, ctx: Pass) -> int:
     candidates = [st.NEVER_MS]
     if more_due:
         candidates.append(ctx.now_ms)
-    if not state.schedule.state.paused:
+    limits = state.schedule.state
+    if not limits.paused and not (limits.limited_actions and limits.remaining_actions <= 0):
         nominal = compiled.next_after(state.last_processed_ms)
         if nominal is not None:
             candidates.append(nominal + compiled.jitter_ms(nominal))
@@ -108,7 +109,9 @@ async def _refresh_running(state: ss.ScheduleRecordState, ctx: Pass) -> None:
 
 def _collect_due(state: ss.ScheduleRecordState, ctx: Pass, compiled: Any) -> bool:
     """Move due spec times into ``pending``; True if the pass stopped early (more are due)."""
-    if state.schedule.state.paused:
+    limits = state.schedule.state
+    if limits.paused or (limits.limited_actions and limits.remaining_actions <= 0):
+        # Times pass without actions; nothing to wake up for until a user changes the schedule.
         state.last_processed_ms = max(state.last_processed_ms, ctx.now_ms)
         return False
     window = st.catchup_window_ms(state.schedule.policies)

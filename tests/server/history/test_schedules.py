@@ -21,7 +21,7 @@ from legato_server.history.routing import shard_for
 from legato_server.internal.v1 import history_service_pb2 as hsvc
 from legato_server.scheduler.loop import SchedulerLoop
 from legato_server.scheduler.operations import Schedules
-from legato_server.scheduler.state import workflow_id_for
+from legato_server.scheduler.state import NEVER_MS, workflow_id_for
 from tests.server.history.conftest import NS, NS_ID, NUM_SHARDS, TASK_QUEUE, Harness
 
 OVERLAP = schedule_pb2.ScheduleOverlapPolicy
@@ -97,6 +97,7 @@ def schedule(
     every_s: int = 60,
     catchup_s: int = 0,
     paused: bool = False,
+    remaining: int | None = None,
 ) -> schedule_pb2.Schedule:
     result = schedule_pb2.Schedule(
         spec=schedule_pb2.ScheduleSpec(
@@ -114,6 +115,9 @@ def schedule(
     )
     if catchup_s:
         result.policies.catchup_window.seconds = catchup_s
+    if remaining is not None:
+        result.state.limited_actions = True
+        result.state.remaining_actions = remaining
     return result
 
 
@@ -276,6 +280,46 @@ async def test_describe_shows_recent_and_next_action_times(rig: Rig) -> None:
     ]
     assert len(info.future_action_times) == 10
     assert info.recent_actions[0].schedule_time.ToMilliseconds() == rig.start_ms + MINUTE_MS
+
+
+async def test_limited_actions_stop_after_the_last_one(rig: Rig) -> None:
+    await rig.create(overlap=OVERLAP.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL, remaining=2)
+    for _ in range(4):
+        await rig.tick()
+    described, info, _ = await rig.schedules.describe(namespace_id=NS_ID, schedule_id="sched")
+    assert (info.action_count, described.state.remaining_actions) == (2, 0)
+    assert not await rig.exists(rig.workflow_id(3))
+    for minute in (1, 2):
+        await rig.terminate(rig.workflow_id(minute))
+    await rig.tick()
+    record = await rig.harness.persistence.schedules.get_schedule(
+        shard_id=shard_for(NS_ID, "sched", NUM_SHARDS), namespace_id=NS_ID, schedule_id="sched"
+    )
+    assert record.next_wakeup_ms == NEVER_MS  # nothing running, no actions left: no wakeups
+
+
+async def test_jittered_actions_are_delayed_within_the_bound_and_shown_ahead(rig: Rig) -> None:
+    jittered = schedule(overlap=OVERLAP.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL)
+    jittered.spec.jitter.seconds = 30
+    await rig.schedules.create(
+        namespace_id=NS_ID,
+        namespace=NS,
+        schedule_id="sched",
+        schedule=jittered,
+        patch=schedule_pb2.SchedulePatch(),
+        request_id="",
+    )
+    next_times = [t.ToMilliseconds() for t in (await rig.info()).future_action_times]
+    offsets = [t - (rig.start_ms + (i + 1) * MINUTE_MS) for i, t in enumerate(next_times)]
+    assert all(0 <= offset < 30_000 for offset in offsets) and len(set(offsets)) > 1
+    await rig.harness.clock.advance(60)
+    await rig.loop.run_once()
+    assert not await rig.exists(rig.workflow_id(1)) or offsets[0] == 0  # not before its jittered time
+    await rig.harness.clock.advance(30)
+    await rig.loop.run_once()
+    assert await rig.exists(rig.workflow_id(1))
+    started = (await rig.info()).recent_actions[0]
+    assert started.schedule_time.ToMilliseconds() == rig.start_ms + MINUTE_MS
 
 
 class CrashAfterStart:
