@@ -138,6 +138,12 @@ def render_description(response: ws.DescribeWorkflowExecutionResponse) -> str:
     if response.HasField("pending_workflow_task"):
         task = response.pending_workflow_task
         fields.append(("Workflow task", f"{task.state}, attempt {task.attempt}"))
+    if info.HasField("reset_by"):
+        reset = info.reset_by
+        fields.append(("Reset by", f"new run {reset.new_run_id} (to event {reset.event_id}): {reset.reason}"))
+    if info.HasField("reset_from"):
+        reset = info.reset_from
+        fields.append(("Reset from", f"run {reset.base_run_id} at event {reset.event_id}: {reset.reason}"))
     if info.parent_execution.workflow_id:
         fields.append(
             (

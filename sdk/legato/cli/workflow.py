@@ -15,6 +15,7 @@ import uuid
 
 import grpc
 
+from legato._client_reset import ResetType, reset_request
 from legato.api.v1 import common_pb2, enums_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato.cli import inspection, results
@@ -39,6 +40,11 @@ ID_REUSE_POLICIES = {
     "allow-duplicate-failed-only": enums_pb2.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
     "reject-duplicate": enums_pb2.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
     "terminate-if-running": enums_pb2.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING,
+}
+
+RESET_TYPES = {
+    "first-workflow-task": ResetType.FIRST_WORKFLOW_TASK,
+    "last-workflow-task": ResetType.LAST_WORKFLOW_TASK,
 }
 
 _converter = PayloadConverter()
@@ -101,6 +107,33 @@ def register(root: argparse._SubParsersAction, *, parents: list[argparse.Argumen
     )
     add_execution_options(terminate)
     terminate.add_argument("--reason", required=True, help="recorded in the history")
+
+    reset = commands.add(
+        "reset", reset_workflow, "start a new run from the history up to a workflow task; end the current run"
+    )
+    add_execution_options(reset)
+    point = reset.add_mutually_exclusive_group(required=True)
+    point.add_argument(
+        "--event-id",
+        type=positive_int_arg,
+        metavar="N",
+        help="a WorkflowTaskCompleted event id (see `legato workflow show`)",
+    )
+    point.add_argument(
+        "--type",
+        dest="reset_type",
+        choices=tuple(RESET_TYPES),
+        help="go back to the first or the last completed workflow task",
+    )
+    reset.add_argument(
+        "--reason", default="", help="recorded on both runs and in the terminated run's history"
+    )
+    reset.add_argument(
+        "--reapply-signals",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="send the signals received after the point to the new run again (default: yes)",
+    )
 
     result = commands.add("result", results.print_result, "wait for a workflow to close and print its result")
     add_execution_options(result)
@@ -289,4 +322,22 @@ def terminate_workflow(args: argparse.Namespace, context: Context) -> int:
         ),
     )
     print(f"Workflow {args.workflow_id} terminated.")
+    return 0
+
+
+def reset_workflow(args: argparse.Namespace, context: Context) -> int:
+    if args.event_id == 0:
+        raise CliError("--event-id must be a WorkflowTaskCompleted event id (1 or more)")
+    request = reset_request(
+        namespace=context.namespace,
+        execution=execution_from(args),
+        event_id=args.event_id,
+        reset_type=RESET_TYPES[args.reset_type] if args.reset_type else None,
+        reason=args.reason,
+        reapply_signals=args.reapply_signals,
+        identity=cli_identity(),
+    )
+    response = context.connection.call("ResetWorkflowExecution", request)
+    print(f"Workflow {args.workflow_id} reset.")
+    print(render_fields([("Workflow ID", args.workflow_id), ("New run ID", response.run_id)]))
     return 0
