@@ -36,6 +36,7 @@ from typing import Any, Generic, Required, TypedDict, TypeVar, Unpack, overload
 import grpc
 
 from legato._async_activity import AsyncActivityHandle, AsyncActivityNotFoundError
+from legato._client_reset import ResetType, reset_request
 from legato._schedules import ScheduleClient, ScheduleHandle
 from legato._service import RUN_ID_METADATA, RPCRetryConfig, ServiceClient, TLSConfig
 from legato._worker_shared import to_datetime, to_timedelta
@@ -69,6 +70,7 @@ __all__ = [
     "Client",
     "PendingActivity",
     "RPCRetryConfig",
+    "ResetType",
     "StartWorkflowOptions",
     "TLSConfig",
     "WorkflowExecution",
@@ -971,6 +973,50 @@ class WorkflowHandle(Generic[ReturnType]):
         )
         await client.data_converter.encode_message(request)
         await client.service.call("TerminateWorkflowExecution", request)
+
+    async def reset(
+        self,
+        *,
+        event_id: int | None = None,
+        reset_type: ResetType | None = None,
+        reason: str = "",
+        reapply_signals: bool = True,
+    ) -> WorkflowHandle[ReturnType]:
+        """Start a new run from this workflow's history up to a workflow task; terminate the current run.
+
+        Give ``event_id`` (a WorkflowTaskCompleted event of this handle's run,
+        or of the current run if the handle is not pinned) or ``reset_type``
+        (``ResetType.FIRST_WORKFLOW_TASK`` / ``LAST_WORKFLOW_TASK``). The new
+        run keeps the history before that task and makes it again; signals
+        received after it are sent to the new run again unless
+        ``reapply_signals=False``. ``reason`` is recorded on both runs
+        (describe's ``raw.reset_by`` / ``raw.reset_from``) and ends the old
+        run if it was still running. A point that is not a workflow task
+        boundary raises ``RPCError`` (INVALID_ARGUMENT) listing the allowed
+        ids. Returns a handle whose ``result()`` follows the new run
+        (``started_run_id`` is its run id).
+        """
+        client = self.client
+        request = reset_request(
+            namespace=client.namespace,
+            execution=self._execution(),
+            event_id=event_id,
+            reset_type=reset_type,
+            reason=reason,
+            reapply_signals=reapply_signals,
+            identity=client.identity,
+        )
+        response: ws.ResetWorkflowExecutionResponse = await client.service.call(
+            "ResetWorkflowExecution", request
+        )
+        return WorkflowHandle(
+            client,
+            self.id,
+            result_run_id=response.run_id,
+            first_execution_run_id=self.first_execution_run_id,
+            result_type=self.result_type,
+            started_run_id=response.run_id,
+        )
 
     async def describe(self) -> WorkflowExecutionDescription:
         client = self.client

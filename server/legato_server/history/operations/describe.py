@@ -27,6 +27,9 @@ def execution_info(ms: MutableState) -> common_pb2.WorkflowExecutionInfo:
     if info.parent_namespace_id:
         result.parent_execution.CopyFrom(info.parent_execution)
         result.parent_namespace = info.parent_namespace
+    for name in ("reset_by", "reset_from"):
+        if info.HasField(name):
+            getattr(result, name).CopyFrom(getattr(info, name))
     return result
 
 
