@@ -4,9 +4,10 @@ Every ``poll_interval_s`` (on the injected clock, so tests move time by hand)
 it asks the store for each owned shard's schedules whose ``next_wakeup_ms``
 has passed, runs one pass over each (``processor``) and writes the record
 back conditionally on the conflict token it read. A lost condition means a
-user's update or another host got there first: the record is left as the
-winner wrote it and looked at again on the next poll; starts the lost pass
-made are found again by their request ids, so nothing is started twice.
+user's update or another host got there first: the record stays as the
+winner wrote it, plus the starts the lost pass made (``_record_lost_starts``),
+and is looked at again on the next poll; a start repeated then is answered
+with the existing run (same request id), so nothing is started twice.
 
 A user's patch (trigger, backfill, unpause) sets ``next_wakeup_ms`` to now,
 so it takes effect within one poll interval.
@@ -15,16 +16,23 @@ so it takes effect within one poll interval.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
-from legato_server.persistence.interface import ConditionFailedError, ScheduleRecord, ScheduleStore
+from legato_server.persistence.interface import (
+    ConditionFailedError,
+    NotFoundError,
+    ScheduleRecord,
+    ScheduleStore,
+)
 from legato_server.scheduler import state as st
 from legato_server.scheduler.calendar import SpecError
-from legato_server.scheduler.processor import HistoryForScheduler, Pass, run_pass
+from legato_server.scheduler.processor import HistoryForScheduler, Pass, record_starts, run_pass
 
 log = logging.getLogger(__name__)
+_MERGE_ATTEMPTS = 5
 
 
 class SchedulerClock(Protocol):
@@ -69,6 +77,7 @@ class SchedulerLoop:
 
     async def process(self, record: ScheduleRecord) -> None:
         state = st.load(record)
+        seen = {action.start_workflow_result.workflow_id for action in state.info.recent_actions}
         now_ms = self._clock.now_ms()
         try:
             next_wakeup = await run_pass(
@@ -94,7 +103,43 @@ class SchedulerLoop:
         try:
             await self._store.update_schedule(updated, previous_conflict_token=record.conflict_token)
         except ConditionFailedError:
-            log.debug("schedule %s changed during its pass; the next poll redoes it", record.schedule_id)
+            started = [
+                a for a in state.info.recent_actions if a.start_workflow_result.workflow_id not in seen
+            ]
+            if started:
+                await self._record_lost_starts(record, started)
+
+    async def _record_lost_starts(self, record: ScheduleRecord, started: list[Any]) -> None:
+        """A user's change won the write race against a pass that started workflows: record them.
+
+        Usually the next pass would find them again (same ids, same request ids),
+        but not if the change paused the schedule or moved it past their times.
+        """
+        for _ in range(_MERGE_ATTEMPTS):
+            try:
+                fresh = await self._store.get_schedule(
+                    shard_id=record.shard_id, namespace_id=record.namespace_id, schedule_id=record.schedule_id
+                )
+            except NotFoundError:
+                return  # deleted meanwhile
+            state = st.load(fresh)
+            record_starts(state, started)
+            try:
+                await self._store.update_schedule(
+                    dataclasses.replace(
+                        fresh,
+                        data=state.SerializeToString(),
+                        conflict_token=fresh.conflict_token + 1,
+                        next_wakeup_ms=self._clock.now_ms(),
+                    ),
+                    previous_conflict_token=fresh.conflict_token,
+                )
+                return
+            except ConditionFailedError:
+                continue
+        log.warning(
+            "schedule %s: could not record %d starts; they run unlisted", record.schedule_id, len(started)
+        )
 
     async def _run(self) -> None:
         while True:

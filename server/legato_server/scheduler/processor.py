@@ -272,3 +272,23 @@ async def _quietly(call: Any) -> None:
         await call
     except ServiceError as err:  # already closed, or gone: nothing to stop
         log.debug("schedule overlap call: %s", err)
+
+
+def record_starts(state: ss.ScheduleRecordState, started: list[Any]) -> None:
+    """Count ``started`` (ScheduleActionResults of a pass whose write was lost) in ``state``, once each."""
+    known = {action.start_workflow_result.workflow_id for action in state.info.recent_actions}
+    known |= {execution.workflow_id for execution in state.info.running_workflows}
+    prefix = state.schedule.action.start_workflow.workflow_id
+    for result in started:
+        workflow_id = result.start_workflow_result.workflow_id
+        if workflow_id in known:
+            continue
+        pending = [a for a in state.pending if st.workflow_id_for(prefix, a.nominal_time_ms) != workflow_id]
+        del state.pending[:]
+        state.pending.extend(pending)
+        state.info.running_workflows.append(result.start_workflow_result)
+        state.info.recent_actions.append(result)
+        del state.info.recent_actions[: -st.RECENT_ACTIONS]
+        state.info.action_count += 1
+        if state.schedule.state.limited_actions:
+            state.schedule.state.remaining_actions -= 1

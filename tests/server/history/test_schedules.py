@@ -352,6 +352,39 @@ async def test_a_crash_between_start_and_record_does_not_start_twice(rig: Rig) -
     assert again.workflow_execution_info.execution.run_id == first.workflow_execution_info.execution.run_id
 
 
+class PauseDuringStart:
+    """History whose start lets a user's pause win the write race against the pass."""
+
+    def __init__(self, rig: Rig) -> None:
+        self._rig = rig
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rig.harness.service.client, name)
+
+    async def StartWorkflowExecution(self, request: Any) -> Any:
+        response = await self._rig.harness.service.client.StartWorkflowExecution(request)
+        await self._rig.schedules.patch(
+            namespace_id=NS_ID,
+            schedule_id="sched",
+            patch=schedule_pb2.SchedulePatch(pause="now"),
+            request_id="",
+        )
+        return response
+
+
+async def test_a_start_made_by_a_pass_that_lost_to_a_pause_is_still_recorded(rig: Rig) -> None:
+    await rig.create(overlap=OVERLAP.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL)
+    racing = rig.make_loop(PauseDuringStart(rig))
+    await rig.harness.clock.advance(60)
+    await racing.run_once()
+    described, info, _ = await rig.schedules.describe(namespace_id=NS_ID, schedule_id="sched")
+    assert described.state.paused
+    assert info.action_count == 1
+    assert [e.workflow_id for e in info.running_workflows] == [rig.workflow_id(1)]
+    await rig.tick()  # paused: nothing more, and the start is not counted again
+    assert (await rig.info()).action_count == 1
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
