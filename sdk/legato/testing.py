@@ -14,8 +14,13 @@ server on exit (SIGTERM, then SIGKILL). For pytest fixtures that cannot use
 ``async with``, ``await start_local_environment(...)`` returns a started
 environment; call ``await env.shutdown()`` when done.
 
-Time skipping is **not provided**: workflows in tests wait real time, so keep
-timers short in tests (or use a test-only duration).
+``start_time_skipping`` starts the same server with ``--time-skipping``: its
+clock jumps to the next timer whenever a client waits for a workflow result
+and no workflow or activity task is out with a worker, so a workflow that
+sleeps 30 days finishes in about a second. Time runs normally while nobody
+waits for a result (start a workflow, signal it, then wait), and
+``await env.sleep(timedelta(days=1))`` moves it explicitly, firing the timers
+due on the way. ``await env.get_current_time()`` is the server's (skipped) time.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -36,6 +42,7 @@ from typing import IO
 import grpc
 import grpc.aio
 
+from legato.api.v1 import test_service_pb2, test_service_pb2_grpc
 from legato.client import Client
 from legato.converter import DataConverter, default_converter
 from legato.interceptor import Interceptor
@@ -85,11 +92,14 @@ class WorkflowEnvironment:
         address: str,
         process: subprocess.Popen[bytes] | None = None,
         log: IO[bytes] | None = None,
+        time_skipping: bool = False,
     ) -> None:
         self.client = client
         self.address = address
         self._process = process
         self._log = log
+        self._time_skipping = time_skipping
+        self._test_channel: grpc.aio.Channel | None = None
 
     @property
     def namespace(self) -> str:
@@ -97,7 +107,59 @@ class WorkflowEnvironment:
 
     @property
     def supports_time_skipping(self) -> bool:
-        return False
+        return self._time_skipping
+
+    async def sleep(self, duration: timedelta | float) -> None:
+        """Let ``duration`` pass: skipped at once (firing the timers due) with time skipping, else really slept."""
+        seconds = duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
+        if not self._time_skipping:
+            await asyncio.sleep(seconds)
+            return
+        request = test_service_pb2.SkipTimeRequest()
+        request.duration.FromTimedelta(timedelta(seconds=seconds))
+        await self._test_service().SkipTime(request, timeout=max(60.0, seconds / 3600))
+
+    async def get_current_time(self) -> datetime:
+        """The server's current time (ahead of the wall clock by whatever was skipped)."""
+        if not self._time_skipping:
+            return datetime.now(UTC)
+        response = await self._test_service().GetCurrentTime(
+            test_service_pb2.GetCurrentTimeRequest(), timeout=10
+        )
+        return response.time.ToDatetime(tzinfo=UTC)
+
+    def _test_service(self) -> test_service_pb2_grpc.TestServiceStub:
+        if self._test_channel is None:
+            self._test_channel = grpc.aio.insecure_channel(self.address)
+        return test_service_pb2_grpc.TestServiceStub(self._test_channel)
+
+    @staticmethod
+    def start_time_skipping(
+        *,
+        port: int | None = None,
+        ip: str = "127.0.0.1",
+        namespace: str = "default",
+        data_converter: DataConverter = default_converter,
+        interceptors: Sequence[Interceptor] = (),
+        extra_args: Sequence[str] = (),
+        startup_timeout: float = 30.0,
+        command: Sequence[str] | None = None,
+    ) -> _LocalEnvironmentContext:
+        """An in-memory dev server whose timers fire as soon as nothing else can happen (see the module doc)."""
+        return _LocalEnvironmentContext(
+            dict(
+                port=port,
+                ip=ip,
+                db_file=None,
+                namespace=namespace,
+                data_converter=data_converter,
+                interceptors=interceptors,
+                extra_args=extra_args,
+                startup_timeout=startup_timeout,
+                command=command,
+                time_skipping=True,
+            )
+        )
 
     @staticmethod
     def from_client(client: Client, *, address: str = "") -> WorkflowEnvironment:
@@ -141,6 +203,9 @@ class WorkflowEnvironment:
 
     async def shutdown(self) -> None:
         await self.client.close()
+        if self._test_channel is not None:
+            await self._test_channel.close()
+            self._test_channel = None
         process = self._process
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -231,12 +296,15 @@ async def start_local_environment(
     extra_args: Sequence[str] = (),
     startup_timeout: float = 30.0,
     command: Sequence[str] | None = None,
+    time_skipping: bool = False,
 ) -> WorkflowEnvironment:
     """Start ``legato-server start-dev`` and connect; the caller must ``await env.shutdown()``."""
     port = port or find_free_port(ip)
     args = [*(command or server_command()), "start-dev", "--ip", ip, "--port", str(port)]
     args += ["--db-file", os.fspath(db_file)] if db_file is not None else ["--in-memory"]
     args += list(extra_args)
+    if time_skipping:
+        args.append("--time-skipping")
     log = tempfile.NamedTemporaryFile(prefix="legato-server-", suffix=".log", delete=False)  # noqa: SIM115
     process = _spawn(args, log)
     address = f"{ip}:{port}"
@@ -251,4 +319,4 @@ async def start_local_environment(
             process.wait()
         log.close()
         raise
-    return WorkflowEnvironment(client, address=address, process=process, log=log)
+    return WorkflowEnvironment(client, address=address, process=process, log=log, time_skipping=time_skipping)

@@ -73,6 +73,12 @@ def add_start_dev_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--log-level", choices=LOG_LEVELS, default="info")
     _add_observability_arguments(parser)
+    parser.add_argument(
+        "--time-skipping",
+        action="store_true",
+        help="for tests: jump to the next timer whenever nothing else can happen "
+        "(see legato.testing.WorkflowEnvironment.start_time_skipping)",
+    )
     parser.set_defaults(run=run_start_dev)
 
 
@@ -107,6 +113,7 @@ def run_start_dev(args: argparse.Namespace) -> int:
             persistence=PersistenceConfig(kind="sqlite", sqlite=SQLiteConfig(path=db_path)),
             num_history_shards=args.num_history_shards,
             namespaces=tuple(namespaces),
+            time_skipping=args.time_skipping,
             metrics=None if metrics_port is None else MetricsConfig(port=metrics_port, host=args.ip),
         )
     except ValueError as err:

@@ -29,3 +29,44 @@ class RealClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
+
+
+class SkippingClock:
+    """Real time plus an offset that only grows: the clock of a time-skipping dev server.
+
+    ``advance_to(ms)`` moves "now" forward and wakes every sleeper, each of
+    which re-checks its own deadline; time never goes back, so timestamps
+    already written stay in the past. Only the dev server started with
+    ``--time-skipping`` uses it (``legato_server.time_skipping``).
+    """
+
+    def __init__(self) -> None:
+        self._offset_ms = 0
+        self._moved: asyncio.Event | None = None
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000 + self._offset_ms
+
+    async def sleep(self, seconds: float) -> None:
+        target = self.now_ms() + max(0.0, seconds) * 1000
+        while True:
+            remaining = target - self.now_ms()
+            if remaining <= 0:
+                return
+            if self._moved is None:
+                self._moved = asyncio.Event()
+            moved = self._moved
+            try:
+                await asyncio.wait_for(moved.wait(), remaining / 1000)
+            except TimeoutError:
+                pass
+
+    def advance_to(self, when_ms: int) -> None:
+        """Make it ``when_ms`` now (no-op if that is past) and wake the sleepers."""
+        delta = when_ms - self.now_ms()
+        if delta <= 0:
+            return
+        self._offset_ms += delta
+        moved, self._moved = self._moved, None
+        if moved is not None:
+            moved.set()
