@@ -249,6 +249,11 @@ class MetricsEndpoint:
 
 
 def serve_metrics(config: MetricsConfig) -> MetricsEndpoint:
-    """Serve the registry over HTTP on a daemon thread; OSError if the port is taken."""
-    server, thread = start_http_server(config.port, addr=config.host)
+    """Serve the registry over HTTP on a daemon thread; OSError naming the address if it cannot bind."""
+    try:
+        server, thread = start_http_server(config.port, addr=config.host)
+    except OSError as err:
+        raise OSError(
+            err.errno, f"cannot serve metrics on {config.host}:{config.port}: {err.strerror or err}"
+        ) from err
     return MetricsEndpoint(host=config.host, port=server.server_port, _server=server, _thread=thread)
