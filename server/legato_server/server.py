@@ -48,7 +48,14 @@ import grpc
 from google.protobuf import descriptor as _descriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from legato.api.v1 import schedule_pb2, schedule_pb2_grpc, workflow_service_pb2, workflow_service_pb2_grpc
+from legato.api.v1 import (
+    schedule_pb2,
+    schedule_pb2_grpc,
+    test_service_pb2,
+    test_service_pb2_grpc,
+    workflow_service_pb2,
+    workflow_service_pb2_grpc,
+)
 from legato_server.common import tracing
 from legato_server.common.deadline import call_deadline, set_call_timeout
 from legato_server.common.errors import NotOwner
@@ -71,6 +78,7 @@ from legato_server.common.tracing import TracingConfig, tracing_config_from_envi
 from legato_server.frontend import FrontendHandler
 from legato_server.frontend.schedules import ScheduleHandler
 from legato_server.history.client import HistoryClient, RingShardRouter
+from legato_server.history.clock import SkippingClock
 from legato_server.history.routing import shard_for
 from legato_server.history.shards.shard_controller import ShardController
 from legato_server.history.tokens import log_fields_of_token
@@ -92,12 +100,14 @@ from legato_server.persistence.interface import Persistence
 from legato_server.persistence.metrics import instrument_persistence
 from legato_server.scheduler.loop import SchedulerLoop
 from legato_server.scheduler.operations import Schedules
+from legato_server.time_skipping import TimeSkipper
 
 log = logging.getLogger(__name__)
 readiness_log = TransientLog(log, repeat_after_s=300)
 
 ROLES = ("frontend", "history", "matching")
 WORKFLOW_SERVICE = workflow_service_pb2.DESCRIPTOR.services_by_name["WorkflowService"]
+TEST_SERVICE = test_service_pb2.DESCRIPTOR.services_by_name["TestService"]
 SCHEDULE_SERVICE = schedule_pb2.DESCRIPTOR.services_by_name["ScheduleService"]
 HISTORY_SERVICE = history_service_pb2.DESCRIPTOR.services_by_name["HistoryService"]
 MATCHING_SERVICE = matching_service_pb2.DESCRIPTOR.services_by_name["MatchingService"]
@@ -143,6 +153,8 @@ class ServerConfig:
     """TLS of the public API on this process's port; None = plaintext (see ``common.tls``)."""
     internode_tls: InternodeTLSConfig | None = None
     """Mutual TLS between roles in different processes; None = plaintext (see ``common.tls``)."""
+    time_skipping: bool = False
+    """Tests only: history's clock jumps to the next timer when all is idle (``time_skipping``)."""
     tracing: TracingConfig = field(default_factory=tracing_config_from_environment)
     """Span export over OTLP; off unless set here or by ``OTEL_TRACES_EXPORTER=otlp`` (docs/tracing.md)."""
     metrics: MetricsConfig | None = None
@@ -185,6 +197,7 @@ class RunningServer:
     history: Any = None
     """The in-process HistoryService (``.handler``, ``.client``), if history runs here."""
     shard_controller: ShardController | None = None
+    time_skipper: TimeSkipper | None = None
     scheduler: SchedulerLoop | None = None
     _grpc: grpc.aio.Server | None = None
     _health: Any = None
@@ -221,6 +234,8 @@ class RunningServer:
                 await _quietly("history shards", self.shard_controller.stop())
             if self._grpc is not None:
                 await self._grpc.stop(self.config.shutdown_grace.total_seconds())
+            if self.time_skipper is not None:
+                await _quietly("time skipping", self.time_skipper.stop())
             await _quietly("history", self.history.stop() if self.history is not None else None)
             await _quietly("matching", self.matching.stop() if self.matching is not None else None)
             if self._peers is not None:
@@ -333,6 +348,9 @@ async def _assemble(
     history: Any = None
     controller: ShardController | None = None
     scheduler: SchedulerLoop | None = None
+    skipper: TimeSkipper | None = None
+    if config.time_skipping:
+        skipper = TimeSkipper(clock=SkippingClock(), persistence=persistence, num_history_shards=shards)
     if "history" in config.services:
         from legato_server.history import start_history_service
 
@@ -344,6 +362,7 @@ async def _assemble(
             num_history_shards=shards,
             owned_shards=(),
             router=history_router,
+            clock=skipper.clock if skipper is not None else None,
         )
         cleanup.append(history.stop)
         instrument_handler(
@@ -395,8 +414,17 @@ async def _assemble(
             frontend, service=WORKFLOW_SERVICE, role="frontend", token_fields=log_fields_of_token
         )
         workflow_service_pb2_grpc.add_WorkflowServiceServicer_to_server(
-            _servicer(frontend, WORKFLOW_SERVICE, role="frontend"), server
+            _servicer(
+                frontend if skipper is None else skipper.observe(frontend), WORKFLOW_SERVICE, role="frontend"
+            ),
+            server,
         )
+        if skipper is not None:
+            test_service_pb2_grpc.add_TestServiceServicer_to_server(
+                _servicer(skipper, TEST_SERVICE, role="frontend"), server
+            )
+            skipper.start()
+            cleanup.append(skipper.stop)
     if frontend is not None:
         schedules = Schedules(
             store=persistence.schedules,
@@ -437,6 +465,7 @@ async def _assemble(
         matching=matching,
         history=history,
         shard_controller=controller,
+        time_skipper=skipper,
         scheduler=scheduler,
         _grpc=server,
         _health=health_servicer,
