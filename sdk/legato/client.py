@@ -36,6 +36,16 @@ from typing import Any, Generic, Required, TypedDict, TypeVar, Unpack, overload
 import grpc
 
 from legato._async_activity import AsyncActivityHandle, AsyncActivityNotFoundError
+from legato._batch import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RPS,
+    BatchFailure,
+    BatchProgress,
+    BatchTarget,
+    check_rate,
+    collect_targets,
+    run_batch,
+)
 from legato._client_reset import ResetType, reset_request
 from legato._schedules import ScheduleClient, ScheduleHandle
 from legato._service import RUN_ID_METADATA, RPCRetryConfig, ServiceClient, TLSConfig
@@ -67,6 +77,8 @@ from legato.interceptor import (
 __all__ = [
     "AsyncActivityHandle",
     "AsyncActivityNotFoundError",
+    "BatchFailure",
+    "BatchProgress",
     "Client",
     "PendingActivity",
     "RPCRetryConfig",
@@ -629,6 +641,101 @@ class Client:
             ws.CountWorkflowExecutionsRequest(namespace=self.namespace, filter=flt, query=query or ""),
         )
         return int(response.count)
+
+    # ------------------------------------------------------------------ batch operations
+
+    async def terminate_workflows(
+        self,
+        query: str,
+        *,
+        reason: str,
+        rps: float = DEFAULT_RPS,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+    ) -> BatchProgress:
+        """Terminate every run ``query`` matches, at most ``rps`` a second; runs already closed are skipped.
+
+        The runs are listed first, then changed (see ``legato._batch``); an
+        error on one run is counted in ``failed`` and kept in ``failures``,
+        it does not stop the others. ``on_progress`` is called after each run.
+        """
+        return await self._batch(
+            query,
+            lambda handle: handle.terminate(reason),
+            rps=rps,
+            concurrency=concurrency,
+            on_progress=on_progress,
+        )
+
+    async def cancel_workflows(
+        self,
+        query: str,
+        *,
+        reason: str = "",
+        rps: float = DEFAULT_RPS,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+    ) -> BatchProgress:
+        """Request cancellation of every run ``query`` matches (as ``terminate_workflows``)."""
+        return await self._batch(
+            query,
+            lambda handle: handle.cancel(reason=reason),
+            rps=rps,
+            concurrency=concurrency,
+            on_progress=on_progress,
+        )
+
+    async def signal_workflows(
+        self,
+        query: str,
+        signal: str | Callable[..., Any],
+        *args: Any,
+        rps: float = DEFAULT_RPS,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+    ) -> BatchProgress:
+        """Send ``signal`` with ``args`` to every run ``query`` matches (as ``terminate_workflows``)."""
+        return await self._batch(
+            query,
+            lambda handle: handle.signal(signal, *args),
+            rps=rps,
+            concurrency=concurrency,
+            on_progress=on_progress,
+        )
+
+    async def _batch(
+        self,
+        query: str,
+        apply: Callable[[WorkflowHandle[Any]], Awaitable[None]],
+        *,
+        rps: float,
+        concurrency: int,
+        on_progress: Callable[[BatchProgress], None] | None,
+    ) -> BatchProgress:
+        check_rate(rps=rps, concurrency=concurrency)
+        targets = await collect_targets(self._batch_pages(query))
+        return await run_batch(
+            targets,
+            lambda target: apply(self.get_workflow_handle(target.workflow_id, run_id=target.run_id)),
+            status_of=lambda err: err.status if isinstance(err, RPCError) else None,
+            rps=rps,
+            concurrency=concurrency,
+            on_progress=on_progress,
+        )
+
+    async def _batch_pages(self, query: str) -> AsyncIterator[list[BatchTarget]]:
+        token = b""
+        while True:
+            response: ws.ListWorkflowExecutionsResponse = await self.service.call(
+                "ListWorkflowExecutions",
+                ws.ListWorkflowExecutionsRequest(
+                    namespace=self.namespace, page_size=1000, next_page_token=token, query=query
+                ),
+            )
+            yield [BatchTarget(e.execution.workflow_id, e.execution.run_id) for e in response.executions]
+            token = response.next_page_token
+            if not token:
+                return
 
     # ------------------------------------------------------------------ schedules
 

@@ -18,7 +18,7 @@ import grpc
 from legato._client_reset import ResetType, reset_request
 from legato.api.v1 import common_pb2, enums_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
-from legato.cli import inspection, results
+from legato.cli import batch, inspection, results
 from legato.cli.arguments import (
     CommandGroup,
     Context,
@@ -31,7 +31,7 @@ from legato.cli.arguments import (
     positive_int_arg,
 )
 from legato.cli.connection import DEFAULT_CALL_TIMEOUT, cli_identity
-from legato.cli.errors import CliError, RpcFailure
+from legato.cli.errors import CliError, RpcFailure, UsageError
 from legato.cli.format import decode_payloads, render_fields, value_text
 from legato.converter import PayloadConverter
 
@@ -88,8 +88,10 @@ def register(root: argparse._SubParsersAction, *, parents: list[argparse.Argumen
     add_execution_options(show)
     add_output_option(show)
 
-    signal = commands.add("signal", signal_workflow, "send a signal to a workflow")
-    add_execution_options(signal)
+    signal = commands.add(
+        "signal", signal_workflow, "send a signal to a workflow, or to every run a query matches"
+    )
+    _add_target_options(signal, "signal")
     signal.add_argument("--name", required=True, help="signal name")
     _add_inputs(signal, "signal argument")
 
@@ -98,14 +100,18 @@ def register(root: argparse._SubParsersAction, *, parents: list[argparse.Argumen
     query.add_argument("--type", required=True, dest="query_type", metavar="NAME", help="query name")
     _add_inputs(query, "query argument")
 
-    cancel = commands.add("cancel", cancel_workflow, "ask a workflow to cancel itself")
-    add_execution_options(cancel)
+    cancel = commands.add(
+        "cancel", cancel_workflow, "ask a workflow (or every run a query matches) to cancel itself"
+    )
+    _add_target_options(cancel, "cancel")
     cancel.add_argument("--reason", default="", help="recorded in the history")
 
     terminate = commands.add(
-        "terminate", terminate_workflow, "stop a workflow at once, without running its code"
+        "terminate",
+        terminate_workflow,
+        "stop a workflow (or every run a query matches) at once, without running its code",
     )
-    add_execution_options(terminate)
+    _add_target_options(terminate, "terminate")
     terminate.add_argument("--reason", required=True, help="recorded in the history")
 
     reset = commands.add(
@@ -149,6 +155,27 @@ def _add_inputs(parser: argparse.ArgumentParser, what: str) -> None:
         metavar="JSON",
         help=f"a {what} as JSON, e.g. '\"text\"' or '{{\"n\": 1}}'; repeat for more",
     )
+
+
+def _add_target_options(parser: argparse.ArgumentParser, verb: str) -> None:
+    """``--id`` (one workflow) or ``--query`` (a batch over every run it matches), and the batch's options."""
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--id", dest="workflow_id", metavar="ID", help="workflow id")
+    target.add_argument(
+        "--query",
+        "-q",
+        default="",
+        metavar="QUERY",
+        help=f"{verb} every run this list query matches, e.g. \"WorkflowType = 'Checkout' AND "
+        "ExecutionStatus = 'Running'\" (a batch: see --rps and --yes)",
+    )
+    parser.add_argument("--run-id", default="", help="with --id: a specific run (default: the latest run)")
+    batch.add_batch_options(parser)
+
+
+def _check_target(args: argparse.Namespace) -> None:
+    if args.query and args.run_id:
+        raise UsageError("--run-id goes with --id, not with --query (a batch names each run itself)")
 
 
 def _add_wait_timeout(parser: argparse.ArgumentParser) -> None:
@@ -261,6 +288,28 @@ def execute_workflow(args: argparse.Namespace, context: Context) -> int:
 
 
 def signal_workflow(args: argparse.Namespace, context: Context) -> int:
+    _check_target(args)
+    if args.query:
+        payloads = _converter.to_payloads(args.input)
+        return batch.run(
+            args,
+            context,
+            verb="signal",
+            past="Signaled",
+            request=lambda t: (
+                "SignalWorkflowExecution",
+                ws.SignalWorkflowExecutionRequest(
+                    namespace=context.namespace,
+                    workflow_execution=common_pb2.WorkflowExecution(
+                        workflow_id=t.workflow_id, run_id=t.run_id
+                    ),
+                    signal_name=args.name,
+                    input=payloads,
+                    identity=cli_identity(),
+                    request_id=str(uuid.uuid4()),
+                ),
+            ),
+        )
     context.connection.call(
         "SignalWorkflowExecution",
         ws.SignalWorkflowExecutionRequest(
@@ -297,6 +346,26 @@ def query_workflow(args: argparse.Namespace, context: Context) -> int:
 
 
 def cancel_workflow(args: argparse.Namespace, context: Context) -> int:
+    _check_target(args)
+    if args.query:
+        return batch.run(
+            args,
+            context,
+            verb="cancel",
+            past="Cancellation requested for",
+            request=lambda t: (
+                "RequestCancelWorkflowExecution",
+                ws.RequestCancelWorkflowExecutionRequest(
+                    namespace=context.namespace,
+                    workflow_execution=common_pb2.WorkflowExecution(
+                        workflow_id=t.workflow_id, run_id=t.run_id
+                    ),
+                    identity=cli_identity(),
+                    request_id=str(uuid.uuid4()),
+                    reason=args.reason,
+                ),
+            ),
+        )
     context.connection.call(
         "RequestCancelWorkflowExecution",
         ws.RequestCancelWorkflowExecutionRequest(
@@ -312,6 +381,25 @@ def cancel_workflow(args: argparse.Namespace, context: Context) -> int:
 
 
 def terminate_workflow(args: argparse.Namespace, context: Context) -> int:
+    _check_target(args)
+    if args.query:
+        return batch.run(
+            args,
+            context,
+            verb="terminate",
+            past="Terminated",
+            request=lambda t: (
+                "TerminateWorkflowExecution",
+                ws.TerminateWorkflowExecutionRequest(
+                    namespace=context.namespace,
+                    workflow_execution=common_pb2.WorkflowExecution(
+                        workflow_id=t.workflow_id, run_id=t.run_id
+                    ),
+                    reason=args.reason,
+                    identity=cli_identity(),
+                ),
+            ),
+        )
     context.connection.call(
         "TerminateWorkflowExecution",
         ws.TerminateWorkflowExecutionRequest(
