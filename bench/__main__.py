@@ -7,6 +7,7 @@ summary table on stderr.
 
 Workloads (default sizes: N workflows, at most C in flight):
   hello   N=500 C=50  one activity returning "Hello, {name}!"
+  local   N=500 C=50  hello with a local activity (a marker, no activity task)
   chain   N=100 C=50  10 activities one after another
   signal  N=500 C=50  waits for a signal; client starts, signals, waits for the result
   timer   N=500 C=50  sleeps 1 s; latency columns are the timer's LATENESS

@@ -53,6 +53,15 @@ WORKLOADS: dict[str, WorkloadSpec] = {
             activities_per_workflow=1,
         ),
         WorkloadSpec(
+            name="local",
+            n=500,
+            conc=50,
+            warmup=5,
+            latency_kind=LATENCY_START_TO_RESULT,
+            description="hello with a local activity (recorded as a marker, no activity task)",
+            activities_per_workflow=1,
+        ),
+        WorkloadSpec(
             name="chain",
             n=100,
             conc=50,

@@ -9,6 +9,8 @@ Workloads (sizes and meaning in ``bench.specs``, background in
 ``docs/benchmark.md``):
 
 * hello  — one activity returning ``f"Hello, {name}!"``;
+* local  — hello with a local activity: run by the workflow's worker inside the
+  workflow task, recorded as a marker (no activity task through the server);
 * chain  — ``CHAIN_LENGTH`` activities one after another, each adding one;
 * signal — waits until a signal arrives and returns its value; the client
   starts, signals, then waits for the result;
@@ -50,6 +52,13 @@ class HelloWorkflow:
     @workflow.run
     async def run(self, name: str) -> str:
         return await workflow.execute_activity(say_hello, name, start_to_close_timeout=ACTIVITY_TIMEOUT)
+
+
+@workflow.defn
+class LocalHelloWorkflow:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        return await workflow.execute_local_activity(say_hello, name, start_to_close_timeout=ACTIVITY_TIMEOUT)
 
 
 @workflow.defn
@@ -99,7 +108,14 @@ class FanoutWorkflow:
         return sum(results)
 
 
-WORKFLOWS: list[type] = [HelloWorkflow, ChainWorkflow, SignalWorkflow, TimerWorkflow, FanoutWorkflow]
+WORKFLOWS: list[type] = [
+    HelloWorkflow,
+    LocalHelloWorkflow,
+    ChainWorkflow,
+    SignalWorkflow,
+    TimerWorkflow,
+    FanoutWorkflow,
+]
 ACTIVITIES: list[Callable[..., Any]] = [say_hello, add_one]
 
 
@@ -111,6 +127,12 @@ def _expect(actual: Any, expected: Any) -> None:
 async def drive_hello(client: Any, *, index: int, workflow_id: str, task_queue: str) -> None:
     name = f"bench-{index}"
     handle = await client.start_workflow(HelloWorkflow.run, name, id=workflow_id, task_queue=task_queue)
+    _expect(await handle.result(), f"Hello, {name}!")
+
+
+async def drive_local(client: Any, *, index: int, workflow_id: str, task_queue: str) -> None:
+    name = f"bench-{index}"
+    handle = await client.start_workflow(LocalHelloWorkflow.run, name, id=workflow_id, task_queue=task_queue)
     _expect(await handle.result(), f"Hello, {name}!")
 
 
@@ -146,6 +168,7 @@ Driver = Callable[..., Awaitable[None]]
 
 DRIVERS: dict[str, Driver] = {
     "hello": drive_hello,
+    "local": drive_local,
     "chain": drive_chain,
     "signal": drive_signal,
     "timer": drive_timer,

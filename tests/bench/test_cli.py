@@ -18,6 +18,7 @@ def test_defaults_run_every_workload_at_the_documented_sizes() -> None:
     assert args.address is None and args.db_file is None and not args.in_memory
     assert {name: n_conc[:2] for name, n_conc in sizes([]).items()} == {
         "hello": (500, 50),
+        "local": (500, 50),
         "chain": (100, 50),
         "signal": (500, 50),
         "timer": (500, 50),

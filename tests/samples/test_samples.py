@@ -39,6 +39,9 @@ async def address(
     ("sample", "expected"),
     [
         pytest.param("hello_activity.py", "Workflow result: Hello, World!", id="hello-activity"),
+        pytest.param(
+            "local_activity.py", "Signed up: ada@example.org (example.org): approved", id="local-activity"
+        ),
         pytest.param("signals_queries.py", "Approved by: alice, bob", id="signals-and-queries"),
         pytest.param("child_workflows.py", "1^2 + 2^2 + 3^2 + 4^2 = 30", id="child-workflows"),
         pytest.param(
