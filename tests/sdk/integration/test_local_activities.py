@@ -282,7 +282,9 @@ async def _wait_for(condition: object, within: float = 10.0) -> None:
 class LocalSlow:
     @workflow.run
     async def run(self, seconds: float) -> str:
-        return await workflow.execute_local_activity(slow, seconds, start_to_close_timeout=timedelta(seconds=30))
+        return await workflow.execute_local_activity(
+            slow, seconds, start_to_close_timeout=timedelta(seconds=30)
+        )
 
 
 async def test_local_activity_longer_than_the_workflow_task_heartbeats_the_task(
@@ -299,3 +301,87 @@ async def test_local_activity_longer_than_the_workflow_task_heartbeats_the_task(
     assert E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT not in types
     assert types.count(E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) >= 3
     assert types.count(E.EVENT_TYPE_MARKER_RECORDED) == 1
+
+
+@workflow.defn
+class LocalScheduleToClose:
+    @workflow.run
+    async def run(self, seconds: float) -> str:
+        try:
+            return await workflow.execute_local_activity(
+                slow, seconds, schedule_to_close_timeout=timedelta(milliseconds=300)
+            )
+        except ActivityError as err:
+            cause = err.__cause__
+            assert isinstance(cause, TimeoutError)
+            return f"timed out: type {cause.type}"
+
+
+async def test_schedule_to_close_timeout_is_final_and_catchable(
+    client: Client, task_queue: str, workflow_id: str
+) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[LocalScheduleToClose], activities=[slow]):
+        result = await client.execute_workflow(
+            LocalScheduleToClose.run, 5.0, id=workflow_id, task_queue=task_queue
+        )
+    assert result == f"timed out: type {TimeoutType.SCHEDULE_TO_CLOSE}"
+    types = await _event_types(client, workflow_id)
+    assert types.count(E.EVENT_TYPE_MARKER_RECORDED) == 1
+    assert types[-1] == E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+
+
+@workflow.defn(name="LocalOrderThenSignal")
+class LocalOrderThenSignalV1:
+    def __init__(self) -> None:
+        self.go = False
+
+    @workflow.run
+    async def run(self, key: str) -> str:
+        first = await workflow.execute_local_activity(shout, key, start_to_close_timeout=timedelta(seconds=5))
+        await workflow.wait_condition(lambda: self.go)
+        return first
+
+    @workflow.signal
+    def proceed(self) -> None:
+        self.go = True
+
+
+@workflow.defn(name="LocalOrderThenSignal")
+class LocalOrderThenSignalV2(LocalOrderThenSignalV1):
+    @workflow.run
+    async def run(self, key: str) -> str:
+        first = await workflow.execute_local_activity(
+            whisper, key, start_to_close_timeout=timedelta(seconds=5)
+        )
+        await workflow.wait_condition(lambda: self.go)
+        return first
+
+
+async def test_a_deploy_that_reorders_local_activities_fails_the_workflow_task(
+    client: Client, task_queue: str, workflow_id: str
+) -> None:
+    key = f"deploy-{workflow_id}"
+    async with Worker(client, task_queue=task_queue, workflows=[LocalOrderThenSignalV1], activities=[shout]):
+        handle = await client.start_workflow(
+            "LocalOrderThenSignal", key, id=workflow_id, task_queue=task_queue
+        )
+        await _wait_for(lambda: runs[key] == 1)
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[LocalOrderThenSignalV2],
+        activities=[whisper],
+        max_cached_workflows=0,
+    ) as worker:
+        await handle.signal("proceed")
+        await _wait_for(
+            lambda: worker.workflow_stats is not None and worker.workflow_stats.task_failures >= 1
+        )
+    history = await handle.fetch_history()
+    failed = [e for e in history.events if e.event_type == E.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+    assert failed, "the replay with reordered local activities did not fail the workflow task"
+    attrs = failed[0].workflow_task_failed_event_attributes
+    assert attrs.cause == E.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR
+    assert "'shout'" in attrs.failure.message and "'whisper'" in attrs.failure.message
+    assert runs[key] == 1  # the recorded local activity was not run again
+    await handle.terminate("test done")
