@@ -24,7 +24,9 @@ Handling a task (always under the run's lock, see ``_worker_cache``):
 
 A task with ``query`` set is a query: it is answered from the cached instance
 (or one rebuilt from the history up to the last completed task) with
-``RespondQueryTaskCompleted``; it never produces commands.
+``RespondQueryTaskCompleted``; it never produces commands. An update's
+validation comes the same way (``query.validate_update``): answered, it accepts
+the update; failed, it rejects it.
 """
 
 from __future__ import annotations
@@ -475,7 +477,12 @@ class WorkflowWorker:
                 events = await self._full_history_for_query(task)
                 instance.activate(events)
                 self.cache.put(run_id, instance)
-            result = instance.query(query.query_type, query.query_args, query.header)
+            if query.HasField("validate_update"):
+                # Raising rejects the update: the answer carries the error as its failure.
+                instance.validate_update(query.validate_update)
+                result = common_pb2.Payloads()
+            else:
+                result = instance.query(query.query_type, query.query_args, query.header)
         except Exception as err:
             await self._respond_query(task, None, f"{type(err).__name__}: {err}", err)
             return

@@ -46,6 +46,7 @@ EVENT_FOR_COMMAND: dict[int, int] = {
     C.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: E.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
     C.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
     C.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: E.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
+    C.COMMAND_TYPE_COMPLETE_WORKFLOW_UPDATE: E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
 }
 
 COMMAND_EVENT_TYPES: frozenset[int] = frozenset(EVENT_FOR_COMMAND.values())
@@ -96,6 +97,8 @@ def _command_key(command: command_pb2.Command) -> dict[str, str]:
     if t == C.COMMAND_TYPE_RECORD_MARKER:
         m = command.record_marker_command_attributes
         return {"marker_name": m.marker_name, **_marker_id(m.marker_name, dict(m.details))}
+    if t == C.COMMAND_TYPE_COMPLETE_WORKFLOW_UPDATE:
+        return {"update_id": command.complete_workflow_update_command_attributes.update_id}
     return {}
 
 
@@ -126,6 +129,8 @@ def _event_key(event: history_pb2.HistoryEvent) -> dict[str, str]:
     if t == E.EVENT_TYPE_MARKER_RECORDED:
         m = event.marker_recorded_event_attributes
         return {"marker_name": m.marker_name, **_marker_id(m.marker_name, dict(m.details))}
+    if t == E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+        return {"update_id": event.workflow_execution_update_completed_event_attributes.update_id}
     return {}
 
 

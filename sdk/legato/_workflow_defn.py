@@ -1,7 +1,8 @@
 """``@workflow.defn`` and friends: turning a user class into a ``WorkflowDefinition``.
 
 The decorators on methods (``@workflow.run``, ``@workflow.signal``,
-``@workflow.query``, ``@workflow.init``) only tag the function; ``@workflow.defn``
+``@workflow.query``, ``@workflow.update`` and its ``.validator``,
+``@workflow.init``) only tag the function; ``@workflow.defn``
 walks the class (and its bases, so handlers can be inherited) and builds one
 immutable ``WorkflowDefinition`` stored as ``cls.__legato_workflow_definition__``.
 Everything the runtime needs later (names, handlers, type hints for decoding
@@ -16,7 +17,7 @@ import inspect
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from legato.exceptions import FailureError
 
@@ -26,6 +27,8 @@ _FnT = TypeVar("_FnT", bound=Callable[..., Any])
 _RUN_ATTR = "__legato_workflow_run__"
 _SIGNAL_ATTR = "__legato_workflow_signal__"
 _QUERY_ATTR = "__legato_workflow_query__"
+_UPDATE_ATTR = "__legato_workflow_update__"
+_VALIDATOR_ATTR = "__legato_update_validator__"
 _INIT_ATTR = "__legato_workflow_init__"
 DEFINITION_ATTR = "__legato_workflow_definition__"
 WORKFLOW_NAME_ATTR = "__legato_workflow_name__"
@@ -78,6 +81,16 @@ class QueryDefinition:
 
 
 @dataclass(frozen=True)
+class UpdateDefinition:
+    name: str
+    fn: Callable[..., Any]
+    arg_types: list[Any]
+    return_type: Any
+    validator: Callable[..., Any] | None
+    """Sync, read-only; raising rejects the update before anything is recorded."""
+
+
+@dataclass(frozen=True)
 class WorkflowDefinition:
     """Everything the runtime needs to know about a workflow class."""
 
@@ -89,6 +102,7 @@ class WorkflowDefinition:
     return_type: Any
     signals: dict[str, SignalDefinition] = field(default_factory=dict)
     queries: dict[str, QueryDefinition] = field(default_factory=dict)
+    updates: dict[str, UpdateDefinition] = field(default_factory=dict)
     init_takes_args: bool = False
     """``__init__`` takes the same arguments as the run method."""
     failure_exception_types: tuple[type[BaseException], ...] = ()
@@ -158,6 +172,52 @@ def query(fn: Any = None, /, *, name: str | None = None) -> Any:
     return mark(fn) if fn is not None else mark
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R", covariant=True)
+
+
+class UpdateMethod(Protocol[_P, _R]):
+    """What ``@workflow.update`` makes of a method: still the method, plus ``.validator``.
+
+    Only for type checkers: at run time the decorated function itself is
+    returned, with a ``validator`` attribute.
+    """
+
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+
+    def validator(self, fn: Callable[_P, None], /) -> Callable[_P, None]: ...
+
+
+@overload
+def update(fn: Callable[_P, _R], /) -> UpdateMethod[_P, _R]: ...
+@overload
+def update(*, name: str | None = None) -> Callable[[Callable[_P, _R]], UpdateMethod[_P, _R]]: ...
+def update(fn: Any = None, /, *, name: str | None = None) -> Any:
+    """Mark an update handler (sync or async; async ones may run activities and wait).
+
+    Default update name: the method name. ``@<method>.validator`` marks a sync
+    method with the same parameters that runs first, read-only, on the
+    workflow's current state; if it raises, the update is rejected and history
+    keeps no trace of it.
+    """
+
+    def mark(f: Any) -> Any:
+        setattr(f, _UPDATE_ATTR, name or f.__name__)
+
+        def validator(check: Callable[..., None], /) -> Callable[..., None]:
+            if inspect.iscoroutinefunction(check):
+                raise TypeError(
+                    f"update validator {check.__qualname__} must not be async: validators are read-only"
+                )
+            setattr(f, _VALIDATOR_ATTR, check)
+            return check
+
+        f.validator = validator
+        return f
+
+    return mark(fn) if fn is not None else mark
+
+
 # ---------------------------------------------------------------- class decorator
 
 
@@ -199,6 +259,7 @@ def _build_definition(
     run_fn: Callable[..., Any] | None = None
     signals: dict[str, SignalDefinition] = {}
     queries: dict[str, QueryDefinition] = {}
+    updates: dict[str, UpdateDefinition] = {}
     seen: set[str] = set()
     # Most-derived first, so an override in a subclass wins.
     for klass in cls.__mro__:
@@ -226,6 +287,19 @@ def _build_definition(
                 queries[query_name] = QueryDefinition(
                     query_name, member, arg_hints(member), return_hint(member)
                 )
+            update_name = getattr(member, _UPDATE_ATTR, None)
+            if update_name is not None:
+                if update_name in updates:
+                    raise TypeError(
+                        f"workflow {cls.__qualname__} has two handlers for update {update_name!r}"
+                    )
+                updates[update_name] = UpdateDefinition(
+                    update_name,
+                    member,
+                    arg_hints(member),
+                    return_hint(member),
+                    getattr(member, _VALIDATOR_ATTR, None),
+                )
     if run_fn is None:
         raise TypeError(f"workflow {cls.__qualname__} has no `@workflow.run async def` method")
     init_fn: Any = cls.__init__  # type: ignore[misc]
@@ -240,6 +314,7 @@ def _build_definition(
         return_type=return_hint(run_fn),
         signals=signals,
         queries=queries,
+        updates=updates,
         init_takes_args=init_takes_args,
         failure_exception_types=failure_exception_types,
     )

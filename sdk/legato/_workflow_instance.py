@@ -94,7 +94,8 @@ from legato._workflow_types import (
     ReadOnlyContextError,
     WorkflowInfo,
 )
-from legato.api.v1 import command_pb2, common_pb2, enums_pb2, history_pb2
+from legato._workflow_updates import WorkflowUpdates
+from legato.api.v1 import command_pb2, common_pb2, enums_pb2, history_pb2, update_pb2
 from legato.common import RetryPolicy, checked_duration
 from legato.converter import DataConverter
 
@@ -248,6 +249,8 @@ class WorkflowInstance:
         self._signal_handlers: dict[str, _Handler] = {}
         self._query_handlers: dict[str, _Handler] = {}
         self._buffered_signals: dict[str, list[history_pb2.WorkflowExecutionSignaledEventAttributes]] = {}
+        self.updates = WorkflowUpdates(self)
+        self.signal_handlers_running = 0
 
         root_inbound = _RootInbound(self)
         inbound: icp.WorkflowInboundInterceptor = root_inbound
@@ -328,6 +331,14 @@ class WorkflowInstance:
                 return self.payload_converter.to_payloads([result])
             finally:
                 self.loop.read_only = False
+
+    def validate_update(self, update: update_pb2.UpdateInput) -> None:
+        """Run the update's validator on the current state; raising rejects the update."""
+        self.updates.validate(update)
+
+    @property
+    def all_handlers_finished(self) -> bool:
+        return self.updates.running == 0 and self.signal_handlers_running == 0
 
     # ---------------------------------------------------------------- event processing
 
@@ -488,6 +499,8 @@ class WorkflowInstance:
                     self.loop.schedule_handle(timer.handle)
         elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
             self._on_signal(event.workflow_execution_signaled_event_attributes)
+        elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            self.updates.on_accepted(event)
         elif t in _CHILD_EVENTS or t in _EXTERNAL_EVENTS:
             self._resolve(_initiated_event_id(event), event)
         elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
@@ -552,6 +565,7 @@ class WorkflowInstance:
             self._signal_handlers[name] = _Handler(signal.fn.__get__(self._object), signal.arg_types)
         for name, query in defn.queries.items():
             self._query_handlers[name] = _Handler(query.fn.__get__(self._object), query.arg_types)
+        self.updates.bind(self._object)
         self._run_input = icp.ExecuteWorkflowInput(
             workflow_type=defn.name,
             run_fn=defn.run_fn.__get__(self._object),
@@ -584,6 +598,7 @@ class WorkflowInstance:
             logger.warning("dropping signal %r: cannot decode its arguments: %s", attrs.signal_name, err)
             return
         signal_input = icp.HandleSignalInput(attrs.signal_name, args, dict(attrs.header.fields))
+        self.signal_handlers_running += 1
         self.loop.create_task(self._run_signal(signal_input))
 
     async def _run_signal(self, signal_input: icp.HandleSignalInput) -> None:
@@ -593,6 +608,8 @@ class WorkflowInstance:
             pass
         except BaseException as err:  # noqa: B036 - ContinueAsNewError is a BaseException
             self._finish_with_error(err)
+        finally:
+            self.signal_handlers_running -= 1
 
     def set_signal_handler(self, name: str, fn: Callable[..., Any] | None) -> None:
         self.check_writable()

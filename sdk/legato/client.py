@@ -47,6 +47,7 @@ from legato._batch import (
     run_batch,
 )
 from legato._client_reset import ResetType, reset_request
+from legato._client_updates import WorkflowUpdateHandle, WorkflowUpdateStage, send_update, update_request
 from legato._schedules import ScheduleClient, ScheduleHandle
 from legato._service import RUN_ID_METADATA, RPCRetryConfig, ServiceClient, TLSConfig
 from legato._worker_shared import to_datetime, to_timedelta
@@ -88,12 +89,15 @@ __all__ = [
     "WorkflowExecution",
     "WorkflowExecutionDescription",
     "WorkflowHandle",
+    "WorkflowUpdateHandle",
+    "WorkflowUpdateStage",
 ]
 
 SelfType = TypeVar("SelfType")
 ReturnType = TypeVar("ReturnType")
 ParamType = TypeVar("ParamType")
 QueryReturnType = TypeVar("QueryReturnType")
+UpdateReturnType = TypeVar("UpdateReturnType")
 
 _NO_ARG: Any = object()
 
@@ -475,6 +479,78 @@ class Client:
             workflow, args=args, start_signal=signal, start_signal_args=signal_args, **options
         )
 
+    async def start_update_with_start(
+        self,
+        update: str | Callable[..., Any],
+        *update_args: Any,
+        start_workflow: Any,
+        update_id: str | None = None,
+        wait_for_stage: WorkflowUpdateStage = WorkflowUpdateStage.ACCEPTED,
+        update_result_type: Any = None,
+        args: Sequence[Any] = (),
+        **options: Any,
+    ) -> tuple[WorkflowHandle[Any], WorkflowUpdateHandle[Any]]:
+        """Update the workflow ``options['id']``, starting it with ``args`` first if it is not running.
+
+        ``options`` are ``start_workflow``'s (``id``, ``task_queue``, timeouts,
+        ...). Returns the workflow's handle and the update's, once the update
+        reached ``wait_for_stage``. A rejected update raises
+        ``WorkflowUpdateFailedError``; a workflow this call started keeps running.
+        """
+        rpc_timeout = options.pop("rpc_timeout", None)
+        result_type = options.pop("result_type", None)
+        start_input = StartWorkflowInput(
+            workflow_type=workflow_type_name(start_workflow),
+            workflow_id=options.pop("id"),
+            task_queue=options.pop("task_queue"),
+            args=list(args),
+            headers={},
+            options=options,
+        )
+        start = start_request(self, start_input)
+        assert isinstance(start, ws.StartWorkflowExecutionRequest)
+        update_name = handler_name(update, "update")
+        request = ws.UpdateWithStartWorkflowExecutionRequest(
+            start=start,
+            update=update_request(
+                self,
+                workflow_id=start_input.workflow_id,
+                run_id=None,
+                name=update_name,
+                args=update_args,
+                update_id=update_id,
+                wait_for_stage=wait_for_stage,
+            ),
+        )
+        if update_result_type is None and not isinstance(update, str):
+            update_result_type = _return_type(update)
+        update_handle, with_start = await send_update(
+            self, request, result_type=update_result_type, rpc_timeout=rpc_timeout
+        )
+        run_id = with_start.run_id if with_start is not None else None
+        handle: WorkflowHandle[Any] = WorkflowHandle(
+            self,
+            start_input.workflow_id,
+            result_run_id=run_id,
+            first_execution_run_id=run_id if with_start is not None and with_start.started else None,
+            result_type=result_type if result_type is not None else _return_type(start_workflow),
+            started_run_id=run_id if with_start is not None and with_start.started else None,
+        )
+        return handle, update_handle
+
+    async def execute_update_with_start(
+        self, update: str | Callable[..., Any], *update_args: Any, start_workflow: Any, **options: Any
+    ) -> Any:
+        """``start_update_with_start`` then wait for the update's result."""
+        _, update_handle = await self.start_update_with_start(
+            update,
+            *update_args,
+            start_workflow=start_workflow,
+            wait_for_stage=WorkflowUpdateStage.COMPLETED,
+            **options,
+        )
+        return await update_handle.result()
+
     # ------------------------------------------------------------ handles
 
     @overload
@@ -761,6 +837,52 @@ class Client:
         return self._schedules().list_schedules(page_size=page_size)
 
 
+def start_request(
+    client: Client, input: StartWorkflowInput
+) -> ws.StartWorkflowExecutionRequest | ws.SignalWithStartWorkflowExecutionRequest:
+    """The (not yet encoded) request that starts ``input``'s workflow: with a signal when it names one."""
+    pc = client.data_converter.payload_converter
+    opts = input.options
+    request_id = opts.get("request_id") or str(uuid.uuid4())
+    common: dict[str, Any] = {
+        "namespace": client.namespace,
+        "workflow_id": input.workflow_id,
+        "workflow_type": common_pb2.WorkflowType(name=input.workflow_type),
+        "task_queue": common_pb2.TaskQueue(name=input.task_queue, kind=enums_pb2.TASK_QUEUE_KIND_NORMAL),
+        "input": pc.to_payloads(list(input.args)),
+        "identity": client.identity,
+        "request_id": request_id,
+        "workflow_id_reuse_policy": int(opts.get("id_reuse_policy") or WorkflowIDReusePolicy.ALLOW_DUPLICATE),
+        "cron_schedule": opts.get("cron_schedule") or "",
+        "header": common_pb2.Header(fields=dict(input.headers)),
+    }
+    request: ws.StartWorkflowExecutionRequest | ws.SignalWithStartWorkflowExecutionRequest
+    if input.signal_name is not None:
+        request = ws.SignalWithStartWorkflowExecutionRequest(
+            signal_name=input.signal_name, signal_input=pc.to_payloads(list(input.signal_args)), **common
+        )
+    else:
+        request = ws.StartWorkflowExecutionRequest(**common)
+        if opts.get("start_delay") is not None:
+            request.workflow_start_delay.FromTimedelta(
+                checked_duration(opts["start_delay"], field="start_delay")
+            )
+    for field, key in (
+        ("workflow_execution_timeout", "execution_timeout"),
+        ("workflow_run_timeout", "run_timeout"),
+        ("workflow_task_timeout", "task_timeout"),
+    ):
+        if opts.get(key) is not None:
+            getattr(request, field).FromTimedelta(checked_duration(opts[key], field=key))
+    if opts.get("retry_policy") is not None:
+        request.retry_policy.CopyFrom(opts["retry_policy"].to_proto())
+    for key, value in (opts.get("memo") or {}).items():
+        request.memo.fields[key].CopyFrom(pc.to_payload(value))
+    for key, value in (opts.get("search_attributes") or {}).items():
+        request.search_attributes.indexed_fields[key].CopyFrom(pc.to_payload(value))
+    return request
+
+
 class _ClientCalls(ClientOutboundInterceptor):
     """The innermost link of the client chain: build the request and make the RPC."""
 
@@ -769,49 +891,9 @@ class _ClientCalls(ClientOutboundInterceptor):
 
     async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any]:
         client = self._client
-        converter = client.data_converter
-        pc = converter.payload_converter
         opts = input.options
-        request_id = opts.get("request_id") or str(uuid.uuid4())
-        common: dict[str, Any] = {
-            "namespace": client.namespace,
-            "workflow_id": input.workflow_id,
-            "workflow_type": common_pb2.WorkflowType(name=input.workflow_type),
-            "task_queue": common_pb2.TaskQueue(name=input.task_queue, kind=enums_pb2.TASK_QUEUE_KIND_NORMAL),
-            "input": pc.to_payloads(list(input.args)),
-            "identity": client.identity,
-            "request_id": request_id,
-            "workflow_id_reuse_policy": int(
-                opts.get("id_reuse_policy") or WorkflowIDReusePolicy.ALLOW_DUPLICATE
-            ),
-            "cron_schedule": opts.get("cron_schedule") or "",
-            "header": common_pb2.Header(fields=dict(input.headers)),
-        }
-        request: ws.StartWorkflowExecutionRequest | ws.SignalWithStartWorkflowExecutionRequest
-        if input.signal_name is not None:
-            request = ws.SignalWithStartWorkflowExecutionRequest(
-                signal_name=input.signal_name, signal_input=pc.to_payloads(list(input.signal_args)), **common
-            )
-        else:
-            request = ws.StartWorkflowExecutionRequest(**common)
-            if opts.get("start_delay") is not None:
-                request.workflow_start_delay.FromTimedelta(
-                    checked_duration(opts["start_delay"], field="start_delay")
-                )
-        for field, key in (
-            ("workflow_execution_timeout", "execution_timeout"),
-            ("workflow_run_timeout", "run_timeout"),
-            ("workflow_task_timeout", "task_timeout"),
-        ):
-            if opts.get(key) is not None:
-                getattr(request, field).FromTimedelta(checked_duration(opts[key], field=key))
-        if opts.get("retry_policy") is not None:
-            request.retry_policy.CopyFrom(opts["retry_policy"].to_proto())
-        for key, value in (opts.get("memo") or {}).items():
-            request.memo.fields[key].CopyFrom(pc.to_payload(value))
-        for key, value in (opts.get("search_attributes") or {}).items():
-            request.search_attributes.indexed_fields[key].CopyFrom(pc.to_payload(value))
-        await converter.encode_message(request)
+        request = start_request(client, input)
+        await client.data_converter.encode_message(request)
         rpc = (
             "SignalWithStartWorkflowExecution" if input.signal_name is not None else "StartWorkflowExecution"
         )
@@ -1051,6 +1133,134 @@ class WorkflowHandle(Generic[ReturnType]):
         )
         values = self.client.data_converter.payload_converter.from_payloads(payloads, [result_type])
         return values[0] if values else None
+
+    # ------------------------------------------------------------ updates
+
+    @overload
+    async def execute_update(
+        self,
+        update: Callable[[SelfType], Awaitable[UpdateReturnType]],
+        *,
+        id: str | None = None,
+        rpc_timeout: timedelta | None = None,
+    ) -> UpdateReturnType: ...
+
+    @overload
+    async def execute_update(
+        self,
+        update: Callable[[SelfType, ParamType], Awaitable[UpdateReturnType]],
+        arg: ParamType,
+        /,
+        *,
+        id: str | None = None,
+        rpc_timeout: timedelta | None = None,
+    ) -> UpdateReturnType: ...
+
+    @overload
+    async def execute_update(
+        self,
+        update: str | Callable[..., Any],
+        *args: Any,
+        id: str | None = None,
+        result_type: Any = None,
+        rpc_timeout: timedelta | None = None,
+    ) -> Any: ...
+
+    async def execute_update(
+        self,
+        update: str | Callable[..., Any],
+        *args: Any,
+        id: str | None = None,
+        result_type: Any = None,
+        rpc_timeout: timedelta | None = None,
+    ) -> Any:
+        """Send an update (by handler method or name) and wait for its result.
+
+        Raises ``WorkflowUpdateFailedError`` if the validator rejected it
+        (``rejected``) or the handler raised; ``RPCError`` FAILED_PRECONDITION
+        if the workflow is closed. ``id`` makes retries safe: an id already
+        used returns the first update's outcome.
+        """
+        handle = await self.start_update(
+            update,
+            *args,
+            id=id,
+            result_type=result_type,
+            wait_for_stage=WorkflowUpdateStage.COMPLETED,
+            rpc_timeout=rpc_timeout,
+        )
+        return await handle.result(rpc_timeout=rpc_timeout)
+
+    @overload
+    async def start_update(
+        self,
+        update: Callable[[SelfType], Awaitable[UpdateReturnType]],
+        *,
+        wait_for_stage: WorkflowUpdateStage = WorkflowUpdateStage.ACCEPTED,
+        id: str | None = None,
+        rpc_timeout: timedelta | None = None,
+    ) -> WorkflowUpdateHandle[UpdateReturnType]: ...
+
+    @overload
+    async def start_update(
+        self,
+        update: Callable[[SelfType, ParamType], Awaitable[UpdateReturnType]],
+        arg: ParamType,
+        /,
+        *,
+        wait_for_stage: WorkflowUpdateStage = WorkflowUpdateStage.ACCEPTED,
+        id: str | None = None,
+        rpc_timeout: timedelta | None = None,
+    ) -> WorkflowUpdateHandle[UpdateReturnType]: ...
+
+    @overload
+    async def start_update(
+        self,
+        update: str | Callable[..., Any],
+        *args: Any,
+        wait_for_stage: WorkflowUpdateStage = WorkflowUpdateStage.ACCEPTED,
+        id: str | None = None,
+        result_type: Any = None,
+        rpc_timeout: timedelta | None = None,
+    ) -> WorkflowUpdateHandle[Any]: ...
+
+    async def start_update(
+        self,
+        update: str | Callable[..., Any],
+        *args: Any,
+        wait_for_stage: WorkflowUpdateStage = WorkflowUpdateStage.ACCEPTED,
+        id: str | None = None,
+        result_type: Any = None,
+        rpc_timeout: timedelta | None = None,
+    ) -> WorkflowUpdateHandle[Any]:
+        """Send an update and return its handle once it reached ``wait_for_stage`` (default ACCEPTED).
+
+        Raises ``WorkflowUpdateFailedError`` (``rejected``) if the validator rejected it.
+        """
+        if result_type is None and not isinstance(update, str):
+            result_type = _return_type(update)
+        request = update_request(
+            self.client,
+            workflow_id=self.id,
+            run_id=self.run_id,
+            name=handler_name(update, "update"),
+            args=args,
+            update_id=id,
+            wait_for_stage=wait_for_stage,
+        )
+        handle, _ = await send_update(self.client, request, result_type=result_type, rpc_timeout=rpc_timeout)
+        return handle
+
+    def get_update_handle(self, id: str, *, result_type: Any = None) -> WorkflowUpdateHandle[Any]:
+        """A handle to an update sent before (by this or another process); no call is made."""
+        return WorkflowUpdateHandle(
+            self.client,
+            id=id,
+            name="",
+            workflow_id=self.id,
+            workflow_run_id=self.run_id,
+            result_type=result_type,
+        )
 
     # ------------------------------------------------------------ lifecycle
 

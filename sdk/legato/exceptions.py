@@ -181,6 +181,25 @@ class WorkflowQueryFailedError(LegatoError):
     """The worker answered a query with an error (unknown query name, exception in the handler)."""
 
 
+class WorkflowUpdateFailedError(LegatoError):
+    """An update did not succeed; ``__cause__`` (also ``cause``) is why, usually an ``ApplicationError``.
+
+    ``rejected`` is True when it never ran: its validator raised, the workflow
+    has no handler of that name, or its arguments did not decode. Nothing was
+    recorded in the workflow's history then. Otherwise the handler raised.
+    """
+
+    def __init__(
+        self, message: str, *, update_id: str, update_name: str, rejected: bool, cause: BaseException
+    ) -> None:
+        super().__init__(message)
+        self.update_id = update_id
+        self.update_name = update_name
+        self.rejected = rejected
+        self.cause = cause
+        self.__cause__ = cause
+
+
 class NondeterminismError(LegatoError):
     """Replayed workflow code issued commands that differ from the recorded history."""
 

@@ -38,6 +38,7 @@ from uuid import UUID
 
 from legato import interceptor as _icp
 from legato._workflow_defn import (
+    UpdateMethod,
     WorkflowDefinition,
     defn,
     get_workflow_definition,
@@ -46,6 +47,7 @@ from legato._workflow_defn import (
     return_hint,
     run,
     signal,
+    update,
 )
 from legato._workflow_handles import ActivityHandle, ChildWorkflowHandle, ExternalWorkflowHandle
 from legato._workflow_instance import WorkflowInstance, duration_into, retry_policy_proto, workflow_argument
@@ -84,9 +86,11 @@ __all__ = [
     "ParentInfo",
     "ReadOnlyContextError",
     "RetryPolicy",
+    "UpdateMethod",
     "WorkflowDefinition",
     "WorkflowIDReusePolicy",
     "WorkflowInfo",
+    "all_handlers_finished",
     "continue_as_new",
     "defn",
     "deprecate_patch",
@@ -113,6 +117,7 @@ __all__ = [
     "start_child_workflow",
     "start_local_activity",
     "unsafe",
+    "update",
     "upsert_memo",
     "upsert_search_attributes",
     "uuid4",
@@ -216,6 +221,16 @@ async def wait_condition(fn: Callable[[], bool], *, timeout: Duration | None = N
     Raises ``asyncio.TimeoutError`` if ``timeout`` passes first.
     """
     await _instance().wait_condition(fn, _seconds(timeout))
+
+
+def all_handlers_finished() -> bool:
+    """No update or signal handler is still running.
+
+    A workflow that returns while an update handler runs drops that update's
+    result (its caller gets an error), so a run method that takes updates
+    usually ends with ``await workflow.wait_condition(workflow.all_handlers_finished)``.
+    """
+    return _instance().all_handlers_finished
 
 
 async def shield(aw: Awaitable[_T]) -> _T:

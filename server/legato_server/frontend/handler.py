@@ -52,6 +52,7 @@ from legato_server.visibility.query import Query, parse
 
 # A history long-poll waits at most this long, whatever the caller's deadline.
 LONG_POLL_MAX_S = 60.0
+MAX_UPDATE_ID_LENGTH = 255
 
 _Handler = TypeVar("_Handler", bound=type)
 
@@ -221,8 +222,48 @@ class FrontendHandler:
         check.workflow_id(request.execution.workflow_id, "execution.workflow_id")
         check.require_text(request.query.query_type, "query.query_type")
         check.payloads(request.query, "query_args", "header")
+        if request.query.HasField("validate_update"):
+            raise errors.InvalidArgument(
+                "query.validate_update is set only by the server; send an update with UpdateWorkflowExecution"
+            )
         return await self._history.QueryWorkflow(
             hs.QueryWorkflowRequest(namespace_id=entry.id, request=request)
+        )
+
+    async def UpdateWorkflowExecution(
+        self, request: ws.UpdateWorkflowExecutionRequest
+    ) -> ws.UpdateWorkflowExecutionResponse:
+        entry = await self._namespace(request.namespace)
+        check.workflow_id(request.workflow_execution.workflow_id, "workflow_execution.workflow_id")
+        return await self._history.UpdateWorkflowExecution(
+            hs.UpdateWorkflowExecutionRequest(namespace_id=entry.id, request=_checked_update(request))
+        )
+
+    async def PollWorkflowExecutionUpdate(
+        self, request: ws.PollWorkflowExecutionUpdateRequest
+    ) -> ws.UpdateWorkflowExecutionResponse:
+        entry = await self._namespace(request.namespace)
+        check.workflow_id(request.workflow_execution.workflow_id, "workflow_execution.workflow_id")
+        check.require_text(request.update_id, "update_id", max_length=MAX_UPDATE_ID_LENGTH)
+        return await self._history.PollWorkflowExecutionUpdate(
+            hs.PollWorkflowExecutionUpdateRequest(namespace_id=entry.id, request=request)
+        )
+
+    async def UpdateWithStartWorkflowExecution(
+        self, request: ws.UpdateWithStartWorkflowExecutionRequest
+    ) -> ws.UpdateWithStartWorkflowExecutionResponse:
+        entry = await self._namespace(request.start.namespace)
+        if request.update.namespace and request.update.namespace != request.start.namespace:
+            raise errors.InvalidArgument("update.namespace must be empty or the same as start.namespace")
+        start = ws.StartWorkflowExecutionRequest()
+        start.CopyFrom(request.start)
+        _check_start(start)
+        check.payloads(start, "input", "memo", "header", "search_attributes")
+        forwarded = ws.UpdateWithStartWorkflowExecutionRequest(
+            start=start, update=_checked_update(request.update)
+        )
+        return await self._history.UpdateWithStartWorkflowExecution(
+            hs.UpdateWithStartWorkflowExecutionRequest(namespace_id=entry.id, request=forwarded)
         )
 
     async def RequestCancelWorkflowExecution(
@@ -573,6 +614,19 @@ def _check_start(
     if not request.task_queue.kind:
         request.task_queue.kind = enums_pb2.TASK_QUEUE_KIND_NORMAL
     request.request_id = request.request_id or str(uuid.uuid4())
+
+
+def _checked_update(request: ws.UpdateWorkflowExecutionRequest) -> ws.UpdateWorkflowExecutionRequest:
+    """A validated copy of an update request, with an update id picked when it has none."""
+    check.require_text(request.update.name, "update.name")
+    if request.update.update_id:
+        check.require_text(request.update.update_id, "update.update_id", max_length=MAX_UPDATE_ID_LENGTH)
+    check.identity(request.identity)
+    check.payloads(request.update, "args", "header")
+    update = ws.UpdateWorkflowExecutionRequest()
+    update.CopyFrom(request)
+    update.update.update_id = update.update.update_id or str(uuid.uuid4())
+    return update
 
 
 def _check_namespace_data(data: Any) -> None:

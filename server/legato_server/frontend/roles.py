@@ -55,6 +55,18 @@ class HistoryForFrontend(Protocol):
 
     def QueryWorkflow(self, request: hs.QueryWorkflowRequest) -> Awaitable[ws.QueryWorkflowResponse]: ...
 
+    def UpdateWorkflowExecution(
+        self, request: hs.UpdateWorkflowExecutionRequest
+    ) -> Awaitable[ws.UpdateWorkflowExecutionResponse]: ...
+
+    def PollWorkflowExecutionUpdate(
+        self, request: hs.PollWorkflowExecutionUpdateRequest
+    ) -> Awaitable[ws.UpdateWorkflowExecutionResponse]: ...
+
+    def UpdateWithStartWorkflowExecution(
+        self, request: hs.UpdateWithStartWorkflowExecutionRequest
+    ) -> Awaitable[ws.UpdateWithStartWorkflowExecutionResponse]: ...
+
     def ResetStickyTaskQueue(
         self, request: hs.ResetStickyTaskQueueRequest
     ) -> Awaitable[ws.ResetStickyTaskQueueResponse]: ...

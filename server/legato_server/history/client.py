@@ -58,6 +58,9 @@ _ROUTES: dict[str, Callable[[Any], tuple[str, str]]] = {
     "DescribeWorkflowExecution": lambda r: (r.namespace_id, r.request.execution.workflow_id),
     "GetWorkflowExecutionHistory": lambda r: (r.namespace_id, r.request.execution.workflow_id),
     "QueryWorkflow": lambda r: (r.namespace_id, r.request.execution.workflow_id),
+    "UpdateWorkflowExecution": lambda r: (r.namespace_id, r.request.workflow_execution.workflow_id),
+    "PollWorkflowExecutionUpdate": lambda r: (r.namespace_id, r.request.workflow_execution.workflow_id),
+    "UpdateWithStartWorkflowExecution": lambda r: (r.namespace_id, r.request.start.workflow_id),
     "ResetStickyTaskQueue": lambda r: (r.namespace_id, r.request.execution.workflow_id),
     "RecordWorkflowTaskStarted": lambda r: (r.namespace_id, r.workflow_execution.workflow_id),
     "RecordActivityTaskStarted": lambda r: (r.namespace_id, r.workflow_execution.workflow_id),
@@ -102,6 +105,15 @@ class HistoryClient:
         [hsvc.GetWorkflowExecutionHistoryRequest], Awaitable[ws.GetWorkflowExecutionHistoryResponse]
     ]
     QueryWorkflow: Callable[[hsvc.QueryWorkflowRequest], Awaitable[ws.QueryWorkflowResponse]]
+    UpdateWorkflowExecution: Callable[
+        [hsvc.UpdateWorkflowExecutionRequest], Awaitable[ws.UpdateWorkflowExecutionResponse]
+    ]
+    PollWorkflowExecutionUpdate: Callable[
+        [hsvc.PollWorkflowExecutionUpdateRequest], Awaitable[ws.UpdateWorkflowExecutionResponse]
+    ]
+    UpdateWithStartWorkflowExecution: Callable[
+        [hsvc.UpdateWithStartWorkflowExecutionRequest], Awaitable[ws.UpdateWithStartWorkflowExecutionResponse]
+    ]
     ResetStickyTaskQueue: Callable[
         [hsvc.ResetStickyTaskQueueRequest], Awaitable[ws.ResetStickyTaskQueueResponse]
     ]

@@ -26,6 +26,7 @@ from legato_server.history.operations import (
     signal,
     start,
     terminate,
+    update,
     workflow_task,
 )
 from legato_server.history.shards.engine import HistoryEngine
@@ -73,6 +74,9 @@ class HistoryHandler:
     DescribeWorkflowExecution = _rpc(describe.describe_workflow)
     GetWorkflowExecutionHistory = _rpc(history_read.get_history)
     QueryWorkflow = _rpc(query.query_workflow)
+    UpdateWorkflowExecution = _rpc(update.update_workflow)
+    PollWorkflowExecutionUpdate = _rpc(update.poll_update)
+    UpdateWithStartWorkflowExecution = _rpc(update.update_with_start)
     ResetStickyTaskQueue = _rpc(workflow_task.reset_sticky_task_queue)
     RecordWorkflowTaskStarted = _rpc(workflow_task.record_workflow_task_started)
     RecordActivityTaskStarted = _rpc(activity_task.record_activity_task_started)

@@ -350,6 +350,17 @@ class MatchingHandler:
             self._queries.pop(query_id, None)
             if not query.answer.done():
                 query.answer.cancel()  # a poller that has not taken it yet skips it
+        if (
+            answer.completed_type == enums_pb2.QUERY_RESULT_TYPE_FAILED
+            and request.query_request.query.HasField("validate_update")
+        ):
+            # The worker rejected the update (validator raised, no handler, bad args): a normal answer.
+            rejection = common_pb2.Failure()
+            if answer.HasField("failure"):
+                rejection.CopyFrom(answer.failure)
+            else:
+                rejection.message = answer.error_message or "the worker rejected the update without a reason"
+            return workflow_service_pb2.QueryWorkflowResponse(update_rejection=rejection)
         if answer.completed_type == enums_pb2.QUERY_RESULT_TYPE_FAILED:
             message = answer.error_message or (answer.failure.message if answer.HasField("failure") else "")
             reason = shorten(message, limit=500) if message else "the worker gave no reason"

@@ -3,6 +3,7 @@ import datetime
 from google.protobuf import duration_pb2 as _duration_pb2
 from legato.api.v1 import common_pb2 as _common_pb2
 from legato.api.v1 import enums_pb2 as _enums_pb2
+from legato.api.v1 import update_pb2 as _update_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -192,8 +193,16 @@ class ModifyWorkflowPropertiesCommandAttributes(_message.Message):
     upserted_memo: _common_pb2.Memo
     def __init__(self, upserted_memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ...) -> None: ...
 
+class CompleteWorkflowUpdateCommandAttributes(_message.Message):
+    __slots__ = ("update_id", "outcome")
+    UPDATE_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    update_id: str
+    outcome: _update_pb2.UpdateOutcome
+    def __init__(self, update_id: _Optional[str] = ..., outcome: _Optional[_Union[_update_pb2.UpdateOutcome, _Mapping]] = ...) -> None: ...
+
 class Command(_message.Message):
-    __slots__ = ("command_type", "schedule_activity_task_command_attributes", "start_timer_command_attributes", "complete_workflow_execution_command_attributes", "fail_workflow_execution_command_attributes", "request_cancel_activity_task_command_attributes", "cancel_timer_command_attributes", "cancel_workflow_execution_command_attributes", "request_cancel_external_workflow_execution_command_attributes", "record_marker_command_attributes", "continue_as_new_workflow_execution_command_attributes", "start_child_workflow_execution_command_attributes", "signal_external_workflow_execution_command_attributes", "upsert_workflow_search_attributes_command_attributes", "modify_workflow_properties_command_attributes")
+    __slots__ = ("command_type", "schedule_activity_task_command_attributes", "start_timer_command_attributes", "complete_workflow_execution_command_attributes", "fail_workflow_execution_command_attributes", "request_cancel_activity_task_command_attributes", "cancel_timer_command_attributes", "cancel_workflow_execution_command_attributes", "request_cancel_external_workflow_execution_command_attributes", "record_marker_command_attributes", "continue_as_new_workflow_execution_command_attributes", "start_child_workflow_execution_command_attributes", "signal_external_workflow_execution_command_attributes", "upsert_workflow_search_attributes_command_attributes", "modify_workflow_properties_command_attributes", "complete_workflow_update_command_attributes")
     COMMAND_TYPE_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_ACTIVITY_TASK_COMMAND_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     START_TIMER_COMMAND_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
@@ -209,6 +218,7 @@ class Command(_message.Message):
     SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     UPSERT_WORKFLOW_SEARCH_ATTRIBUTES_COMMAND_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     MODIFY_WORKFLOW_PROPERTIES_COMMAND_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_WORKFLOW_UPDATE_COMMAND_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     command_type: _enums_pb2.CommandType
     schedule_activity_task_command_attributes: ScheduleActivityTaskCommandAttributes
     start_timer_command_attributes: StartTimerCommandAttributes
@@ -224,4 +234,5 @@ class Command(_message.Message):
     signal_external_workflow_execution_command_attributes: SignalExternalWorkflowExecutionCommandAttributes
     upsert_workflow_search_attributes_command_attributes: UpsertWorkflowSearchAttributesCommandAttributes
     modify_workflow_properties_command_attributes: ModifyWorkflowPropertiesCommandAttributes
-    def __init__(self, command_type: _Optional[_Union[_enums_pb2.CommandType, str]] = ..., schedule_activity_task_command_attributes: _Optional[_Union[ScheduleActivityTaskCommandAttributes, _Mapping]] = ..., start_timer_command_attributes: _Optional[_Union[StartTimerCommandAttributes, _Mapping]] = ..., complete_workflow_execution_command_attributes: _Optional[_Union[CompleteWorkflowExecutionCommandAttributes, _Mapping]] = ..., fail_workflow_execution_command_attributes: _Optional[_Union[FailWorkflowExecutionCommandAttributes, _Mapping]] = ..., request_cancel_activity_task_command_attributes: _Optional[_Union[RequestCancelActivityTaskCommandAttributes, _Mapping]] = ..., cancel_timer_command_attributes: _Optional[_Union[CancelTimerCommandAttributes, _Mapping]] = ..., cancel_workflow_execution_command_attributes: _Optional[_Union[CancelWorkflowExecutionCommandAttributes, _Mapping]] = ..., request_cancel_external_workflow_execution_command_attributes: _Optional[_Union[RequestCancelExternalWorkflowExecutionCommandAttributes, _Mapping]] = ..., record_marker_command_attributes: _Optional[_Union[RecordMarkerCommandAttributes, _Mapping]] = ..., continue_as_new_workflow_execution_command_attributes: _Optional[_Union[ContinueAsNewWorkflowExecutionCommandAttributes, _Mapping]] = ..., start_child_workflow_execution_command_attributes: _Optional[_Union[StartChildWorkflowExecutionCommandAttributes, _Mapping]] = ..., signal_external_workflow_execution_command_attributes: _Optional[_Union[SignalExternalWorkflowExecutionCommandAttributes, _Mapping]] = ..., upsert_workflow_search_attributes_command_attributes: _Optional[_Union[UpsertWorkflowSearchAttributesCommandAttributes, _Mapping]] = ..., modify_workflow_properties_command_attributes: _Optional[_Union[ModifyWorkflowPropertiesCommandAttributes, _Mapping]] = ...) -> None: ...
+    complete_workflow_update_command_attributes: CompleteWorkflowUpdateCommandAttributes
+    def __init__(self, command_type: _Optional[_Union[_enums_pb2.CommandType, str]] = ..., schedule_activity_task_command_attributes: _Optional[_Union[ScheduleActivityTaskCommandAttributes, _Mapping]] = ..., start_timer_command_attributes: _Optional[_Union[StartTimerCommandAttributes, _Mapping]] = ..., complete_workflow_execution_command_attributes: _Optional[_Union[CompleteWorkflowExecutionCommandAttributes, _Mapping]] = ..., fail_workflow_execution_command_attributes: _Optional[_Union[FailWorkflowExecutionCommandAttributes, _Mapping]] = ..., request_cancel_activity_task_command_attributes: _Optional[_Union[RequestCancelActivityTaskCommandAttributes, _Mapping]] = ..., cancel_timer_command_attributes: _Optional[_Union[CancelTimerCommandAttributes, _Mapping]] = ..., cancel_workflow_execution_command_attributes: _Optional[_Union[CancelWorkflowExecutionCommandAttributes, _Mapping]] = ..., request_cancel_external_workflow_execution_command_attributes: _Optional[_Union[RequestCancelExternalWorkflowExecutionCommandAttributes, _Mapping]] = ..., record_marker_command_attributes: _Optional[_Union[RecordMarkerCommandAttributes, _Mapping]] = ..., continue_as_new_workflow_execution_command_attributes: _Optional[_Union[ContinueAsNewWorkflowExecutionCommandAttributes, _Mapping]] = ..., start_child_workflow_execution_command_attributes: _Optional[_Union[StartChildWorkflowExecutionCommandAttributes, _Mapping]] = ..., signal_external_workflow_execution_command_attributes: _Optional[_Union[SignalExternalWorkflowExecutionCommandAttributes, _Mapping]] = ..., upsert_workflow_search_attributes_command_attributes: _Optional[_Union[UpsertWorkflowSearchAttributesCommandAttributes, _Mapping]] = ..., modify_workflow_properties_command_attributes: _Optional[_Union[ModifyWorkflowPropertiesCommandAttributes, _Mapping]] = ..., complete_workflow_update_command_attributes: _Optional[_Union[CompleteWorkflowUpdateCommandAttributes, _Mapping]] = ...) -> None: ...

@@ -6,6 +6,7 @@ from legato.api.v1 import command_pb2 as _command_pb2
 from legato.api.v1 import common_pb2 as _common_pb2
 from legato.api.v1 import enums_pb2 as _enums_pb2
 from legato.api.v1 import history_pb2 as _history_pb2
+from legato.api.v1 import update_pb2 as _update_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -235,14 +236,16 @@ class SignalWithStartWorkflowExecutionResponse(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., started: _Optional[bool] = ...) -> None: ...
 
 class WorkflowQuery(_message.Message):
-    __slots__ = ("query_type", "query_args", "header")
+    __slots__ = ("query_type", "query_args", "header", "validate_update")
     QUERY_TYPE_FIELD_NUMBER: _ClassVar[int]
     QUERY_ARGS_FIELD_NUMBER: _ClassVar[int]
     HEADER_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_UPDATE_FIELD_NUMBER: _ClassVar[int]
     query_type: str
     query_args: _common_pb2.Payloads
     header: _common_pb2.Header
-    def __init__(self, query_type: _Optional[str] = ..., query_args: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., header: _Optional[_Union[_common_pb2.Header, _Mapping]] = ...) -> None: ...
+    validate_update: _update_pb2.UpdateInput
+    def __init__(self, query_type: _Optional[str] = ..., query_args: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., header: _Optional[_Union[_common_pb2.Header, _Mapping]] = ..., validate_update: _Optional[_Union[_update_pb2.UpdateInput, _Mapping]] = ...) -> None: ...
 
 class QueryWorkflowRequest(_message.Message):
     __slots__ = ("namespace", "execution", "query")
@@ -255,10 +258,70 @@ class QueryWorkflowRequest(_message.Message):
     def __init__(self, namespace: _Optional[str] = ..., execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., query: _Optional[_Union[WorkflowQuery, _Mapping]] = ...) -> None: ...
 
 class QueryWorkflowResponse(_message.Message):
-    __slots__ = ("query_result",)
+    __slots__ = ("query_result", "update_rejection")
     QUERY_RESULT_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_REJECTION_FIELD_NUMBER: _ClassVar[int]
     query_result: _common_pb2.Payloads
-    def __init__(self, query_result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ...) -> None: ...
+    update_rejection: _common_pb2.Failure
+    def __init__(self, query_result: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., update_rejection: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ...) -> None: ...
+
+class UpdateWorkflowExecutionRequest(_message.Message):
+    __slots__ = ("namespace", "workflow_execution", "update", "identity", "wait_stage")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    WAIT_STAGE_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    workflow_execution: _common_pb2.WorkflowExecution
+    update: _update_pb2.UpdateInput
+    identity: str
+    wait_stage: _update_pb2.UpdateStage
+    def __init__(self, namespace: _Optional[str] = ..., workflow_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., update: _Optional[_Union[_update_pb2.UpdateInput, _Mapping]] = ..., identity: _Optional[str] = ..., wait_stage: _Optional[_Union[_update_pb2.UpdateStage, str]] = ...) -> None: ...
+
+class UpdateWorkflowExecutionResponse(_message.Message):
+    __slots__ = ("update_id", "workflow_execution", "stage", "outcome", "rejected")
+    UPDATE_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    update_id: str
+    workflow_execution: _common_pb2.WorkflowExecution
+    stage: _update_pb2.UpdateStage
+    outcome: _update_pb2.UpdateOutcome
+    rejected: bool
+    def __init__(self, update_id: _Optional[str] = ..., workflow_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., stage: _Optional[_Union[_update_pb2.UpdateStage, str]] = ..., outcome: _Optional[_Union[_update_pb2.UpdateOutcome, _Mapping]] = ..., rejected: _Optional[bool] = ...) -> None: ...
+
+class PollWorkflowExecutionUpdateRequest(_message.Message):
+    __slots__ = ("namespace", "workflow_execution", "update_id", "wait_stage")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_ID_FIELD_NUMBER: _ClassVar[int]
+    WAIT_STAGE_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    workflow_execution: _common_pb2.WorkflowExecution
+    update_id: str
+    wait_stage: _update_pb2.UpdateStage
+    def __init__(self, namespace: _Optional[str] = ..., workflow_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., update_id: _Optional[str] = ..., wait_stage: _Optional[_Union[_update_pb2.UpdateStage, str]] = ...) -> None: ...
+
+class UpdateWithStartWorkflowExecutionRequest(_message.Message):
+    __slots__ = ("start", "update")
+    START_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
+    start: StartWorkflowExecutionRequest
+    update: UpdateWorkflowExecutionRequest
+    def __init__(self, start: _Optional[_Union[StartWorkflowExecutionRequest, _Mapping]] = ..., update: _Optional[_Union[UpdateWorkflowExecutionRequest, _Mapping]] = ...) -> None: ...
+
+class UpdateWithStartWorkflowExecutionResponse(_message.Message):
+    __slots__ = ("run_id", "started", "update")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    started: bool
+    update: UpdateWorkflowExecutionResponse
+    def __init__(self, run_id: _Optional[str] = ..., started: _Optional[bool] = ..., update: _Optional[_Union[UpdateWorkflowExecutionResponse, _Mapping]] = ...) -> None: ...
 
 class RequestCancelWorkflowExecutionRequest(_message.Message):
     __slots__ = ("namespace", "workflow_execution", "identity", "request_id", "reason")

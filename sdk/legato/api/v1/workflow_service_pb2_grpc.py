@@ -74,6 +74,21 @@ class WorkflowServiceStub:
                 request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.QueryWorkflowRequest.SerializeToString,
                 response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.QueryWorkflowResponse.FromString,
                 _registered_method=True)
+        self.UpdateWorkflowExecution = channel.unary_unary(
+                '/legato.api.v1.WorkflowService/UpdateWorkflowExecution',
+                request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWorkflowExecutionRequest.SerializeToString,
+                response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWorkflowExecutionResponse.FromString,
+                _registered_method=True)
+        self.PollWorkflowExecutionUpdate = channel.unary_unary(
+                '/legato.api.v1.WorkflowService/PollWorkflowExecutionUpdate',
+                request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.PollWorkflowExecutionUpdateRequest.SerializeToString,
+                response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWorkflowExecutionResponse.FromString,
+                _registered_method=True)
+        self.UpdateWithStartWorkflowExecution = channel.unary_unary(
+                '/legato.api.v1.WorkflowService/UpdateWithStartWorkflowExecution',
+                request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWithStartWorkflowExecutionRequest.SerializeToString,
+                response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWithStartWorkflowExecutionResponse.FromString,
+                _registered_method=True)
         self.RequestCancelWorkflowExecution = channel.unary_unary(
                 '/legato.api.v1.WorkflowService/RequestCancelWorkflowExecution',
                 request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.RequestCancelWorkflowExecutionRequest.SerializeToString,
@@ -235,6 +250,28 @@ class WorkflowServiceServicer:
 
     def QueryWorkflow(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateWorkflowExecution(self, request, context):
+        """Updates (see update.proto). A rejected update is stage COMPLETED with a
+        failure outcome and rejected=true; an update of a closed run, FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PollWorkflowExecutionUpdate(self, request, context):
+        """Long-poll an update by id until it reaches wait_stage (or the call's deadline nears).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateWithStartWorkflowExecution(self, request, context):
+        """Start the workflow unless a run of its id is running, then update that run.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -419,6 +456,21 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.QueryWorkflow,
                     request_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.QueryWorkflowRequest.FromString,
                     response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.QueryWorkflowResponse.SerializeToString,
+            ),
+            'UpdateWorkflowExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateWorkflowExecution,
+                    request_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWorkflowExecutionRequest.FromString,
+                    response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWorkflowExecutionResponse.SerializeToString,
+            ),
+            'PollWorkflowExecutionUpdate': grpc.unary_unary_rpc_method_handler(
+                    servicer.PollWorkflowExecutionUpdate,
+                    request_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.PollWorkflowExecutionUpdateRequest.FromString,
+                    response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWorkflowExecutionResponse.SerializeToString,
+            ),
+            'UpdateWithStartWorkflowExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateWithStartWorkflowExecution,
+                    request_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWithStartWorkflowExecutionRequest.FromString,
+                    response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWithStartWorkflowExecutionResponse.SerializeToString,
             ),
             'RequestCancelWorkflowExecution': grpc.unary_unary_rpc_method_handler(
                     servicer.RequestCancelWorkflowExecution,
@@ -747,6 +799,87 @@ class WorkflowService:
             '/legato.api.v1.WorkflowService/QueryWorkflow',
             legato_dot_api_dot_v1_dot_workflow__service__pb2.QueryWorkflowRequest.SerializeToString,
             legato_dot_api_dot_v1_dot_workflow__service__pb2.QueryWorkflowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateWorkflowExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/legato.api.v1.WorkflowService/UpdateWorkflowExecution',
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWorkflowExecutionRequest.SerializeToString,
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWorkflowExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PollWorkflowExecutionUpdate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/legato.api.v1.WorkflowService/PollWorkflowExecutionUpdate',
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.PollWorkflowExecutionUpdateRequest.SerializeToString,
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWorkflowExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateWithStartWorkflowExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/legato.api.v1.WorkflowService/UpdateWithStartWorkflowExecution',
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWithStartWorkflowExecutionRequest.SerializeToString,
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWithStartWorkflowExecutionResponse.FromString,
             options,
             channel_credentials,
             insecure,

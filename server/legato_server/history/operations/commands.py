@@ -31,6 +31,7 @@ from legato_server.history.workflow.activity_state import (
 from legato_server.history.workflow.cron import CronError, parse_cron
 from legato_server.history.workflow.mutable_state import MutableState
 from legato_server.history.workflow.retry import validate_retry_policy
+from legato_server.history.workflow.update_state import complete_update, complete_update_problem
 from legato_server.history.workflow.workflow_run import (
     RunSpec,
     build_new_run,
@@ -74,6 +75,7 @@ _ATTRIBUTE_FIELD = {
     CT.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: "signal_external_workflow_execution_command_attributes",
     CT.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: "upsert_workflow_search_attributes_command_attributes",
     CT.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES: "modify_workflow_properties_command_attributes",
+    CT.COMMAND_TYPE_COMPLETE_WORKFLOW_UPDATE: "complete_workflow_update_command_attributes",
 }
 
 
@@ -107,6 +109,7 @@ class CommandProcessor:
         open_activity_ids = {a.activity_id for a in ms.state.activities.values()}
         open_activity_events = set(ms.state.activities)
         open_timers = set(ms.state.timers)
+        completed_updates: set[str] = set()
         for index, command in enumerate(commands):
             where = f"command {index} ({_command_name(command)})"
             field = _ATTRIBUTE_FIELD.get(command.command_type)
@@ -162,6 +165,9 @@ class CommandProcessor:
                     problem = await self._resolve_namespace(attrs.namespace)
             elif ct == CT.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
                 problem = await self._search_attributes_problem(attrs.search_attributes, "")
+            elif ct == CT.COMMAND_TYPE_COMPLETE_WORKFLOW_UPDATE:
+                problem = complete_update_problem(ms, attrs, completed_updates)
+                completed_updates.add(attrs.update_id)
             elif ct == CT.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
                 if attrs.HasField("retry_policy"):
                     problem = validate_retry_policy(attrs.retry_policy, what="retry_policy")
@@ -458,6 +464,12 @@ class CommandProcessor:
             hs.ExternalRequestInfo(initiated_event_id=event.event_id, request_id=str(uuid.uuid4()))
         )
         ms.add_transfer_task(hs.TRANSFER_TASK_TYPE_CANCEL_EXTERNAL, event_id=event.event_id)
+        return False
+
+    async def _apply_complete_workflow_update(
+        self, attrs: command_pb2.CompleteWorkflowUpdateCommandAttributes, wtc_id: int
+    ) -> bool:
+        complete_update(self.ms, attrs, workflow_task_completed_event_id=wtc_id)
         return False
 
     # ------------------------------------------------------------ closing the run

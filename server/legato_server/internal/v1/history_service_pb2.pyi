@@ -109,6 +109,30 @@ class QueryWorkflowRequest(_message.Message):
     request: _workflow_service_pb2.QueryWorkflowRequest
     def __init__(self, namespace_id: _Optional[str] = ..., request: _Optional[_Union[_workflow_service_pb2.QueryWorkflowRequest, _Mapping]] = ...) -> None: ...
 
+class UpdateWorkflowExecutionRequest(_message.Message):
+    __slots__ = ("namespace_id", "request")
+    NAMESPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    namespace_id: str
+    request: _workflow_service_pb2.UpdateWorkflowExecutionRequest
+    def __init__(self, namespace_id: _Optional[str] = ..., request: _Optional[_Union[_workflow_service_pb2.UpdateWorkflowExecutionRequest, _Mapping]] = ...) -> None: ...
+
+class PollWorkflowExecutionUpdateRequest(_message.Message):
+    __slots__ = ("namespace_id", "request")
+    NAMESPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    namespace_id: str
+    request: _workflow_service_pb2.PollWorkflowExecutionUpdateRequest
+    def __init__(self, namespace_id: _Optional[str] = ..., request: _Optional[_Union[_workflow_service_pb2.PollWorkflowExecutionUpdateRequest, _Mapping]] = ...) -> None: ...
+
+class UpdateWithStartWorkflowExecutionRequest(_message.Message):
+    __slots__ = ("namespace_id", "request")
+    NAMESPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    namespace_id: str
+    request: _workflow_service_pb2.UpdateWithStartWorkflowExecutionRequest
+    def __init__(self, namespace_id: _Optional[str] = ..., request: _Optional[_Union[_workflow_service_pb2.UpdateWithStartWorkflowExecutionRequest, _Mapping]] = ...) -> None: ...
+
 class ResetStickyTaskQueueRequest(_message.Message):
     __slots__ = ("namespace_id", "request")
     NAMESPACE_ID_FIELD_NUMBER: _ClassVar[int]

@@ -80,6 +80,21 @@ class HistoryServiceStub:
                 request_serializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.QueryWorkflowRequest.SerializeToString,
                 response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.QueryWorkflowResponse.FromString,
                 _registered_method=True)
+        self.UpdateWorkflowExecution = channel.unary_unary(
+                '/legato_server.internal.v1.history.HistoryService/UpdateWorkflowExecution',
+                request_serializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.UpdateWorkflowExecutionRequest.SerializeToString,
+                response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWorkflowExecutionResponse.FromString,
+                _registered_method=True)
+        self.PollWorkflowExecutionUpdate = channel.unary_unary(
+                '/legato_server.internal.v1.history.HistoryService/PollWorkflowExecutionUpdate',
+                request_serializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.PollWorkflowExecutionUpdateRequest.SerializeToString,
+                response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWorkflowExecutionResponse.FromString,
+                _registered_method=True)
+        self.UpdateWithStartWorkflowExecution = channel.unary_unary(
+                '/legato_server.internal.v1.history.HistoryService/UpdateWithStartWorkflowExecution',
+                request_serializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.UpdateWithStartWorkflowExecutionRequest.SerializeToString,
+                response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWithStartWorkflowExecutionResponse.FromString,
+                _registered_method=True)
         self.ResetStickyTaskQueue = channel.unary_unary(
                 '/legato_server.internal.v1.history.HistoryService/ResetStickyTaskQueue',
                 request_serializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.ResetStickyTaskQueueRequest.SerializeToString,
@@ -184,6 +199,24 @@ class HistoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def QueryWorkflow(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateWorkflowExecution(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PollWorkflowExecutionUpdate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateWithStartWorkflowExecution(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -301,6 +334,21 @@ def add_HistoryServiceServicer_to_server(servicer, server):
                     servicer.QueryWorkflow,
                     request_deserializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.QueryWorkflowRequest.FromString,
                     response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.QueryWorkflowResponse.SerializeToString,
+            ),
+            'UpdateWorkflowExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateWorkflowExecution,
+                    request_deserializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.UpdateWorkflowExecutionRequest.FromString,
+                    response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWorkflowExecutionResponse.SerializeToString,
+            ),
+            'PollWorkflowExecutionUpdate': grpc.unary_unary_rpc_method_handler(
+                    servicer.PollWorkflowExecutionUpdate,
+                    request_deserializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.PollWorkflowExecutionUpdateRequest.FromString,
+                    response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWorkflowExecutionResponse.SerializeToString,
+            ),
+            'UpdateWithStartWorkflowExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateWithStartWorkflowExecution,
+                    request_deserializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.UpdateWithStartWorkflowExecutionRequest.FromString,
+                    response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWithStartWorkflowExecutionResponse.SerializeToString,
             ),
             'ResetStickyTaskQueue': grpc.unary_unary_rpc_method_handler(
                     servicer.ResetStickyTaskQueue,
@@ -596,6 +644,87 @@ class HistoryService:
             '/legato_server.internal.v1.history.HistoryService/QueryWorkflow',
             legato__server_dot_internal_dot_v1_dot_history__service__pb2.QueryWorkflowRequest.SerializeToString,
             legato_dot_api_dot_v1_dot_workflow__service__pb2.QueryWorkflowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateWorkflowExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/legato_server.internal.v1.history.HistoryService/UpdateWorkflowExecution',
+            legato__server_dot_internal_dot_v1_dot_history__service__pb2.UpdateWorkflowExecutionRequest.SerializeToString,
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWorkflowExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PollWorkflowExecutionUpdate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/legato_server.internal.v1.history.HistoryService/PollWorkflowExecutionUpdate',
+            legato__server_dot_internal_dot_v1_dot_history__service__pb2.PollWorkflowExecutionUpdateRequest.SerializeToString,
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWorkflowExecutionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateWithStartWorkflowExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/legato_server.internal.v1.history.HistoryService/UpdateWithStartWorkflowExecution',
+            legato__server_dot_internal_dot_v1_dot_history__service__pb2.UpdateWithStartWorkflowExecutionRequest.SerializeToString,
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateWithStartWorkflowExecutionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -57,7 +57,7 @@ TIMER_TASK_TYPE_DELETE_EXECUTION: TimerTaskType
 TIMER_TASK_TYPE_WORKFLOW_TASK_RETRY: TimerTaskType
 
 class MutableState(_message.Message):
-    __slots__ = ("execution_info", "activities", "timers", "children", "request_cancels", "signals", "signal_request_ids", "buffered_events", "workflow_task")
+    __slots__ = ("execution_info", "activities", "timers", "children", "request_cancels", "signals", "signal_request_ids", "buffered_events", "workflow_task", "updates")
     class ActivitiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -93,6 +93,13 @@ class MutableState(_message.Message):
         key: int
         value: ExternalRequestInfo
         def __init__(self, key: _Optional[int] = ..., value: _Optional[_Union[ExternalRequestInfo, _Mapping]] = ...) -> None: ...
+    class UpdatesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: UpdateInfo
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[UpdateInfo, _Mapping]] = ...) -> None: ...
     EXECUTION_INFO_FIELD_NUMBER: _ClassVar[int]
     ACTIVITIES_FIELD_NUMBER: _ClassVar[int]
     TIMERS_FIELD_NUMBER: _ClassVar[int]
@@ -102,6 +109,7 @@ class MutableState(_message.Message):
     SIGNAL_REQUEST_IDS_FIELD_NUMBER: _ClassVar[int]
     BUFFERED_EVENTS_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_TASK_FIELD_NUMBER: _ClassVar[int]
+    UPDATES_FIELD_NUMBER: _ClassVar[int]
     execution_info: ExecutionInfo
     activities: _containers.MessageMap[int, ActivityInfo]
     timers: _containers.MessageMap[str, TimerInfo]
@@ -111,7 +119,16 @@ class MutableState(_message.Message):
     signal_request_ids: _containers.RepeatedScalarFieldContainer[str]
     buffered_events: _containers.RepeatedCompositeFieldContainer[_history_pb2.HistoryEvent]
     workflow_task: WorkflowTaskInfo
-    def __init__(self, execution_info: _Optional[_Union[ExecutionInfo, _Mapping]] = ..., activities: _Optional[_Mapping[int, ActivityInfo]] = ..., timers: _Optional[_Mapping[str, TimerInfo]] = ..., children: _Optional[_Mapping[int, ChildExecutionInfo]] = ..., request_cancels: _Optional[_Mapping[int, ExternalRequestInfo]] = ..., signals: _Optional[_Mapping[int, ExternalRequestInfo]] = ..., signal_request_ids: _Optional[_Iterable[str]] = ..., buffered_events: _Optional[_Iterable[_Union[_history_pb2.HistoryEvent, _Mapping]]] = ..., workflow_task: _Optional[_Union[WorkflowTaskInfo, _Mapping]] = ...) -> None: ...
+    updates: _containers.MessageMap[str, UpdateInfo]
+    def __init__(self, execution_info: _Optional[_Union[ExecutionInfo, _Mapping]] = ..., activities: _Optional[_Mapping[int, ActivityInfo]] = ..., timers: _Optional[_Mapping[str, TimerInfo]] = ..., children: _Optional[_Mapping[int, ChildExecutionInfo]] = ..., request_cancels: _Optional[_Mapping[int, ExternalRequestInfo]] = ..., signals: _Optional[_Mapping[int, ExternalRequestInfo]] = ..., signal_request_ids: _Optional[_Iterable[str]] = ..., buffered_events: _Optional[_Iterable[_Union[_history_pb2.HistoryEvent, _Mapping]]] = ..., workflow_task: _Optional[_Union[WorkflowTaskInfo, _Mapping]] = ..., updates: _Optional[_Mapping[str, UpdateInfo]] = ...) -> None: ...
+
+class UpdateInfo(_message.Message):
+    __slots__ = ("update_id", "completed_event_id")
+    UPDATE_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    update_id: str
+    completed_event_id: int
+    def __init__(self, update_id: _Optional[str] = ..., completed_event_id: _Optional[int] = ...) -> None: ...
 
 class ExecutionInfo(_message.Message):
     __slots__ = ("namespace_id", "workflow_id", "run_id", "first_execution_run_id", "workflow_type_name", "task_queue", "workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout", "start_time", "execution_time", "close_time", "execution_expiration_time", "status", "next_event_id", "last_completed_workflow_task_started_event_id", "sticky_task_queue", "sticky_schedule_to_start_timeout", "cancel_requested", "cancel_request_id", "create_request_id", "parent_namespace_id", "parent_namespace", "parent_execution", "parent_initiated_event_id", "retry_policy", "attempt", "cron_schedule", "memo", "search_attributes", "close_event_id", "namespace", "trace_context", "reset_by", "reset_from")
