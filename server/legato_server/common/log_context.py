@@ -78,25 +78,60 @@ def fields_of_request(request: Any, *, token_fields: TokenFields | None = None) 
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Which fields of one message type to read: worked out once per type, not per request."""
+
+    strings: tuple[str, ...]
+    executions: tuple[str, ...]
+    has_token: bool
+    nested: tuple[str, ...]
+
+
+_plans: dict[Any, _Plan] = {}
+
+
+def _plan(descriptor: Any) -> _Plan:
+    plan = _plans.get(descriptor)
+    if plan is None:
+        names = descriptor.fields_by_name
+        plan = _Plan(
+            strings=tuple(
+                n
+                for n in ("namespace", "namespace_id", "workflow_id")
+                if n in names and names[n].type == names[n].TYPE_STRING
+            ),
+            executions=tuple(
+                n
+                for n in _EXECUTION_FIELDS
+                if n in names and getattr(names[n].message_type, "name", "") == "WorkflowExecution"
+            ),
+            has_token="task_token" in names,
+            nested=tuple(f.name for f in descriptor.fields if f.name.endswith("request") and f.message_type),
+        )
+        _plans[descriptor] = plan
+    return plan
+
+
 def _collect(message: Any, found: dict[str, str], *, depth: int, token_fields: TokenFields | None) -> None:
-    for name in ("namespace", "namespace_id", "workflow_id"):
-        value = getattr(message, name, None)
-        if isinstance(value, str) and value and name not in found:
+    plan = _plan(message.DESCRIPTOR)
+    for name in plan.strings:
+        value = getattr(message, name)
+        if value and name not in found:
             found[name] = value
-    for name in _EXECUTION_FIELDS:
-        execution = getattr(message, name, None)
-        if execution is not None and hasattr(execution, "workflow_id") and execution.workflow_id:
+    for name in plan.executions:
+        execution = getattr(message, name)
+        if execution.workflow_id:
             found.setdefault("workflow_id", execution.workflow_id)
             if execution.run_id:
                 found.setdefault("run_id", execution.run_id)
-    token = getattr(message, "task_token", None)
-    if token and token_fields is not None and "workflow_id" not in found:
-        fields = token_fields(token)
+    if plan.has_token and token_fields is not None and "workflow_id" not in found:
+        token = message.task_token
+        fields = token_fields(token) if token else None
         if fields is not None:
             found.setdefault("namespace_id", fields.namespace_id)
             found["workflow_id"] = fields.workflow_id
             found.setdefault("run_id", fields.run_id)
     if depth < 1:
-        for field in message.DESCRIPTOR.fields:
-            if field.name.endswith("request") and field.message_type is not None:
-                _collect(getattr(message, field.name), found, depth=depth + 1, token_fields=token_fields)
+        for name in plan.nested:
+            _collect(getattr(message, name), found, depth=depth + 1, token_fields=token_fields)
