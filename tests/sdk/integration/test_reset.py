@@ -65,6 +65,33 @@ class SignalCollector:
         self.items.append(item)
 
 
+released: dict[str, asyncio.Event] = {}
+
+
+@activity.defn
+async def wait_for_release(key: str) -> str:
+    await released[key].wait()
+    return f"released {key}"
+
+
+@workflow.defn
+class OpenWorkAtReset:
+    def __init__(self) -> None:
+        self.pokes = 0
+
+    @workflow.run
+    async def run(self, key: str) -> str:
+        charged = await workflow.execute_activity(
+            wait_for_release, key, start_to_close_timeout=timedelta(seconds=60)
+        )
+        await workflow.sleep(timedelta(seconds=5))
+        return f"{charged} after {self.pokes} pokes"
+
+    @workflow.signal
+    def poke(self) -> None:
+        self.pokes += 1
+
+
 async def _eventually(
     probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, within: float = 20.0
 ) -> T:
@@ -204,3 +231,38 @@ async def test_reset_to_a_point_that_is_not_a_workflow_task_boundary_is_refused(
         assert described.status == WorkflowExecutionStatus.RUNNING
         await handle.signal(SignalCollector.add, "done")
         assert await handle.result() == ["done"]
+
+
+@pytest.mark.parametrize("open_work", ["activity", "timer"])
+async def test_reset_rearms_the_activity_or_timer_open_at_the_point(
+    client: Client, task_queue: str, workflow_id: str, open_work: str
+) -> None:
+    released[workflow_id] = asyncio.Event()
+    if open_work == "timer":
+        released[workflow_id].set()
+    opened = ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED if open_work == "activity" else ET.EVENT_TYPE_TIMER_STARTED
+    async with Worker(
+        client, task_queue=task_queue, workflows=[OpenWorkAtReset], activities=[wait_for_release]
+    ):
+        handle = await client.start_workflow(
+            OpenWorkAtReset.run, workflow_id, id=workflow_id, task_queue=task_queue
+        )
+        await _eventually(handle.fetch_history, lambda h: bool(_ids(h, opened)))
+        await handle.signal(OpenWorkAtReset.poke)  # a workflow task after the work was opened
+        history = await _eventually(
+            handle.fetch_history,
+            lambda h: _ids(h, ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)[-1] > _ids(h, opened)[0],
+        )
+        point = _ids(history, ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)[-1]
+
+        new = await handle.reset(reset_type=ResetType.LAST_WORKFLOW_TASK, reason=f"open {open_work}")
+        released[workflow_id].set()
+        assert await new.result() == f"released {workflow_id} after 1 pokes"
+
+    events = (await client.get_workflow_handle(workflow_id, run_id=new.started_run_id).fetch_history()).events
+    reset_at = next(e.event_id for e in events if e.event_type == ET.EVENT_TYPE_WORKFLOW_TASK_FAILED)
+    assert reset_at == point  # the copy ends where the reset went back to
+    # The open work was re-armed, not commanded again: one Scheduled/Started, its outcome after the reset.
+    assert len([e for e in events if e.event_type == opened]) == 1
+    outcome = ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED if open_work == "activity" else ET.EVENT_TYPE_TIMER_FIRED
+    assert [e.event_id for e in events if e.event_type == outcome][0] > reset_at
