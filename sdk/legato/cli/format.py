@@ -214,6 +214,8 @@ _SUMMARY_FIELDS: dict[str, tuple[str, ...]] = {
     "workflow_execution_canceled_event_attributes": ("details",),
     "marker_recorded_event_attributes": ("marker_name", "failure"),
     "workflow_execution_signaled_event_attributes": ("signal_name", "input", "identity"),
+    "workflow_execution_update_accepted_event_attributes": ("name", "update_id", "input", "identity"),
+    "workflow_execution_update_completed_event_attributes": ("update_id", "outcome"),
     "workflow_execution_terminated_event_attributes": ("reason", "details", "identity"),
     "workflow_execution_continued_as_new_event_attributes": (
         "new_execution_run_id",
@@ -228,6 +230,7 @@ _LABELS = {
     "activity_type": "activity",
     "start_to_fire_timeout": "duration",
     "signal_name": "signal",
+    "update_id": "update",
     "timer_id": "timer",
     "marker_name": "marker",
     "scheduled_event_id": "scheduled",
@@ -286,6 +289,10 @@ def _single_text(field: FieldDescriptor, value: Any) -> str:
         return payloads_text(value)
     if kind == "legato.api.v1.Failure":
         return _plain_text(failure_text(value))
+    if kind == "legato.api.v1.UpdateOutcome":
+        if value.HasField("failure"):
+            return "failure " + _plain_text(failure_text(value.failure))
+        return payloads_text(value.success)
     if kind in ("legato.api.v1.WorkflowType", "legato.api.v1.ActivityType", "legato.api.v1.TaskQueue"):
         return value.name
     if kind == "legato.api.v1.WorkflowExecution":

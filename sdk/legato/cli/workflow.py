@@ -16,7 +16,7 @@ import uuid
 import grpc
 
 from legato._client_reset import ResetType, reset_request
-from legato.api.v1 import common_pb2, enums_pb2
+from legato.api.v1 import common_pb2, enums_pb2, update_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato.cli import batch, inspection, results
 from legato.cli.arguments import (
@@ -32,7 +32,7 @@ from legato.cli.arguments import (
 )
 from legato.cli.connection import DEFAULT_CALL_TIMEOUT, cli_identity
 from legato.cli.errors import CliError, RpcFailure, UsageError
-from legato.cli.format import decode_payloads, render_fields, value_text
+from legato.cli.format import decode_payloads, failure_text, render_fields, value_text
 from legato.converter import PayloadConverter
 
 ID_REUSE_POLICIES = {
@@ -48,11 +48,13 @@ RESET_TYPES = {
 }
 
 _converter = PayloadConverter()
+# An update may wait for a worker to validate it and then for its handler to finish.
+UPDATE_CALL_TIMEOUT = 70.0
 
 
 def register(root: argparse._SubParsersAction, *, parents: list[argparse.ArgumentParser]) -> None:
     commands = CommandGroup(
-        root, "workflow", help="start, inspect, signal, query and stop workflows", parents=parents
+        root, "workflow", help="start, inspect, signal, query, update and stop workflows", parents=parents
     )
 
     start = commands.add("start", start_workflow, "start a workflow and print its id and run id")
@@ -94,6 +96,22 @@ def register(root: argparse._SubParsersAction, *, parents: list[argparse.Argumen
     _add_target_options(signal, "signal")
     signal.add_argument("--name", required=True, help="signal name")
     _add_inputs(signal, "signal argument")
+
+    update = commands.add("update", update_workflow, "send an update to a workflow and print its result")
+    add_execution_options(update)
+    update.add_argument("--name", required=True, help="update name")
+    update.add_argument(
+        "--update-id",
+        default="",
+        help="the update's id: sending an id again returns the first update's result (default: a new id)",
+    )
+    update.add_argument(
+        "--wait",
+        choices=("accepted", "completed"),
+        default="completed",
+        help="return once the update is accepted, or wait for its result (default: completed)",
+    )
+    _add_inputs(update, "update argument")
 
     query = commands.add("query", query_workflow, "query a workflow and print the answer")
     add_execution_options(query)
@@ -322,6 +340,53 @@ def signal_workflow(args: argparse.Namespace, context: Context) -> int:
         ),
     )
     print(f"Signal {args.name} sent to workflow {args.workflow_id}.")
+    return 0
+
+
+def update_workflow(args: argparse.Namespace, context: Context) -> int:
+    execution = execution_from(args)
+    stage = update_pb2.UPDATE_STAGE_ACCEPTED if args.wait == "accepted" else update_pb2.UPDATE_STAGE_COMPLETED
+    request = ws.UpdateWorkflowExecutionRequest(
+        namespace=context.namespace,
+        workflow_execution=execution,
+        update=update_pb2.UpdateInput(
+            update_id=args.update_id or str(uuid.uuid4()),
+            name=args.name,
+            args=_converter.to_payloads(args.input),
+        ),
+        identity=cli_identity(),
+        wait_stage=stage,
+    )
+    try:
+        response = context.connection.call("UpdateWorkflowExecution", request, timeout=UPDATE_CALL_TIMEOUT)
+        while response.stage < stage:  # the server answered before the handler finished: poll
+            response = context.connection.call(
+                "PollWorkflowExecutionUpdate",
+                ws.PollWorkflowExecutionUpdateRequest(
+                    namespace=context.namespace,
+                    workflow_execution=response.workflow_execution,
+                    update_id=response.update_id,
+                    wait_stage=stage,
+                ),
+                timeout=UPDATE_CALL_TIMEOUT,
+            )
+    except RpcFailure as failure:
+        if failure.code != grpc.StatusCode.DEADLINE_EXCEEDED:
+            raise
+        raise CliError(
+            f"update {args.name!r} got no answer within {UPDATE_CALL_TIMEOUT:.0f}s: "
+            "is a worker polling the workflow's task queue?"
+        ) from None
+    if response.outcome.HasField("failure"):
+        what = "was rejected" if response.rejected else "failed"
+        raise CliError(
+            f"update {args.name!r} (id {response.update_id}) {what}: {failure_text(response.outcome.failure)}"
+        )
+    if response.stage < update_pb2.UPDATE_STAGE_COMPLETED:
+        print(f"Update {args.name} accepted (id {response.update_id}).")
+        return 0
+    for value in decode_payloads(response.outcome.success):
+        print(value_text(value, indent=2))
     return 0
 
 
