@@ -38,7 +38,7 @@ EVERYTHING: dict[str, Any] = {
     "imagePullSecrets": [{"name": "registry-example"}],
     "logLevel": "debug",
     "logFormat": "plain",
-    "watchNamespaces": ["team-a", "team-b"],
+    "watchNamespaces": ["legato-system", "team-b"],
     "tracing": {"otlpEndpoint": "http://collector.observability:4317"},
     "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}, "limits": {"memory": "1Gi"}},
     "podSecurityContext": {"runAsNonRoot": True, "runAsUser": 20002, "fsGroup": 20002},

@@ -62,3 +62,10 @@ def test_bad_values_fail_naming_the_value(tmp_path: Path, values: dict[str, Any]
     assert result.code != 0, f"accepted: {values}"
     assert "values don't meet the specifications of the schema" in result.stderr, result.stderr
     assert named in result.stderr, result.stderr
+
+
+def test_a_cluster_outside_the_watched_namespaces_is_refused(tmp_path: Path) -> None:
+    result = template(tmp_path, {"watchNamespaces": ["team-a"], "cluster": CLUSTER}, check=False)
+    assert result.code != 0
+    assert "watchNamespaces [team-a] leaves out the release namespace legato-system" in result.stderr
+    assert template(tmp_path, {"watchNamespaces": ["team-a", "legato-system"], "cluster": CLUSTER}).code == 0
