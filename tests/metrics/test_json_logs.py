@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import uuid
 
+import pytest
 import yaml
 
 from legato.testing import WorkflowEnvironment, find_free_port, server_command
@@ -60,6 +62,38 @@ async def test_start_dev_json_lines_name_the_workflow_they_are_about() -> None:
     # A line about no workflow carries no workflow fields (a shard or queue loop inherits none).
     loaded = [r for r in records if "loaded; backlog" in str(r["message"])]
     assert loaded and all("workflow_id" not in r for r in loaded), loaded
+
+
+async def test_with_tracing_on_every_line_of_a_run_carries_the_runs_trace_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Tracing on (the tracing helper's OTEL_* switch); the collector address is closed, so
+    # spans are dropped after retries: the log lines are what this test reads.
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "otlp")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{find_free_port()}")
+    async with WorkflowEnvironment.start_local(
+        extra_args=["--log-format", "json", "--log-level", "debug"]
+    ) as env:
+        task_queue = f"json-trace-{uuid.uuid4().hex[:6]}"
+        workflow_id = f"json-trace-{uuid.uuid4().hex[:6]}"
+        async with Worker(
+            env.client, task_queue=task_queue, workflows=[MetricsHello], activities=[metrics_greet]
+        ):
+            handle = await env.client.start_workflow(
+                MetricsHello.run, "t", id=workflow_id, task_queue=task_queue
+            )
+            await handle.result()
+        output = env.server_output()
+
+    about = [r for r in _json_lines(output) if r.get("workflow_id") == workflow_id]
+    started = [r for r in about if r["message"] == "run of MetricsHello started"]
+    closed = [r for r in about if r["message"] == "run of MetricsHello closed: completed"]
+    assert len(started) == len(closed) == 1, about
+    trace_id = started[0].get("trace_id")
+    assert isinstance(trace_id, str) and re.fullmatch("[0-9a-f]{32}", trace_id), started[0]
+    # The close happens in a worker's answer, seconds later, in another RPC: same trace.
+    assert closed[0]["trace_id"] == trace_id
+    assert closed[0]["span_id"] != started[0]["span_id"]
 
 
 def _run_server(args: list[str], *, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
