@@ -43,6 +43,11 @@ async def address(
             "local_activity.py", "Signed up: ada@example.org (example.org): approved", id="local-activity"
         ),
         pytest.param("signals_queries.py", "Approved by: alice, bob", id="signals-and-queries"),
+        pytest.param(
+            "updates.py",
+            "Sold 6 seats, 2 left; rejected: only 3 seats left, asked for 10",
+            id="updates",
+        ),
         pytest.param("child_workflows.py", "1^2 + 2^2 + 3^2 + 4^2 = 30", id="child-workflows"),
         pytest.param(
             "saga.py", "rolled back: cancelled hotel for lisbon; cancelled flight for lisbon", id="saga"
