@@ -311,3 +311,39 @@ async def test_continue_as_new_with_wrong_db_version_creates_no_successor(
     assert await find_run(persistence, shard.shard_id, successor) is None
     current = await find_current(persistence, shard.shard_id, run)
     assert current is not None and current.run_id == run.run_id
+
+
+async def test_a_successor_can_replace_a_run_that_had_already_closed(
+    persistence: Persistence, shard: ShardInfo
+) -> None:
+    """Reset of a failed run: the closed current run is updated (it records the reset) and replaced."""
+    run = new_run()
+    await start_run(persistence, shard, run)
+    await close_run(persistence, shard, run)
+    successor = run.with_new_run_id()
+    recording = mutation(
+        run, read_version=2, next_event_id=4, state_enum=ExecutionState.COMPLETED, status=COMPLETED
+    )
+    starting = WorkflowMutation(
+        snapshot=snapshot(successor, request_id="request-reset"),
+        condition_db_version=0,
+        events=[batch(successor, 1, 2)],
+        transfer_tasks=[transfer(task_id(shard.range_id, 1))],
+    )
+
+    await persistence.executions.update_workflow_execution(
+        shard_id=shard.shard_id, range_id=shard.range_id, mutation=recording, new_run=starting
+    )
+
+    assert await find_run(persistence, shard.shard_id, run) == recording.snapshot
+    assert await find_run(persistence, shard.shard_id, successor) == starting.snapshot
+    current = await find_current(persistence, shard.shard_id, run)
+    assert current is not None
+    assert (current.run_id, current.create_request_id, current.state, current.status) == (
+        successor.run_id,
+        "request-reset",
+        ExecutionState.CREATED,
+        RUNNING,
+    )
+    assert await history_of(persistence, run) == [batch(run, 1, 2), batch(run, 3, 1)]
+    assert await history_of(persistence, successor) == [batch(successor, 1, 2)]
