@@ -25,7 +25,13 @@ the only poller waits on partition 3. The root partition is the meeting place:
   once having stored nothing. Not matched, the child persists the task itself.
 * **Backlog.** A child's persisted tasks that no local poller takes are offered
   to the root the same way by the queue's forwarder (``TaskQueue``), with a
-  short backoff while the root has no poller.
+  backoff while the root has no poller: short while the partition is polled,
+  long (tens of seconds) once nobody polls it, so queues left with a backlog
+  and no workers cost next to nothing. The root remembers which children
+  offered tasks it could not place; a poll that reaches the root and finds
+  nothing ready there first *pulls* from them: a poll forwarded from the root
+  to a child (``forwarded_from`` = the root) is answered at once, with a task
+  of the child's backlog, recorded started there, or with nothing.
 
 Forwarded requests carry ``forwarded_from`` and go only to the root, which
 never forwards, so nothing loops. A root that cannot be reached (moving,
@@ -137,6 +143,31 @@ async def offer_backlog_task_to_root(
         call_deadline.reset(token)
 
 
+async def pull_from_child(root: RootMatching, request: PollRequest, child: str) -> Any | None:
+    """(Root) ask child partition ``child`` for a ready task for this poll; None if it has none.
+
+    The child answers at once (``forwarded_from`` names the root) and records
+    the start itself. ``root`` is the routing client, which reaches the child
+    wherever it lives.
+    """
+    pull = type(request)()
+    pull.CopyFrom(request)
+    pull.poll_request.task_queue.name = child
+    pull.forwarded_from = request.poll_request.task_queue.name
+    token = set_call_timeout(_FORWARDED_ADD_TIMEOUT_S)
+    try:
+        if isinstance(pull, matching_service_pb2.PollActivityTaskQueueRequest):
+            answer = await root.PollActivityTaskQueue(pull)
+        else:
+            answer = await root.PollWorkflowTaskQueue(pull)
+    except Exception as err:  # the child is moving or unreachable: its forwarder offers again later
+        log.debug("could not pull a task from partition %s: %s", child, err)
+        return None
+    finally:
+        call_deadline.reset(token)
+    return answer if answer.task_token else None
+
+
 def poll_forwarder(
     root: RootMatching, request: PollRequest, partition: Partition
 ) -> Callable[[], Awaitable[Any]]:
@@ -180,6 +211,8 @@ async def next_task(
         if answer is not None and answer.task_token:
             return None, answer
         left = until - loop.time()
+        if queue.matcher.released:
+            return None, None  # this host is letting the queue go: the poller polls again elsewhere
         if left <= _MIN_FORWARDED_POLL_S:
             return await queue.poll(left), None
         if loop.time() - started < delay:

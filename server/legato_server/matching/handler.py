@@ -152,7 +152,11 @@ class MatchingHandler:
         """Add the task to ``queue``: True if a poller took it at once."""
         task = self._task(request)
         if request.forwarded_from:
-            return await queue.offer(task)  # the root: sync match or nothing (the child keeps it)
+            # The root: sync match or nothing (the child keeps it, and is pulled from when a poll comes).
+            matched = await queue.offer(task)
+            if not matched:
+                queue.note_child_backlog(request.forwarded_from)
+            return matched
         partition = task_queue_partitions.parse(queue.key.name)
         if (
             not partition.is_root
@@ -191,8 +195,11 @@ class MatchingHandler:
         key = TaskQueueKey(request.namespace_id, request.poll_request.task_queue.name, _WORKFLOW)
         queue = await self._queue(key)
         poll, forward = self._poll_route(request)
+        answer = await self._pull_from_children(queue, request)
+        if answer is not None:
+            return answer  # a child partition's task, already recorded started
         loop = asyncio.get_running_loop()
-        until = loop.time() + self._poll_timeout_s()
+        until = loop.time() + self._poll_timeout_s(request)
         while True:
             task, answer = await forwarding.next_task(queue, until=until, forward=forward)
             if answer is not None:
@@ -223,8 +230,11 @@ class MatchingHandler:
         key = TaskQueueKey(request.namespace_id, request.poll_request.task_queue.name, _ACTIVITY)
         queue = await self._queue(key)
         poll, forward = self._poll_route(request)
+        answer = await self._pull_from_children(queue, request)
+        if answer is not None:
+            return answer  # a child partition's task, already recorded started
         loop = asyncio.get_running_loop()
-        until = loop.time() + self._poll_timeout_s()
+        until = loop.time() + self._poll_timeout_s(request)
         while True:
             task, answer = await forwarding.next_task(queue, until=until, forward=forward)
             if answer is not None:
@@ -297,7 +307,25 @@ class MatchingHandler:
         else:
             queue.give_back(task)
 
-    def _poll_timeout_s(self) -> float:
+    async def _pull_from_children(self, queue: TaskQueue, request: Any) -> Any | None:
+        """(Root) with nothing ready here, a task from a child that could not place its backlog."""
+        if (
+            self._root is None
+            or queue.matcher.has_waiting_tasks
+            or not task_queue_partitions.parse(queue.key.name).is_root
+        ):
+            return None
+        for child in queue.children_with_backlog():
+            answer = await forwarding.pull_from_child(self._root, request, child)
+            if answer is not None:
+                return answer
+            queue.forget_child_backlog(child)
+        return None
+
+    def _poll_timeout_s(self, request: Any = None) -> float:
+        if request is not None and request.forwarded_from:
+            if task_queue_partitions.parse(request.forwarded_from).is_root:
+                return 0.0  # the root pulling from this child: answer at once
         timeout = self._config.poll_timeout.total_seconds()
         remaining = deadline.remaining_s()
         if remaining is not None:

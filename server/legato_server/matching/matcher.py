@@ -44,6 +44,8 @@ class TaskMatcher:
         self._room.set()
         self._has_ready = asyncio.Event()
         self._last_poll_monotonic: float | None = None
+        self.released = False
+        """Set by ``release_pollers``: the queue is being unloaded or the host is stopping."""
 
     # ------------------------------------------------------------ producers
 
@@ -143,6 +145,11 @@ class TaskMatcher:
     # ------------------------------------------------------------ state
 
     @property
+    def has_waiting_tasks(self) -> bool:
+        """A query or a ready task waits for a poller."""
+        return bool(self._ready) or any(not query.answer.done() for query in self._queries)
+
+    @property
     def waiting_pollers(self) -> int:
         return sum(1 for poller in self._pollers.values() if not poller.done())
 
@@ -155,6 +162,7 @@ class TaskMatcher:
 
     def release_pollers(self) -> None:
         """Answer every waiting poller with no task (on shutdown: workers get an empty poll, not an error)."""
+        self.released = True
         pollers = list(self._pollers.values())
         self._pollers.clear()
         for poller in pollers:

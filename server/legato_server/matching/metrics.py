@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from legato.api.v1 import enums_pb2
+from legato_server.common import task_queue_partitions
 from legato_server.common.metrics import MATCHING_SCHEDULE_TO_START, MATCHING_TASKS_ADDED, StateReader
 
 if TYPE_CHECKING:  # task_queue records through this module
@@ -48,9 +49,17 @@ def state_readers(queues: Callable[[], Iterable[TaskQueue]]) -> dict[str, StateR
     """Scrape-time gauges over the task queues ``queues()`` returns (a copy, safe off the loop)."""
 
     def backlog() -> Iterable[tuple[tuple[str, ...], float]]:
+        # Labelled by the queue's own name: the partitions of a queue on this host add up.
+        totals: dict[tuple[str, ...], float] = {}
         for queue in queues():
             key = queue.key
-            yield (key.namespace_id, key.name, TASK_TYPES.get(key.task_type, "")), queue.backlog_count
+            labels = (
+                key.namespace_id,
+                task_queue_partitions.parse(key.name).root,
+                TASK_TYPES.get(key.task_type, ""),
+            )
+            totals[labels] = totals.get(labels, 0) + queue.backlog_count
+        return totals.items()
 
     def loaded() -> Iterable[tuple[tuple[str, ...], float]]:
         for queue in queues():

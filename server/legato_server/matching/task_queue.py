@@ -47,6 +47,16 @@ _FORWARD_RETRY_S = 0.01
 _FORWARD_RETRY_MAX_S = 0.5
 """Backoff of a child partition's backlog offers while the root has no poller:
 a poller that comes to any partition gets the task within about this long."""
+_FORWARD_IDLE_RETRY_MAX_S = 30.0
+_POLLED_RECENTLY_S = 10.0
+"""Pollers pick partitions at random, so a partition nobody polled for this long
+belongs to a queue with no active poller (workers down, or a queue left behind):
+its offers back off to ``_FORWARD_IDLE_RETRY_MAX_S``, so thousands of such
+queues cost next to nothing. A poller that comes back still gets the task at
+once: the root remembers which children offered tasks it could not place
+(``children_with_backlog``) and pulls from them when a poll arrives."""
+_CHILD_BACKLOG_MEMORY_S = 2 * _FORWARD_IDLE_RETRY_MAX_S
+"""How long the root remembers a child's unplaced offer; the child offers again sooner."""
 
 ForwardTask = Callable[[MatchTask], Awaitable[bool]]
 
@@ -72,6 +82,7 @@ class TaskQueue:
         self._forwarder: asyncio.Task[None] | None = None
         self.forward_slots = asyncio.Semaphore(max(1, config.forwarded_polls_per_partition))
         """Polls of this (child) partition that may wait at the root at once."""
+        self._children_with_backlog: dict[str, float] = {}
 
     async def start(self) -> None:
         await self.backlog.start()
@@ -118,6 +129,20 @@ class TaskQueue:
                 f"{_SYNC_MATCH_SETTLE_S:g}s; dispatch it again"
             ) from None
         return True
+
+    def note_child_backlog(self, child: str) -> None:
+        """(Root) child partition ``child`` offered a task no poller here took: it holds a backlog."""
+        self._children_with_backlog[child] = asyncio.get_running_loop().time()
+
+    def children_with_backlog(self) -> list[str]:
+        """(Root) the children that recently offered tasks no poller took, oldest offer first."""
+        cutoff = asyncio.get_running_loop().time() - _CHILD_BACKLOG_MEMORY_S
+        for child in [name for name, when in self._children_with_backlog.items() if when < cutoff]:
+            del self._children_with_backlog[child]
+        return list(self._children_with_backlog)
+
+    def forget_child_backlog(self, child: str) -> None:
+        self._children_with_backlog.pop(child, None)
 
     def add_query(self, query: QueryTask) -> None:
         self.matcher.add_query(query)
@@ -192,7 +217,8 @@ class TaskQueue:
                 continue
             self.matcher.give_back(task)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, _FORWARD_RETRY_MAX_S)
+            active = self.matcher.polled_within(_POLLED_RECENTLY_S)
+            delay = min(delay * 2, _FORWARD_RETRY_MAX_S if active else _FORWARD_IDLE_RETRY_MAX_S)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)

@@ -230,6 +230,23 @@ async def test_a_poll_on_a_child_serves_its_own_backlog_first(hosts: Hosts, pers
     await until(lambda: hosts.queue(child(3)).backlog_count == 0)
 
 
+async def test_the_root_remembers_a_childs_backlog_and_pulls_it_at_once(hosts: Hosts) -> None:
+    added = await hosts.handlers[1].AddWorkflowTask(on(child(3), add_workflow_task("wf-pulled")))
+    assert not added.matched
+    assert hosts.queue(QUEUE).children_with_backlog() == [child(3)]
+    # The root's pull: a poll forwarded from the root to the child answers at once, with or without a task.
+    pull = on(child(3), poll_workflow())
+    pull.forwarded_from = QUEUE
+    await until(lambda: hosts.queue(child(3)).matcher.has_waiting_tasks)  # read from the store, ready
+    response = await asyncio.wait_for(hosts.handlers[1].PollWorkflowTaskQueue(pull), 5)
+    # Unless the child's forwarder held the task that instant (offering it to the root, in vain):
+    # then the pull finds nothing, and the forwarder offers it again.
+    if response.task_token:
+        assert response.workflow_execution.workflow_id == "wf-pulled"
+        empty = await asyncio.wait_for(hosts.handlers[1].PollWorkflowTaskQueue(pull), 1)
+        assert not empty.task_token
+
+
 async def test_a_forwarded_add_is_only_a_sync_match_and_the_root_stores_nothing(
     hosts: Hosts, persistence: Persistence
 ) -> None:
@@ -246,11 +263,12 @@ class SlowRoot:
 
     go: asyncio.Event = field(default_factory=asyncio.Event)
     entered: asyncio.Event = field(default_factory=asyncio.Event)
+    token: bytes = b"from-root"
 
     async def PollWorkflowTaskQueue(self, request: Any) -> workflow_service_pb2.PollWorkflowTaskQueueResponse:
         self.entered.set()
         await self.go.wait()
-        return workflow_service_pb2.PollWorkflowTaskQueueResponse(task_token=b"from-root")
+        return workflow_service_pb2.PollWorkflowTaskQueueResponse(task_token=self.token)
 
     async def AddWorkflowTask(self, request: Any) -> Any:
         return matching_service_pb2.AddWorkflowTaskResponse(matched=False)
@@ -298,6 +316,18 @@ async def test_a_poll_waits_at_the_root_or_locally_never_both(
     root.go.set()
     assert (await at_root).task_token == b"from-root"
     assert history.started == ["wf-local"]
+
+
+async def test_a_poll_at_the_root_ends_when_its_partition_is_let_go(matching: MatchingHandler) -> None:
+    """Stopping (or losing the partition) answers a poll waiting at the root, not at its poll timeout."""
+    root = SlowRoot(token=b"")  # the root lets its pollers go too: empty answers
+    matching.bind_root(root)  # type: ignore[arg-type]
+    poll = asyncio.create_task(matching.PollWorkflowTaskQueue(on(child(2), poll_workflow())))
+    await asyncio.wait_for(root.entered.wait(), 5)
+    matching.release_pollers()
+    root.go.set()
+    response = await asyncio.wait_for(poll, 2)  # well before the fixture's 5s poll timeout
+    assert not response.task_token
 
 
 async def test_one_poller_gets_50_tasks_on_random_partitions_without_waiting_out_a_poll(
