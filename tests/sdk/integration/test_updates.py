@@ -13,7 +13,8 @@ import grpc
 import pytest
 
 from legato import workflow
-from legato.api.v1 import enums_pb2
+from legato.api.v1 import common_pb2, enums_pb2, update_pb2
+from legato.api.v1 import workflow_service_pb2 as ws
 from legato.client import Client, WorkflowUpdateStage
 from legato.exceptions import ApplicationError, NondeterminismError, RPCError, WorkflowUpdateFailedError
 from legato.replayer import Replayer
@@ -251,3 +252,64 @@ async def test_replay_detects_changed_and_removed_update_handlers(
         Replayer(workflows=[CartWithoutActivity]).replay_workflow(history)
     with pytest.raises(NondeterminismError, match="has no update handler 'add_item'"):
         Replayer(workflows=[CartWithoutAddItem]).replay_workflow(history)
+
+
+async def test_an_accepted_update_whose_workflow_closes_first_gets_a_clear_error(
+    client: Client, task_queue: str, workflow_id: str
+) -> None:
+    async with cart_worker(client, task_queue):
+        handle = await client.start_workflow(Cart.run, id=workflow_id, task_queue=task_queue)
+        waiting = await handle.start_update(Cart.wait_closed, id="never-done")
+        await handle.terminate("stock take")
+        with pytest.raises(RPCError) as caught:
+            await waiting.result()
+    assert caught.value.status == grpc.StatusCode.FAILED_PRECONDITION
+    assert "closed (TERMINATED) before update 'never-done' completed" in str(caught.value)
+
+
+async def test_malformed_update_requests_are_refused_by_the_frontend(
+    client: Client, task_queue: str, workflow_id: str
+) -> None:
+    async with cart_worker(client, task_queue):
+        handle = await client.start_workflow(Cart.run, id=workflow_id, task_queue=task_queue)
+        await handle.execute_update(Cart.count, 1)
+        before = await event_types(client, workflow_id)
+        execution = common_pb2.WorkflowExecution(workflow_id=workflow_id)
+
+        async def refused(rpc: str, request: object) -> str:
+            with pytest.raises(RPCError) as caught:
+                await client.service.call(rpc, request, retry=False)
+            assert caught.value.status == grpc.StatusCode.INVALID_ARGUMENT, caught.value
+            return str(caught.value)
+
+        update = ws.UpdateWorkflowExecutionRequest
+        assert "update.name" in await refused(
+            "UpdateWorkflowExecution",
+            update(namespace=client.namespace, workflow_execution=execution, update=update_pb2.UpdateInput()),
+        )
+        assert "update.update_id" in await refused(
+            "UpdateWorkflowExecution",
+            update(
+                namespace=client.namespace,
+                workflow_execution=execution,
+                update=update_pb2.UpdateInput(name="count", update_id="x" * 300),
+            ),
+        )
+        assert "validate_update is set only by the server" in await refused(
+            "QueryWorkflow",
+            ws.QueryWorkflowRequest(
+                namespace=client.namespace,
+                execution=execution,
+                query=ws.WorkflowQuery(query_type="x", validate_update=update_pb2.UpdateInput(name="count")),
+            ),
+        )
+        assert "update_id" in await refused(
+            "PollWorkflowExecutionUpdate",
+            ws.PollWorkflowExecutionUpdateRequest(namespace=client.namespace, workflow_execution=execution),
+        )
+        with pytest.raises(RPCError) as unknown:
+            await handle.get_update_handle("no-such-update").result()
+        assert unknown.value.status == grpc.StatusCode.NOT_FOUND
+        assert "has no update with id 'no-such-update'" in str(unknown.value)
+        assert await event_types(client, workflow_id) == before
+        await handle.terminate("done")
