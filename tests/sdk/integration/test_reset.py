@@ -266,3 +266,30 @@ async def test_reset_rearms_the_activity_or_timer_open_at_the_point(
     assert len([e for e in events if e.event_type == opened]) == 1
     outcome = ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED if open_work == "activity" else ET.EVENT_TYPE_TIMER_FIRED
     assert [e.event_id for e in events if e.event_type == outcome][0] > reset_at
+
+
+async def test_reset_of_an_earlier_run_ends_the_current_one_and_reapplies_the_signals_of_both(
+    client: Client, task_queue: str, workflow_id: str
+) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[SignalCollector]):
+        first = await client.start_workflow(SignalCollector.run, id=workflow_id, task_queue=task_queue)
+        point = _ids(await _completed_tasks(first, 1), ET.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)[0]
+        await first.signal(SignalCollector.add, "a")
+        await _completed_tasks(first, 2)
+        first_run = (await first.describe()).run_id
+        await first.terminate("replaced")
+        second = await client.start_workflow(SignalCollector.run, id=workflow_id, task_queue=task_queue)
+        await _completed_tasks(second, 1)
+        await second.signal(SignalCollector.add, "b")
+        await _completed_tasks(second, 2)
+        second_run = (await second.describe()).run_id
+
+        earlier = client.get_workflow_handle(workflow_id, run_id=first_run)
+        new = await earlier.reset(event_id=point, reason="from the first run")
+        await client.get_workflow_handle(workflow_id).signal(SignalCollector.add, "done")
+        assert await new.result() == ["a", "b", "done"]
+
+    current = await client.get_workflow_handle(workflow_id, run_id=second_run).describe()
+    assert current.status == WorkflowExecutionStatus.TERMINATED
+    assert current.raw.reset_by.base_run_id == first_run
+    assert current.raw.reset_by.new_run_id == new.started_run_id

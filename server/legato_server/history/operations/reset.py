@@ -21,8 +21,10 @@ workflow id (one that failed, say): its history is only read.
 
 The base run's events are read inside the action, under the current run's
 lock: when the base is the current run no signal can land between the read and
-the termination and be lost to the re-apply. A retried request (same
-request_id) finds its new run already current and gets the same run id back.
+the termination and be lost to the re-apply. When the base is an earlier run,
+the current run's signals are re-applied after the base run's (all of them
+came after the point). A retried request (same request_id) finds its new run
+already current and gets the same run id back.
 """
 
 from __future__ import annotations
@@ -99,6 +101,17 @@ async def reset_workflow(
             reset_time=ev.timestamp(current.now_ms),
         )
         signals = _signals_after(events, source, point) if reset.reapply_signals else []
+        if reset.reapply_signals and base is not None:
+            # The base is an earlier run: the current run's signals came after the point too.
+            current_events = await read_events(
+                shard,
+                namespace_id=namespace_id,
+                workflow_id=workflow_id,
+                run_id=current.run_id,
+                first_event_id=1,
+                next_event_id=current.next_event_id,
+            )
+            signals += _signals_after(current_events, current, None)
         new_run = _build_run(
             source,
             events[: point.started_event_id],
@@ -134,11 +147,12 @@ def _copy(ms: MutableState) -> MutableState:
 
 
 def _signals_after(
-    events: Sequence[history_pb2.HistoryEvent], base: MutableState, point: ResetPoint
+    events: Sequence[history_pb2.HistoryEvent], run: MutableState, point: ResetPoint | None
 ) -> list[history_pb2.WorkflowExecutionSignaledEventAttributes]:
-    """The signals the base run took after the point, including any still buffered behind a running task."""
-    later = [e for e in events if e.event_id > point.started_event_id]
-    later += list(base.state.buffered_events)
+    """The signals ``run`` took after the point (all of them without one), including any still buffered."""
+    after = point.started_event_id if point is not None else 0
+    later = [e for e in events if e.event_id > after]
+    later += list(run.state.buffered_events)
     return [
         e.workflow_execution_signaled_event_attributes
         for e in later
