@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import pytest
@@ -41,9 +41,9 @@ class StagedOrder:
 
 
 async def _eventually(
-    probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, timeout: float = 15.0
+    probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, within: float = 15.0
 ) -> T:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         value = await probe()
         if done(value) or time.monotonic() > deadline:
@@ -72,7 +72,7 @@ async def test_attributes_set_at_start_and_upserted_are_listed_counted_and_descr
             search_attributes={
                 "IssueCustomerId": customer,
                 "IssueAmount": 42.5,
-                "IssueDue": datetime(2026, 3, 1, tzinfo=timezone.utc).isoformat(),
+                "IssueDue": datetime(2026, 3, 1, tzinfo=UTC).isoformat(),
             },
         )
         assert await handle.result() == "shipped"
