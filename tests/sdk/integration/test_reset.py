@@ -293,3 +293,32 @@ async def test_reset_of_an_earlier_run_ends_the_current_one_and_reapplies_the_si
     assert current.status == WorkflowExecutionStatus.TERMINATED
     assert current.raw.reset_by.base_run_id == first_run
     assert current.raw.reset_by.new_run_id == new.started_run_id
+
+
+async def test_a_retried_reset_request_returns_the_same_new_run(
+    client: Client, task_queue: str, workflow_id: str
+) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[SignalCollector]):
+        handle = await client.start_workflow(SignalCollector.run, id=workflow_id, task_queue=task_queue)
+        await _completed_tasks(handle, 1)
+        old_run = (await handle.describe()).run_id
+        request = ws.ResetWorkflowExecutionRequest(
+            namespace=client.namespace,
+            workflow_execution=handle._execution(),
+            reason="retried",
+            reset_type=enums_pb2.RESET_TYPE_FIRST_WORKFLOW_TASK,
+            request_id=f"reset-{workflow_id}",
+        )
+        first: ws.ResetWorkflowExecutionResponse = await client.service.call(
+            "ResetWorkflowExecution", request
+        )
+        again: ws.ResetWorkflowExecutionResponse = await client.service.call(
+            "ResetWorkflowExecution", request
+        )
+        assert again.run_id == first.run_id != old_run
+        described = await handle.describe()
+        assert described.run_id == first.run_id
+        assert described.status == WorkflowExecutionStatus.RUNNING
+        assert described.raw.reset_from.base_run_id == old_run
+        await handle.signal(SignalCollector.add, "done")
+        assert await client.get_workflow_handle(workflow_id, run_id=first.run_id).result() == ["done"]
