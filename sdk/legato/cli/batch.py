@@ -135,6 +135,7 @@ def run(
         rpc, message = request(target)
         await asyncio.to_thread(context.connection.call, rpc, message)
 
+    started = time.monotonic()
     progress = asyncio.run(
         run_batch(
             targets,
@@ -148,7 +149,8 @@ def run(
     show(progress, final=True)
     print(
         f"{past} {progress.succeeded} of {progress.total} workflow run(s) matching the query "
-        f"(skipped {progress.skipped} already closed, failed {progress.failed})."
+        f"(skipped {progress.skipped} already closed, failed {progress.failed}) "
+        f"in {time.monotonic() - started:.1f}s."
     )
     for failure in progress.failures[:FAILURES_SHOWN]:
         print(f"failed: {failure.workflow_id} run {failure.run_id}: {failure.message}", file=sys.stderr)
