@@ -40,6 +40,13 @@ class StagedOrder:
         return str(workflow.info().search_attributes["IssueStage"])
 
 
+@workflow.defn
+class UpsertsUnregistered:
+    @workflow.run
+    async def run(self) -> None:
+        workflow.upsert_search_attributes({"IssueNeverRegistered": "x"})
+
+
 async def _eventually(
     probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, within: float = 15.0
 ) -> T:
@@ -120,3 +127,26 @@ async def test_a_malformed_query_is_invalid_argument_naming_the_position(
     assert "unexpected 'AND' at position 22" in raised.value.details
     with pytest.raises(RPCError, match="does not fit IssueAmount"):
         await client.count_workflows(query="IssueAmount > 'many'")
+
+
+async def test_an_upsert_of_an_unregistered_attribute_fails_the_workflow_task_naming_it(
+    client: Client, registered: None, task_queue: str, workflow_id: str
+) -> None:
+    async with Worker(client, task_queue=task_queue, workflows=[UpsertsUnregistered]):
+        handle = await client.start_workflow(UpsertsUnregistered.run, id=workflow_id, task_queue=task_queue)
+
+        history = await _eventually(
+            handle.fetch_history,
+            lambda h: any(e.event_type == enums_pb2.EVENT_TYPE_WORKFLOW_TASK_FAILED for e in h.events),
+        )
+    failed = [e for e in history.events if e.event_type == enums_pb2.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+    assert failed, "the workflow task never failed"
+    attributes = failed[0].workflow_task_failed_event_attributes
+    assert attributes.cause == enums_pb2.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMMAND
+    assert "IssueNeverRegistered" in attributes.failure.message
+    assert not [
+        e for e in history.events if e.event_type == enums_pb2.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+    ]
+    described = await handle.describe()
+    assert "IssueNeverRegistered" not in described.search_attributes
+    await handle.terminate("test over")
