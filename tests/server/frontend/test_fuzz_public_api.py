@@ -406,6 +406,22 @@ def test_query_workflow(server: FuzzServer, request: ws.QueryWorkflowRequest) ->
 
 
 @FUZZ
+@given(request=requests(ws.UpdateWorkflowExecutionRequest))
+def test_update_workflow_execution(server: FuzzServer, request: ws.UpdateWorkflowExecutionRequest) -> None:
+    # Ids of their own, as for queries: an update of a workflow that exists waits for a worker to validate it.
+    request.workflow_execution.workflow_id = "update-" + request.workflow_execution.workflow_id
+    call(server, "UpdateWorkflowExecution", request)
+
+
+@FUZZ
+@given(request=requests(ws.PollWorkflowExecutionUpdateRequest))
+def test_poll_workflow_execution_update(
+    server: FuzzServer, request: ws.PollWorkflowExecutionUpdateRequest
+) -> None:
+    call(server, "PollWorkflowExecutionUpdate", request)
+
+
+@FUZZ
 @given(request=requests(ws.RespondWorkflowTaskCompletedRequest), real_token=REAL_TOKEN_MOSTLY)
 def test_respond_workflow_task_completed(server: FuzzServer, request: Message, real_token: bool) -> None:
     call(server, "RespondWorkflowTaskCompleted", with_token(request, real_token, server, workflow_task_token))
