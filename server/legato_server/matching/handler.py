@@ -164,8 +164,13 @@ class MatchingHandler:
             and not queue.matcher.waiting_pollers
             and await forwarding.offer_add_to_root(self._root, request, partition)
         ):
-            return True
-        return await queue.add(task)
+            matched = True
+        else:
+            matched = await queue.add(task)
+        # Counted here, where history's task arrives, once: not again when a partition
+        # forwards it to the root (the forwarded add above returns early).
+        metrics.task_added(queue.key.task_type, sync_match=matched)
+        return matched
 
     def _task(
         self,
@@ -205,6 +210,7 @@ class MatchingHandler:
             if answer is not None:
                 return answer  # the root's poll response, already recorded started
             if task is None:
+                self._after_empty_pull(queue, request)
                 return workflow_service_pb2.PollWorkflowTaskQueueResponse()
             if isinstance(task, QueryTask):
                 return task.response
@@ -240,6 +246,7 @@ class MatchingHandler:
             if answer is not None:
                 return answer  # the root's poll response, already recorded started
             if task is None:
+                self._after_empty_pull(queue, request)
                 return workflow_service_pb2.PollActivityTaskQueueResponse()
             if isinstance(task, QueryTask):  # never queued on activity queues
                 continue
@@ -321,6 +328,11 @@ class MatchingHandler:
                 return answer
             queue.forget_child_backlog(child)
         return None
+
+    @staticmethod
+    def _after_empty_pull(queue: TaskQueue, request: Any) -> None:
+        if request.forwarded_from and task_queue_partitions.parse(request.forwarded_from).is_root:
+            queue.kick_forwarder()  # the root has a poller: what this child holds should reach it
 
     def _poll_timeout_s(self, request: Any = None) -> float:
         if request is not None and request.forwarded_from:

@@ -29,7 +29,6 @@ from typing import Any
 
 from legato_server.common import errors
 from legato_server.common.logs import TransientLog
-from legato_server.matching import metrics
 from legato_server.matching.backlog import TaskBacklog, TaskQueueKey
 from legato_server.matching.config import MatchingConfig
 from legato_server.matching.matcher import TaskMatcher
@@ -83,6 +82,7 @@ class TaskQueue:
         self.forward_slots = asyncio.Semaphore(max(1, config.forwarded_polls_per_partition))
         """Polls of this (child) partition that may wait at the root at once."""
         self._children_with_backlog: dict[str, float] = {}
+        self._kick = asyncio.Event()
 
     async def start(self) -> None:
         await self.backlog.start()
@@ -104,7 +104,6 @@ class TaskQueue:
         """Sync-match ``task`` with a waiting poller (True), or persist it as backlog (False)."""
         if not await self.offer(task):
             await self.backlog.persist(task)
-            metrics.task_added(self.key.task_type, sync_match=False)
             return False
         return True
 
@@ -119,7 +118,6 @@ class TaskQueue:
         if not self.matcher.offer(task):
             task.settled = None
             return False
-        metrics.task_added(self.key.task_type, sync_match=True)
         try:
             async with asyncio.timeout(_SYNC_MATCH_SETTLE_S):
                 await asyncio.shield(task.settled)
@@ -216,9 +214,23 @@ class TaskQueue:
                 delay = _FORWARD_RETRY_S
                 continue
             self.matcher.give_back(task)
-            await asyncio.sleep(delay)
-            active = self.matcher.polled_within(_POLLED_RECENTLY_S)
-            delay = min(delay * 2, _FORWARD_RETRY_MAX_S if active else _FORWARD_IDLE_RETRY_MAX_S)
+            try:
+                await asyncio.wait_for(self._kick.wait(), delay)
+                self._kick.clear()
+                delay = _FORWARD_RETRY_S  # a poller is waiting at the root now
+            except TimeoutError:
+                active = self.matcher.polled_within(_POLLED_RECENTLY_S)
+                delay = min(delay * 2, _FORWARD_RETRY_MAX_S if active else _FORWARD_IDLE_RETRY_MAX_S)
+
+    def kick_forwarder(self) -> None:
+        """(Child) the root has a poller but pulled nothing from here: offer the backlog again now.
+
+        The pull can miss a task the backlog reader has not read yet, or that the
+        forwarder is offering that instant; the root then forgets this child, so
+        without the kick the task would wait out the forwarder's backoff.
+        """
+        if self.backlog_count:
+            self._kick.set()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
