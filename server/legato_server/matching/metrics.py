@@ -1,7 +1,8 @@
 """Matching's measurements: how tasks reach pollers, and what its queues hold.
 
-Recorded as tasks move (``TaskQueue.add`` counts sync matches against backlog
-writes; ``MatchingHandler`` times schedule-to-start when a poller's task is
+Recorded as tasks move (``MatchingHandler._add`` counts each task history adds
+once, as a sync match or a backlog write, and not again when a partition
+forwards it to its root; schedule-to-start is timed when a poller's task is
 recorded started). Read at scrape time (``state_readers``): each loaded
 queue's backlog, the queues loaded and the pollers waiting, per task type.
 """
