@@ -24,6 +24,8 @@ import copy
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,6 +87,20 @@ def operator(cluster: Kube, legato_image: str) -> Kube:
     kube.run("rollout", "status", "deployment/legato-operator", "--timeout=120s", timeout=150)
     kube.wait_for_ready_pods("app.kubernetes.io/name=legato-operator", timeout=120)
     return kube
+
+
+MYSQL_SCHEMA_VERSIONS = REPO_ROOT / "server" / "legato_server" / "schema" / "mysql" / "legato" / "versioned"
+
+
+def _schema_tool(command: str, host: str, database: str, *extra: str) -> str:
+    """``legato-server schema <command>`` from this machine against the e2e MariaDB; its output line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "legato_server.schema_cli", "schema", command, "--db", "mysql", "--host", host,
+         "--user", "legato", "--password", DB_PASSWORD, "--database", database, *extra],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def image_build_key() -> str:
@@ -487,17 +503,29 @@ def _after_two_timer_rounds_of(kube: Kube) -> None:
 def test_upgrade_runs_the_schema_job_before_rolling_and_loses_no_workflow(
     namespace: Kube, legato_image: str, database_host: str, database: str
 ) -> None:
-    """0.1.0 -> 0.2.0 with ``image`` pinned to this build (the e2e cluster has no second build):
-    the policy allows one minor, the schema Job of the new version runs first, pods roll after it."""
+    """A database left at the first schema version is migrated version by version before any pod
+    starts; then 0.1.0 -> 0.2.0 with ``image`` pinned to this build (the e2e cluster has no second
+    build): the policy allows one minor, the schema Job of the new version runs first, pods roll after it."""
     kube = namespace
     timer = Timer()
+    # The database of an older release: the schema tool stops at the first version.
+    assert "schema set up at version 1.0" in _schema_tool(
+        "setup", database_host, database, "--target-version", "1.0"
+    )
+    newest = max(
+        (path.name.removeprefix("v") for path in MYSQL_SCHEMA_VERSIONS.iterdir()),
+        key=lambda v: tuple(int(part) for part in v.split(".")),
+    )
+    assert newest != "1.0"
     resource = cluster_resource(db_host=database_host, database=database)
     resource["spec"]["image"] = legato_image
     resource["spec"]["version"] = "0.1.0"
     kube.apply([manifests.db_secret(DB_PASSWORD), resource])
     wait_condition(kube, "Ready", status="True", timeout=300)
     first_job = kube.get("legatocluster", CLUSTER)["status"]["schemaJob"]
-    timer.mark("0.1.0 Ready")
+    assert kube.get("legatocluster", CLUSTER)["status"]["schemaVersion"] == newest
+    assert f"schema version {newest} " in _schema_tool("version", database_host, database)
+    timer.mark(f"0.1.0 Ready, schema migrated 1.0 -> {newest} first")
     kube.apply(
         [
             manifests.sample_config_map("hello-sample", SAMPLE_FILES),
