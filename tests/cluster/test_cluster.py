@@ -26,6 +26,10 @@ from tests.cluster.harness import TTL_S, Cluster
 
 TASK_QUEUE = "cluster"
 
+# Starting seven processes and waiting up to 240 s for the workload must fit, so
+# the test's own wait (which prints what each stuck workflow waits for) fires first.
+pytestmark = pytest.mark.timeout(600)
+
 
 @activity.defn
 async def add_one(value: int) -> int:
