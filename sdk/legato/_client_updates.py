@@ -23,7 +23,7 @@ FAILED_PRECONDITION, whose message says so.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -176,6 +176,7 @@ def update_request(
     args: Sequence[Any],
     update_id: str | None,
     wait_for_stage: WorkflowUpdateStage,
+    headers: Mapping[str, common_pb2.Payload] | None = None,
 ) -> ws.UpdateWorkflowExecutionRequest:
     return ws.UpdateWorkflowExecutionRequest(
         namespace=client.namespace,
@@ -184,6 +185,7 @@ def update_request(
             update_id=update_id or str(uuid.uuid4()),
             name=name,
             args=client.data_converter.payload_converter.to_payloads(list(args)),
+            header=common_pb2.Header(fields=dict(headers or {})),
         ),
         identity=client.identity,
         wait_stage=int(wait_for_stage),  # type: ignore[arg-type]

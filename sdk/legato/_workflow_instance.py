@@ -1034,6 +1034,12 @@ class _RootInbound(icp.WorkflowInboundInterceptor):
             raise exc.WorkflowQueryFailedError(f"no query handler {input.query_name!r}")
         return handler.fn(*input.args)
 
+    def handle_update_validator(self, input: icp.HandleUpdateInput) -> None:
+        self._instance.updates.run_validator(input)
+
+    async def handle_update_handler(self, input: icp.HandleUpdateInput) -> Any:
+        return await self._instance.updates.run_handler(input)
+
 
 class _RootOutbound(icp.WorkflowOutboundInterceptor):
     """The innermost outbound interceptor: turns calls into commands."""

@@ -18,7 +18,9 @@ The server delivers an update twice, in two shapes:
   workflow task, as it does from the run method, so a fixed deploy can retry.
 
 An accepted update whose handler is gone from the code is nondeterminism (the
-history says a handler accepted it). ``all_handlers_finished`` lets the run
+history says a handler accepted it). Both the validator and the handler run
+through the workflow inbound interceptors (``handle_update_validator``,
+``handle_update_handler``). ``all_handlers_finished`` lets the run
 method wait for running handlers before it returns, because a workflow that
 closes drops the completions of handlers still running.
 """
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from legato import exceptions as exc
+from legato import interceptor as icp
 from legato._workflow_commands import CommandEntry
 from legato._workflow_types import ReadOnlyContextError
 from legato.api.v1 import command_pb2, enums_pb2, history_pb2, update_pb2
@@ -86,18 +89,36 @@ class WorkflowUpdates:
                 type="PayloadConversionError",
                 non_retryable=True,
             ) from None
-        if handler.validator is None:
-            return
+        headers = dict(update.header.fields)
         with instance.loop.running():
             instance.loop.read_only = True
             try:
-                result = handler.validator(*args)
-                if inspect.isawaitable(result):
-                    if inspect.iscoroutine(result):
-                        result.close()
-                    raise ReadOnlyContextError(f"the validator of update {update.name!r} must be sync")
+                instance._inbound.handle_update_validator(
+                    icp.HandleUpdateInput(update.update_id, update.name, args, headers)
+                )
             finally:
                 instance.loop.read_only = False
+
+    def run_validator(self, input: icp.HandleUpdateInput) -> None:
+        """The innermost validator hook: the ``@<update>.validator``, if the update has one."""
+        handler = self._handlers.get(input.update_name)
+        if handler is None or handler.validator is None:
+            return
+        result = handler.validator(*input.args)
+        if inspect.isawaitable(result):
+            if inspect.iscoroutine(result):
+                result.close()
+            raise ReadOnlyContextError(f"the validator of update {input.update_name!r} must be sync")
+
+    async def run_handler(self, input: icp.HandleUpdateInput) -> Any:
+        """The innermost handler hook: the ``@workflow.update`` method itself."""
+        handler = self._handlers.get(input.update_name)
+        if handler is None:
+            raise exc.ApplicationError(self._unknown(input.update_name), type="UnknownUpdate")
+        result = handler.fn(*input.args)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
 
     # ------------------------------------------------------------ running handlers
 
@@ -123,9 +144,9 @@ class WorkflowUpdates:
         try:
             try:
                 args = pc.from_payloads(attrs.input, handler.arg_types)
-                result = handler.fn(*args)
-                if inspect.isawaitable(result):
-                    result = await result
+                result = await instance._inbound.handle_update_handler(
+                    icp.HandleUpdateInput(attrs.update_id, attrs.name, args, dict(attrs.header.fields))
+                )
                 outcome.success.CopyFrom(pc.to_payloads([result]))
             except asyncio.CancelledError:
                 outcome.failure.CopyFrom(

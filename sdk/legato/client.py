@@ -73,6 +73,7 @@ from legato.interceptor import (
     QueryWorkflowInput,
     SignalWorkflowInput,
     StartWorkflowInput,
+    StartWorkflowUpdateInput,
 )
 
 __all__ = [
@@ -934,6 +935,23 @@ class _ClientCalls(ClientOutboundInterceptor):
         await client.data_converter.encode_message(request)
         await client.service.call("SignalWorkflowExecution", request)
 
+    async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> WorkflowUpdateHandle[Any]:
+        client = self._client
+        request = update_request(
+            client,
+            workflow_id=input.workflow_id,
+            run_id=input.run_id,
+            name=input.update_name,
+            args=input.args,
+            update_id=input.update_id,
+            wait_for_stage=WorkflowUpdateStage(input.wait_for_stage),
+            headers=input.headers,
+        )
+        handle, _ = await send_update(
+            client, request, result_type=input.result_type, rpc_timeout=input.rpc_timeout
+        )
+        return handle
+
     async def query_workflow(self, input: QueryWorkflowInput) -> common_pb2.Payloads:
         """Returns the (decoded) result payloads; the handle converts them to the asked type."""
         client = self._client
@@ -1239,16 +1257,19 @@ class WorkflowHandle(Generic[ReturnType]):
         """
         if result_type is None and not isinstance(update, str):
             result_type = _return_type(update)
-        request = update_request(
-            self.client,
-            workflow_id=self.id,
-            run_id=self.run_id,
-            name=handler_name(update, "update"),
-            args=args,
-            update_id=id,
-            wait_for_stage=wait_for_stage,
+        handle: WorkflowUpdateHandle[Any] = await self.client._chain.start_workflow_update(
+            StartWorkflowUpdateInput(
+                workflow_id=self.id,
+                run_id=self.run_id,
+                update_id=id or str(uuid.uuid4()),
+                update_name=handler_name(update, "update"),
+                args=list(args),
+                wait_for_stage=int(wait_for_stage),
+                headers={},
+                result_type=result_type,
+                rpc_timeout=rpc_timeout,
+            )
         )
-        handle, _ = await send_update(self.client, request, result_type=result_type, rpc_timeout=rpc_timeout)
         return handle
 
     def get_update_handle(self, id: str, *, result_type: Any = None) -> WorkflowUpdateHandle[Any]:

@@ -55,6 +55,19 @@ class QueryWorkflowInput:
     headers: Headers = field(default_factory=dict)
 
 
+@dataclass
+class StartWorkflowUpdateInput:
+    workflow_id: str
+    run_id: str | None
+    update_id: str
+    update_name: str
+    args: Sequence[Any]
+    wait_for_stage: int  # legato.client.WorkflowUpdateStage
+    headers: Headers = field(default_factory=dict)
+    result_type: Any = None
+    rpc_timeout: Any = None  # timedelta | None
+
+
 class ClientOutboundInterceptor:
     """Wraps the client's calls to the server. ``next`` is the rest of the chain."""
 
@@ -69,6 +82,10 @@ class ClientOutboundInterceptor:
 
     async def query_workflow(self, input: QueryWorkflowInput) -> Any:
         return await self.next.query_workflow(input)
+
+    async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> Any:
+        """Send an update; returns its ``WorkflowUpdateHandle`` once it reached ``wait_for_stage``."""
+        return await self.next.start_workflow_update(input)
 
 
 # ---------------------------------------------------------------- activity side
@@ -110,6 +127,14 @@ class HandleSignalInput:
 @dataclass
 class HandleQueryInput:
     query_name: str
+    args: Sequence[Any]
+    headers: Mapping[str, common_pb2.Payload]
+
+
+@dataclass
+class HandleUpdateInput:
+    update_id: str
+    update_name: str
     args: Sequence[Any]
     headers: Mapping[str, common_pb2.Payload]
 
@@ -162,6 +187,13 @@ class WorkflowInboundInterceptor:
 
     def handle_query(self, input: HandleQueryInput) -> Any:
         return self.next.handle_query(input)
+
+    def handle_update_validator(self, input: HandleUpdateInput) -> None:
+        """Runs the update's validator (read-only, not on replay); raising rejects the update."""
+        self.next.handle_update_validator(input)
+
+    async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+        return await self.next.handle_update_handler(input)
 
 
 class Interceptor:

@@ -50,6 +50,7 @@ from legato.interceptor import (
     StartActivityInput,
     StartChildWorkflowInput,
     StartWorkflowInput,
+    StartWorkflowUpdateInput,
     WorkflowInboundInterceptor,
     WorkflowOutboundInterceptor,
 )
@@ -159,6 +160,14 @@ class _TracingClientOutbound(ClientOutboundInterceptor):
             f"QueryWorkflow:{input.query_name}", input.headers, **{"legato.workflow_id": input.workflow_id}
         ):
             return await self.next.query_workflow(input)
+
+    async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> Any:
+        with self._span(
+            f"StartWorkflowUpdate:{input.update_name}",
+            input.headers,
+            **{"legato.workflow_id": input.workflow_id, "legato.update_id": input.update_id},
+        ):
+            return await self.next.start_workflow_update(input)
 
 
 class _TracingActivityInbound(ActivityInboundInterceptor):

@@ -8,15 +8,19 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, ClassVar
 
 import grpc
 import pytest
 
+from legato import interceptor as icp
 from legato import workflow
 from legato.api.v1 import common_pb2, enums_pb2, update_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato.client import Client, WorkflowUpdateStage
+from legato.converter import default_converter
 from legato.exceptions import ApplicationError, NondeterminismError, RPCError, WorkflowUpdateFailedError
+from legato.interceptor import Interceptor
 from legato.replayer import Replayer
 from legato.testing import WorkflowEnvironment
 from legato.worker import Worker
@@ -313,3 +317,54 @@ async def test_malformed_update_requests_are_refused_by_the_frontend(
         assert "has no update with id 'no-such-update'" in str(unknown.value)
         assert await event_types(client, workflow_id) == before
         await handle.terminate("done")
+
+
+class _Recorder(Interceptor):
+    """Puts a header on every update the client sends and notes what the workflow side saw."""
+
+    seen: ClassVar[list[tuple[str, str, str]]] = []
+
+    def intercept_client(self, next: icp.ClientOutboundInterceptor) -> icp.ClientOutboundInterceptor:
+        class Outbound(icp.ClientOutboundInterceptor):
+            async def start_workflow_update(self, input: icp.StartWorkflowUpdateInput) -> Any:
+                input.headers["tenant"] = default_converter.payload_converter.to_payload("acme")
+                return await self.next.start_workflow_update(input)
+
+        return Outbound(next)
+
+    def workflow_interceptor_class(self) -> type[icp.WorkflowInboundInterceptor]:
+        class Inbound(icp.WorkflowInboundInterceptor):
+            def _note(self, stage: str, input: icp.HandleUpdateInput) -> None:
+                tenant = default_converter.payload_converter.from_payload(input.headers["tenant"])
+                _Recorder.seen.append((stage, input.update_name, tenant))
+
+            def handle_update_validator(self, input: icp.HandleUpdateInput) -> None:
+                self._note("validator", input)  # validators never run on replay
+                super().handle_update_validator(input)
+
+            async def handle_update_handler(self, input: icp.HandleUpdateInput) -> Any:
+                if not workflow.unsafe.is_replaying():
+                    self._note("handler", input)
+                return await super().handle_update_handler(input)
+
+        return Inbound
+
+
+async def test_updates_pass_through_client_and_workflow_interceptors(
+    env: WorkflowEnvironment, task_queue: str, workflow_id: str
+) -> None:
+    client = await Client.connect(env.address, interceptors=[_Recorder()])
+    try:
+        async with cart_worker(client, task_queue):
+            handle = await client.start_workflow(Cart.run, id=workflow_id, task_queue=task_queue)
+            assert await handle.execute_update(Cart.count, 4) == 4
+            with pytest.raises(WorkflowUpdateFailedError):
+                await handle.execute_update(Cart.add_item, "")
+            await handle.terminate("done")
+    finally:
+        await client.close()
+    assert _Recorder.seen == [
+        ("validator", "count", "acme"),
+        ("handler", "count", "acme"),
+        ("validator", "add_item", "acme"),
+    ]
