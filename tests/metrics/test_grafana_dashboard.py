@@ -17,7 +17,11 @@ MATCHER = re.compile(r"([a-z_]+)\s*(?:=~|!~|!=|=)")
 ADDED_BY_PROMETHEUS = {"job", "instance"}
 
 
+GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$job": ".*"}
+
+
 def _queries(dashboard: dict[str, object]) -> list[str]:
+    """The PromQL of every panel, then the template variables' queries (Grafana syntax)."""
     queries = []
     for panel in dashboard["panels"]:  # type: ignore[attr-defined]
         if panel["type"] == "row":
@@ -28,6 +32,19 @@ def _queries(dashboard: dict[str, object]) -> list[str]:
         if variable["type"] == "query":
             queries.append(variable["query"]["query"])
     return queries
+
+
+def test_every_panel_query_is_valid_promql() -> None:
+    import promql_parser
+
+    dashboard = json.loads(DASHBOARD.read_text())
+    for query in _queries(dashboard):
+        if query.startswith("label_values("):
+            continue  # Grafana's own function, not PromQL
+        for variable, value in GRAFANA_VARIABLES.items():
+            query = query.replace(variable, value)
+        assert "$" not in query, f"an unknown Grafana variable in {query!r}"
+        promql_parser.parse(query)  # raises on a syntax error, naming it
 
 
 async def test_every_series_the_dashboard_queries_is_in_a_real_scrape() -> None:
