@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Run the end-to-end suite on a real single-node Kubernetes, building what is
 # missing: Kubernetes/CoreDNS/pause (once, cached), the Legato image (seconds
-# when only code changed), then cluster up, image import, the e2e MariaDB,
+# when only code changed), then cluster up, image import, the e2e MariaDB and
+# Cassandra (e2e/infra/db.sh),
 # `pytest e2e`, and cluster down. Prints each phase's wall time.
 #
 #   scripts/e2e.sh                  # everything
 #   scripts/e2e.sh -k fifty -x      # extra arguments go to pytest
 #
-# LEGATO_E2E_KEEP_CLUSTER=1 leaves the cluster (and its MariaDB) running for
+# LEGATO_E2E_KEEP_CLUSTER=1 leaves the cluster (and its databases) running for
 # the next run or for poking at it with
 # `$(e2e/infra/cluster.sh paths | sed -n s/KUBECTL=//p) --kubeconfig $(e2e/infra/cluster.sh kubeconfig) ...`.
 # Needs root (network namespaces, mounts, iptables, debootstrap).
@@ -73,6 +74,9 @@ e2e/infra/cluster.sh import "$archive"
 phase_end
 phase "e2e mariadb"
 e2e/infra/db.sh start
+phase_end
+phase "e2e cassandra"
+e2e/infra/db.sh start-cassandra
 phase_end
 
 phase "pytest e2e"

@@ -375,8 +375,9 @@ down() {
     local start=$SECONDS
     [[ $(id -u) == 0 ]] || die "down must run as root"
     mkdir -p "$PIDS" "$LOGS"
-    # The e2e MariaDB listens on the bridge address that is about to go.
+    # The e2e MariaDB and Cassandra listen on the bridge address that is about to go.
     "$E2E_INFRA/db.sh" stop >/dev/null 2>&1 || true
+    "$E2E_INFRA/db.sh" stop-cassandra >/dev/null 2>&1 || true
     stop_pidfile "$PIDS/kubelet.pid" kubelet 20
     remove_containers
     kill_cgroup_procs
