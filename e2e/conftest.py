@@ -14,10 +14,14 @@ runs ``pytest e2e``, tears down) or, with a cluster already up,
   imports it into the cluster's containerd.
 * ``database_host`` (session): the e2e MariaDB on the pod bridge
   (``e2e/infra/db.sh``).
+* ``cassandra_host`` (session): the e2e Cassandra on the pod bridge
+  (``e2e/infra/db.sh start-cassandra``); when it cannot be started, tests
+  fail in CI and skip elsewhere, naming that command.
 * ``namespace`` (per test): a fresh Kubernetes namespace, deleted afterwards
   (kept with ``LEGATO_E2E_KEEP_NAMESPACES=1``); when the test failed, its
   pods' state, events and logs are printed first.
 * ``database`` (per test): a fresh database name, dropped afterwards.
+* ``keyspace`` (per test): a fresh Cassandra keyspace name, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ CLUSTER_SCRIPT = REPO_ROOT / "e2e" / "infra" / "cluster.sh"
 DB_SCRIPT = REPO_ROOT / "e2e" / "infra" / "db.sh"
 IMAGE_SCRIPT = REPO_ROOT / "scripts" / "image" / "build.sh"
 START_HINT = "run scripts/e2e.sh (or: e2e/infra/cluster.sh build && e2e/infra/cluster.sh up)"
+CASSANDRA_HINT = "run e2e/infra/db.sh start-cassandra (after e2e/infra/cluster.sh up)"
+BRIDGE_ADDRESS = "10.244.0.1"
+"""The pod bridge (the node IP): where pods reach the e2e databases."""
 IN_CI = bool(os.environ.get("CI"))
 DB_PASSWORD = "legato"
 SCRIPT_TIMEOUT_S = 1800  # a cold image build included
@@ -63,9 +70,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def unavailable(reason: str) -> None:
-    """Fail in CI, skip elsewhere, naming the script that brings the cluster up."""
-    message = f"{reason}; {START_HINT}"
+def unavailable(reason: str, *, hint: str = START_HINT) -> None:
+    """Fail in CI, skip elsewhere, naming the script that brings the component up."""
+    message = f"{reason}; {hint}"
     if IN_CI:
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
@@ -122,7 +129,21 @@ def legato_image(cluster: Kube) -> str:
 @pytest.fixture(scope="session")
 def database_host(cluster: Kube) -> str:
     run_script(DB_SCRIPT, "start", what="e2e/infra/db.sh start")
-    return "10.244.0.1"
+    return BRIDGE_ADDRESS
+
+
+@pytest.fixture(scope="session")
+def cassandra_host(cluster: Kube) -> str:
+    """The e2e Cassandra (a no-op when it runs; a cold start takes 1-2 minutes on a busy machine)."""
+    result = subprocess.run(
+        [str(DB_SCRIPT), "start-cassandra"], capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S
+    )
+    if result.returncode != 0:
+        unavailable(
+            f"the e2e Cassandra did not start (exit {result.returncode}):\n{result.stderr[-3000:]}",
+            hint=CASSANDRA_HINT,
+        )
+    return BRIDGE_ADDRESS
 
 
 def _slug(name: str, limit: int) -> str:
@@ -174,3 +195,24 @@ def database(database_host: str, request: pytest.FixtureRequest) -> Iterator[str
         text=True,
         check=False,
     )
+
+
+@pytest.fixture
+def keyspace(cassandra_host: str) -> Iterator[str]:
+    name = f"legato_e2e_{uuid.uuid4().hex[:10]}"
+    yield name
+    drop_keyspace(cassandra_host, name)
+
+
+def drop_keyspace(host: str, name: str) -> None:
+    """Best effort, like the MariaDB database's drop: a leftover keyspace costs disk, not correctness."""
+    from cassandra.cluster import Cluster
+
+    cluster = Cluster([host], protocol_version=5, connect_timeout=10)
+    try:
+        session = cluster.connect()
+        session.execute(f'DROP KEYSPACE IF EXISTS "{name}"', timeout=60)
+    except Exception as error:  # noqa: BLE001 - reported, never fails the test
+        print(f"could not drop keyspace {name} on {host}: {error}")
+    finally:
+        cluster.shutdown()
