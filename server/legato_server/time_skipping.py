@@ -15,7 +15,8 @@ When is it idle? Only the workers' own progress can still change anything, so:
   its commit and the poll that takes it, which is milliseconds on one host);
 * and, for automatic skipping, someone is waiting for a workflow result (a
   ``GetWorkflowExecutionHistory`` long poll for the close event, which is what
-  ``handle.result()`` and ``legato workflow result`` do). Without a waiter time
+  ``handle.result()`` and ``legato workflow result`` do) or for an update's
+  result (``execute_update``, ``WorkflowUpdateHandle.result()``). Without a waiter time
   runs normally, so a test can start a workflow and signal it before its timer
   fires, exactly as in production.
 
@@ -36,7 +37,7 @@ from typing import Any
 
 from google.protobuf import timestamp_pb2
 
-from legato.api.v1 import enums_pb2
+from legato.api.v1 import enums_pb2, update_pb2
 from legato.api.v1 import test_service_pb2 as ts
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import InvalidArgument
@@ -55,6 +56,18 @@ DEFAULT_TASK_HOLD_S = 10.0
 """How long a handed-out workflow task blocks skipping if never answered (the default task timeout)."""
 _FAR_FUTURE_MS = 2**62
 _LONG_POLLS = frozenset({"PollWorkflowTaskQueue", "PollActivityTaskQueue"})
+_UPDATE_SENDS = frozenset({"UpdateWorkflowExecution", "UpdateWithStartWorkflowExecution"})
+
+
+def _waits_for_an_update_result(rpc: str, request: Any) -> bool:
+    """An update's caller waiting for its handler to finish waits like a result's caller."""
+    if rpc == "UpdateWithStartWorkflowExecution":
+        request = request.update
+    elif rpc not in ("UpdateWorkflowExecution", "PollWorkflowExecutionUpdate"):
+        return False
+    return bool(request.wait_stage != update_pb2.UPDATE_STAGE_ACCEPTED)
+
+
 _ACTIVITY_ANSWERS = frozenset(
     {
         "RespondActivityTaskCompleted",
@@ -117,11 +130,11 @@ class TimeSkipper:
             rpc == "GetWorkflowExecutionHistory"
             and request.wait_new_event
             and request.history_event_filter_type == enums_pb2.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
-        )
+        ) or _waits_for_an_update_result(rpc, request)
+        if rpc in _UPDATE_SENDS or not (waiting or rpc in _LONG_POLLS):
+            self._busy()  # a call that changes something (an update writes its acceptance, then waits)
         if waiting:
             self._waiters += 1
-        elif rpc not in _LONG_POLLS:
-            self._busy()
         try:
             response = await call()
         finally:

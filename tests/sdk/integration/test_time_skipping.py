@@ -84,6 +84,24 @@ class HourNap:
         return "rested"
 
 
+@workflow.defn
+class NapOnRequest:
+    def __init__(self) -> None:
+        self.napped = False
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.napped)
+        return "awake"
+
+    @workflow.update
+    async def nap(self, days: int) -> float:
+        started = workflow.now()
+        await workflow.sleep(timedelta(days=days))
+        self.napped = True
+        return (workflow.now() - started).total_seconds()
+
+
 async def test_a_thirty_day_timer_workflow_finishes_in_seconds(
     skipping_env: WorkflowEnvironment, task_queue: str, workflow_id: str
 ) -> None:
@@ -140,6 +158,17 @@ async def test_env_sleep_moves_time_and_fires_due_timers(
         description = await handle.describe()
         assert description.status == WorkflowExecutionStatus.COMPLETED
         assert await handle.result() == "rested"
+
+
+async def test_time_skips_while_a_caller_waits_for_an_update_result(
+    skipping_env: WorkflowEnvironment, task_queue: str, workflow_id: str
+) -> None:
+    client = skipping_env.client
+    async with Worker(client, task_queue=task_queue, workflows=[NapOnRequest]):
+        handle = await client.start_workflow(NapOnRequest.run, id=workflow_id, task_queue=task_queue)
+        slept = await asyncio.wait_for(handle.execute_update(NapOnRequest.nap, 30), 60)
+        assert slept >= timedelta(days=30).total_seconds()
+        assert await handle.result() == "awake"
 
 
 async def test_skip_time_needs_a_positive_duration(skipping_env: WorkflowEnvironment) -> None:
