@@ -69,7 +69,7 @@ def test_bad_values_name_the_key_and_what_is_allowed(data: dict[str, object], me
 
 
 def _start(
-    tmp_path: os.PathLike[str], config: dict[str, object], env: dict[str, str]
+    tmp_path: os.PathLike[str], config: dict[str, object], env: dict[str, str], *args: str
 ) -> subprocess.CompletedProcess[str]:
     path = os.path.join(tmp_path, "legato.yaml")
     with open(path, "w") as out:
@@ -83,7 +83,7 @@ def _start(
             out,
         )
     return subprocess.run(
-        [*server_command(), "start", "--config", path],
+        [*server_command(), "start", "--config", path, *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -104,6 +104,7 @@ def test_a_taken_metrics_port_fails_the_start_naming_the_address(tmp_path: os.Pa
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = _start(tmp_path, {"metrics": {"port": port}}, {})
+        # --metrics-port wins over the file's port (which is free).
+        result = _start(tmp_path, {"metrics": {"port": find_free_port()}}, {}, "--metrics-port", str(port))
     assert result.returncode == 1
     assert f"cannot serve metrics on 127.0.0.1:{port}" in result.stderr
