@@ -521,6 +521,8 @@ def schema_connection_args(spec: dict[str, Any]) -> list[str]:
     persistence = spec["persistence"]
     kind = persistence["type"]
     settings = persistence.get(kind) or {}
+    # The same CA the servers trust (the Secret is mounted in the Job too).
+    tls = ["--tls-ca", f"{DB_TLS_DIR}/ca.crt"] if settings.get("tls") else []
     if kind == "mysql":
         return [
             "--db", "mysql",
@@ -528,6 +530,7 @@ def schema_connection_args(spec: dict[str, Any]) -> list[str]:
             "--port", str(settings.get("port", 3306)),
             "--user", str(settings.get("user", "legato")),
             "--database", str(settings.get("database", "legato")),
+            *tls,
         ]  # fmt: skip
     args = [
         "--db", "cassandra",
@@ -540,7 +543,7 @@ def schema_connection_args(spec: dict[str, Any]) -> list[str]:
         args += ["--user", str(settings["user"])]
     if settings.get("datacenter"):
         args += ["--datacenter", str(settings["datacenter"])]
-    return args
+    return args + tls
 
 
 def schema_job_name(name: str, spec: dict[str, Any], *, secret_version: str, retry_token: str) -> str:

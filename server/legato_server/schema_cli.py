@@ -64,6 +64,11 @@ def _add_connection_flags(parser: argparse.ArgumentParser, *, with_target: bool)
         help="Cassandra: SimpleStrategy replication factor (setup)",
     )
     parser.add_argument("--datacenter", default=None, help="Cassandra: local datacenter name")
+    parser.add_argument(
+        "--tls-ca",
+        default=None,
+        help="connect over TLS, trusting this CA file (the server config's persistence tls_ca)",
+    )
     parser.add_argument("--schema-dir", type=Path, default=None, help=argparse.SUPPRESS)
     if with_target:
         parser.add_argument(
@@ -84,6 +89,8 @@ def config_from_args(args: argparse.Namespace) -> MySQLConfig | CassandraConfig:
             mysql.database = args.database
         if args.password is not None and not os.environ.get("LEGATO_DB_PASSWORD"):
             mysql.password = args.password
+        if args.tls_ca:
+            mysql.tls_ca = args.tls_ca
         return mysql
     cassandra = CassandraConfig()
     if args.host:
@@ -100,6 +107,8 @@ def config_from_args(args: argparse.Namespace) -> MySQLConfig | CassandraConfig:
         cassandra.datacenter = args.datacenter
     if args.password is not None and not os.environ.get("LEGATO_DB_PASSWORD"):
         cassandra.password = args.password
+    if args.tls_ca:
+        cassandra.tls_ca = args.tls_ca
     return cassandra
 
 

@@ -251,3 +251,38 @@ def test_a_pod_annotation_override_of_the_scrape_keys_wins() -> None:
     assert annotations["prometheus.io/scrape"] == "false"
     assert annotations["prometheus.io/port"] == "9090"
     assert annotations[render.CONFIG_HASH_ANNOTATION] == "x"
+
+
+@pytest.mark.parametrize(
+    "persistence",
+    [
+        pytest.param(
+            {"type": "cassandra", "cassandra": {"hosts": ["c1"], "tls": {"secretName": "db-ca"}}},
+            id="cassandra",
+        ),
+        pytest.param(
+            {
+                "type": "mysql",
+                "mysql": {"host": "db", "passwordSecretRef": {"name": "p"}, "tls": {"secretName": "db-ca"}},
+            },
+            id="mysql",
+        ),
+    ],
+)
+def test_schema_job_trusts_the_database_ca_the_servers_trust(persistence: dict) -> None:
+    tls_spec = spec(persistence=persistence)
+    ca = f"{render.DB_TLS_DIR}/ca.crt"
+    args = render.schema_connection_args(tls_spec)
+    assert args[args.index("--tls-ca") + 1] == ca
+    job = render.schema_job("prod", "ns", tls_spec, job_name="prod-schema-1")
+    pod = job["spec"]["template"]["spec"]
+    assert f"--tls-ca {ca}" in pod["containers"][0]["args"][2]
+    assert {"name": "db-tls", "mountPath": render.DB_TLS_DIR, "readOnly": True} in pod["containers"][0][
+        "volumeMounts"
+    ]
+    assert any(volume.get("secret", {}).get("secretName") == "db-ca" for volume in pod["volumes"])
+    kind = persistence["type"]
+    assert render.server_config("prod", tls_spec, "history")["persistence"][kind]["tls_ca"] == ca
+    # Without TLS, no flag.
+    plain = spec(persistence={"type": kind, kind: {k: v for k, v in persistence[kind].items() if k != "tls"}})
+    assert "--tls-ca" not in render.schema_connection_args(plain)
