@@ -286,3 +286,22 @@ def test_schema_job_trusts_the_database_ca_the_servers_trust(persistence: dict) 
     # Without TLS, no flag.
     plain = spec(persistence={"type": kind, kind: {k: v for k, v in persistence[kind].items() if k != "tls"}})
     assert "--tls-ca" not in render.schema_connection_args(plain)
+
+
+def test_cassandra_password_reaches_pods_and_job_only_through_the_secret() -> None:
+    cassandra = spec(
+        persistence={
+            "type": "cassandra",
+            "cassandra": {"hosts": ["c1"], "user": "app", "passwordSecretRef": {"name": "cass", "key": "pw"}},
+        }
+    )
+    assert render.password_secret(cassandra) == ("cass", "pw")
+    store = render.server_config("prod", cassandra, "frontend")["persistence"]["cassandra"]
+    assert store["user"] == "app" and "password" not in store
+    args = render.schema_connection_args(cassandra)
+    assert args[args.index("--user") + 1] == "app"
+    wanted = {"name": "LEGATO_DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "cass", "key": "pw"}}}
+    job = render.schema_job("prod", "ns", cassandra, job_name="prod-schema-1")
+    assert job["spec"]["template"]["spec"]["containers"][0]["env"] == [wanted]
+    deployment = render.role_deployment("prod", "ns", cassandra, "history", config_digest="x")
+    assert wanted in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
