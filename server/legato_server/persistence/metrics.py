@@ -35,6 +35,7 @@ STORES: dict[str, type] = {
 """Attribute of ``Persistence`` -> the interface whose operations are measured."""
 
 _errors = Labelled(PERSISTENCE_ERRORS)
+_latencies = Labelled(PERSISTENCE_LATENCY)
 
 
 def instrument_persistence(persistence: p.Persistence) -> p.Persistence:
@@ -52,7 +53,7 @@ def instrument_persistence(persistence: p.Persistence) -> p.Persistence:
 def _timed(
     call: Callable[..., Awaitable[Any]], *, store: str, operation: str
 ) -> Callable[..., Awaitable[Any]]:
-    latency = PERSISTENCE_LATENCY.labels(store, operation)
+    # The series appears on the operation's first call (no histogram of zeros per unused one).
 
     @functools.wraps(call)
     async def timed(*args: Any, **kwargs: Any) -> Any:
@@ -63,6 +64,6 @@ def _timed(
             _errors(store, operation, type(err).__name__).inc()
             raise
         finally:
-            latency.observe(time.perf_counter() - started)
+            _latencies(store, operation).observe(time.perf_counter() - started)
 
     return timed
