@@ -6,12 +6,14 @@ bridge 10.244.0.1:9042 (``e2e/infra/db.sh start-cassandra``), its own keyspace
 per test (``e2e/conftest.py``), no authentication, so the resource names no
 password Secret (``passwordSecretRef`` is optional for Cassandra in the CRD).
 
-One test, as a user would see it: the schema Job creates the keyspace at the
-newest shipped Cassandra schema version before any role pod exists; frontend,
-history (two pods) and matching answer SERVING and the cluster turns Ready; a
-LegatoNamespace registers; a worker Deployment and a starter Job run workflows
-through the frontend Service; the rows are in that keyspace (read from this
-machine with the driver); deleting the LegatoCluster removes every child.
+One test, as a user would see it: a keyspace name Cassandra would fold to
+lower case, or a password without a user, is refused at apply; the schema Job
+creates the keyspace at the newest shipped Cassandra schema version before any
+role pod exists; frontend, history (two pods) and matching answer SERVING and
+the cluster turns Ready; a LegatoNamespace registers; a worker Deployment and a
+starter Job run workflows through the frontend Service; the rows are in that
+keyspace (read from this machine with the driver); deleting the LegatoCluster
+removes every child.
 
 Timings of each phase are printed (run with ``-s`` to see them).
 """
@@ -26,7 +28,7 @@ from typing import Any
 import pytest
 
 from e2e import manifests
-from e2e.k8s import Kube, wait_until
+from e2e.k8s import Kube, KubectlError, wait_until
 
 # The operator install and the helpers of the MariaDB tests. `operator` is a
 # module-scoped fixture: imported here, pytest finds it for this module too
@@ -103,6 +105,15 @@ def test_cluster_on_cassandra_comes_up_schema_first_runs_workflows_and_is_delete
     kube = namespace
     timer = Timer()
     newest = newest_cassandra_schema()
+    # Cassandra settings the schema Job could not use are refused at apply, saying what to fix.
+    with pytest.raises(KubectlError, match="keyspace must be lower-case letters"):
+        kube.apply([cassandra_cluster_resource(host=cassandra_host, keyspace="Legato-Prod")])
+    password_only = cassandra_cluster_resource(host=cassandra_host, keyspace=keyspace)
+    password_only["spec"]["persistence"]["cassandra"]["passwordSecretRef"] = {"name": "legato-db"}
+    with pytest.raises(KubectlError, match="passwordSecretRef needs persistence.cassandra.user"):
+        kube.apply([password_only])
+    assert not kube.get("legatoclusters")
+
     kube.apply([cassandra_cluster_resource(host=cassandra_host, keyspace=keyspace)])
 
     schema = wait_condition(kube, "SchemaReady", status="True", reason="SchemaUpToDate", timeout=240)
