@@ -11,6 +11,7 @@ import grpc
 import pytest
 
 from legato import RetryPolicy, activity, workflow
+from legato.api.v1 import enums_pb2
 from legato.client import AsyncActivityNotFoundError, Client
 from legato.exceptions import ActivityError, ApplicationError, RPCError, WorkflowFailureError
 from legato.testing import WorkflowEnvironment
@@ -131,3 +132,45 @@ def test_handle_needs_a_token_or_ids(client: Client) -> None:
         client.get_async_activity_handle(workflow_id="w")
     with pytest.raises(ValueError, match="not both"):
         client.get_async_activity_handle(task_token=b"t", workflow_id="w", activity_id="a")
+
+
+@workflow.defn
+class CancellableApproval:
+    @workflow.run
+    async def run(self, key: str) -> str:
+        try:
+            return await workflow.execute_activity(
+                wait_for_approval,
+                key,
+                activity_id="approval",
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=RetryPolicy(maximum_attempts=1),
+                cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            )
+        except asyncio.CancelledError:
+            return "activity canceled"
+
+
+async def test_heartbeat_tells_of_a_cancel_request_and_report_cancellation_ends_it(
+    client: Client, task_queue: str, workflow_id: str
+) -> None:
+    async with Worker(
+        client, task_queue=task_queue, workflows=[CancellableApproval], activities=[wait_for_approval]
+    ):
+        handle = await client.start_workflow(
+            CancellableApproval.run, workflow_id, id=workflow_id, task_queue=task_queue
+        )
+        await _started(workflow_id)
+        by_token = client.get_async_activity_handle(task_token=tokens[workflow_id])
+        assert await by_token.heartbeat() is False
+        await handle.cancel()
+        for _ in range(300):  # the cancel request reaches the activity's state through a workflow task
+            if await by_token.heartbeat():
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the heartbeat never reported the cancellation request")
+        await by_token.report_cancellation("stopped by the approver")
+        assert await handle.result() == "activity canceled"
+    history = await handle.fetch_history()
+    assert any(e.event_type == enums_pb2.EVENT_TYPE_ACTIVITY_TASK_CANCELED for e in history.events)
