@@ -98,6 +98,9 @@ class HistoryClient:
     TerminateWorkflowExecution: Callable[
         [hsvc.TerminateWorkflowExecutionRequest], Awaitable[ws.TerminateWorkflowExecutionResponse]
     ]
+    ResetWorkflowExecution: Callable[
+        [hsvc.ResetWorkflowExecutionRequest], Awaitable[ws.ResetWorkflowExecutionResponse]
+    ]
     DescribeWorkflowExecution: Callable[
         [hsvc.DescribeWorkflowExecutionRequest], Awaitable[ws.DescribeWorkflowExecutionResponse]
     ]
