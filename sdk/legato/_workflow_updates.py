@@ -90,6 +90,8 @@ class WorkflowUpdates:
                 non_retryable=True,
             ) from None
         headers = dict(update.header.fields)
+        # A validator runs live, never on replay, even on an instance just rebuilt by replaying.
+        replaying, instance._replaying = instance._replaying, False
         with instance.loop.running():
             instance.loop.read_only = True
             try:
@@ -98,6 +100,7 @@ class WorkflowUpdates:
                 )
             finally:
                 instance.loop.read_only = False
+                instance._replaying = replaying
 
     def run_validator(self, input: icp.HandleUpdateInput) -> None:
         """The innermost validator hook: the ``@<update>.validator``, if the update has one."""
