@@ -93,6 +93,8 @@ class Span:
     service: str
     parent_id: str | None
     tags: dict[str, Any] = field(default_factory=dict)
+    process_tags: dict[str, Any] = field(default_factory=dict)
+    """The exporting process's resource attributes (e.g. from OTEL_RESOURCE_ATTRIBUTES)."""
 
 
 @dataclass
@@ -157,6 +159,10 @@ def fetch_trace(trace_id: str) -> Trace | None:
         return None
     raw = data[0]
     processes = {key: value["serviceName"] for key, value in raw["processes"].items()}
+    process_tags = {
+        key: {t["key"]: t["value"] for t in value.get("tags") or ()}
+        for key, value in raw["processes"].items()
+    }
     spans = []
     for s in raw["spans"]:
         parent = next(
@@ -169,6 +175,7 @@ def fetch_trace(trace_id: str) -> Trace | None:
                 service=processes[s["processID"]],
                 parent_id=parent,
                 tags={t["key"]: t["value"] for t in s.get("tags") or ()},
+                process_tags=process_tags[s["processID"]],
             )
         )
     return Trace(trace_id=trace_id, spans=spans)
@@ -190,9 +197,15 @@ async def wait_for_trace(trace_id: str, ready: Callable[[Trace], bool], *, deadl
         await asyncio.sleep(0.3)
 
 
-def has_names(*names: str) -> Callable[[Trace], bool]:
+def has_names(*names: str, services: tuple[str, ...] = ()) -> Callable[[Trace], bool]:
+    """Ready once the trace holds spans of every name and of every service (exporters flush apart)."""
+
     def ready(trace: Trace) -> bool:
         have = {s.name for s in trace.spans}
-        return all(name in have for name in names)
+        return all(name in have for name in names) and set(services) <= trace.services()
 
     return ready
+
+
+def role_services(prefix: str) -> tuple[str, ...]:
+    return tuple(f"{prefix}-{role}" for role in ("sdk", "frontend", "history", "matching"))
