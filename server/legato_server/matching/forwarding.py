@@ -242,7 +242,11 @@ async def _local_or_slot(queue: TaskQueue, until: float) -> tuple[Task | None, b
             {local, acquire}, timeout=slot_deadline - loop.time(), return_when=asyncio.FIRST_COMPLETED
         )
     except BaseException:
-        local.cancel()  # the matcher gives back a task handed to a cancelled poll
+        if not local.cancel() and not local.cancelled() and local.exception() is None:
+            found = local.result()  # it finished in the same turn as our cancellation
+            if found is not None:
+                queue.give_back(found)
+        # (a local wait cancelled while pending gives its task back itself: the matcher's orphan rule)
         if not acquire.cancel() and not acquire.cancelled() and acquire.exception() is None:
             queue.forward_slots.release()
         raise
