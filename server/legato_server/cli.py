@@ -71,6 +71,15 @@ def add_start_dev_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--num-history-shards", type=int, default=4, help="shards of a new database (default 4)"
     )
+    parser.add_argument(
+        "--task-queue-partitions",
+        type=int,
+        default=1,
+        metavar="N",
+        # One process is one matching host: partitions could not spread, and each would
+        # cost a lease, a backlog reader and a forwarding hop on the one SQLite writer.
+        help="partitions per normal task queue (default 1 here; `start` defaults to 4)",
+    )
     parser.add_argument("--log-level", choices=LOG_LEVELS, default="info")
     _add_observability_arguments(parser)
     parser.add_argument(
@@ -112,6 +121,7 @@ def run_start_dev(args: argparse.Namespace) -> int:
             port=args.port,
             persistence=PersistenceConfig(kind="sqlite", sqlite=SQLiteConfig(path=db_path)),
             num_history_shards=args.num_history_shards,
+            task_queue_partitions=args.task_queue_partitions,
             namespaces=tuple(namespaces),
             time_skipping=args.time_skipping,
             metrics=None if metrics_port is None else MetricsConfig(port=metrics_port, host=args.ip),

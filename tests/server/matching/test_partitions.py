@@ -83,6 +83,16 @@ def test_the_partition_count_comes_from_the_file_or_the_environment() -> None:
     assert server_config_from_mapping(data).task_queue_partitions == 2
 
 
+def test_start_dev_runs_one_partition_unless_told(capsys: pytest.CaptureFixture[str]) -> None:
+    from legato_server import cli
+
+    parser = cli.build_parser()
+    assert parser.parse_args(["start-dev"]).task_queue_partitions == 1
+    bad = parser.parse_args(["start-dev", "--in-memory", "--port", "0", "--task-queue-partitions", "0"])
+    assert cli.run_start_dev(bad) == 1  # refused before anything starts
+    assert "task_queue_partitions: expected 1 to 64 (default 4), got 0" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- spreading
 
 
