@@ -241,25 +241,31 @@ async def _local_or_slot(queue: TaskQueue, until: float) -> tuple[Task | None, b
         await asyncio.wait(
             {local, acquire}, timeout=slot_deadline - loop.time(), return_when=asyncio.FIRST_COMPLETED
         )
+        if not acquire.done():
+            acquire.cancel()
+            await asyncio.wait({acquire})
     except BaseException:
+        # Cancelled (the caller went away): keep nothing. A local wait still pending gives a
+        # task handed to it back itself (the matcher's orphan rule); one that already
+        # finished holds its task here, so it is given back now.
         if not local.cancel() and not local.cancelled() and local.exception() is None:
-            found = local.result()  # it finished in the same turn as our cancellation
+            found = local.result()
             if found is not None:
                 queue.give_back(found)
-        # (a local wait cancelled while pending gives its task back itself: the matcher's orphan rule)
         if not acquire.cancel() and not acquire.cancelled() and acquire.exception() is None:
             queue.forward_slots.release()
         raise
-    if not acquire.done():
-        acquire.cancel()
-        await asyncio.wait({acquire})
     got_slot = not acquire.cancelled() and acquire.exception() is None
     if local.done():
         if got_slot:
             queue.forward_slots.release()
         return local.result(), False
     if got_slot:
-        await _release(local, queue)
+        try:
+            await _release(local, queue)
+        except BaseException:
+            queue.forward_slots.release()  # cancelled before the caller could take it over
+            raise
         return None, True
     return await local, False  # too little time left to forward: wait here
 
@@ -279,8 +285,10 @@ async def _forward_poll(forward: Callable[[], Awaitable[Any]], until: float) -> 
 async def _release(local: asyncio.Future[Task | None], queue: TaskQueue) -> None:
     """End the local wait, giving back a task it got meanwhile (none is lost to the race)."""
     local.cancel()
-    await asyncio.wait({local})
-    if not local.cancelled() and local.exception() is None:
-        found = local.result()
-        if found is not None:
-            queue.give_back(found)
+    try:
+        await asyncio.wait({local})
+    finally:  # even if we are cancelled meanwhile: a task it finished with must not be dropped
+        if local.done() and not local.cancelled() and local.exception() is None:
+            found = local.result()
+            if found is not None:
+                queue.give_back(found)
