@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections import Counter
 from datetime import timedelta
 
@@ -385,3 +386,48 @@ async def test_a_deploy_that_reorders_local_activities_fails_the_workflow_task(
     assert "'shout'" in attrs.failure.message and "'whisper'" in attrs.failure.message
     assert runs[key] == 1  # the recorded local activity was not run again
     await handle.terminate("test done")
+
+
+cancelled_attempts: list[str] = []
+
+
+@activity.defn
+async def patient(key: str) -> str:
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        cancelled_attempts.append(key)
+        raise
+    return "never"
+
+
+@workflow.defn
+class GiveUpOnLocal:
+    @workflow.run
+    async def run(self, key: str) -> str:
+        try:
+            return await asyncio.wait_for(
+                workflow.start_local_activity(patient, key, start_to_close_timeout=timedelta(seconds=60)), 1.5
+            )
+        except builtins.TimeoutError:  # asyncio's, not legato.exceptions.TimeoutError imported above
+            return "gave up"
+
+
+async def test_cancelling_a_local_activity_stops_it_in_the_worker(
+    client: Client, task_queue: str, workflow_id: str
+) -> None:
+    # The workflow task heartbeats while the activity runs, so the durable timer of
+    # wait_for can fire and reach the code, which then cancels the local activity.
+    async with Worker(client, task_queue=task_queue, workflows=[GiveUpOnLocal], activities=[patient]):
+        result = await client.execute_workflow(
+            GiveUpOnLocal.run,
+            workflow_id,
+            id=workflow_id,
+            task_queue=task_queue,
+            task_timeout=timedelta(seconds=1),
+        )
+    assert result == "gave up"
+    assert cancelled_attempts == [workflow_id]
+    types = await _event_types(client, workflow_id)
+    assert E.EVENT_TYPE_MARKER_RECORDED not in types
+    assert E.EVENT_TYPE_TIMER_FIRED in types
