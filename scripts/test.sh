@@ -40,7 +40,7 @@ e2e/infra/build.sh helm
 echo "== helm took $((SECONDS - helm_start)) s"
 
 # Jaeger v2 for the tracing tests (tests/tracing); built once per machine from
-# the Go module proxy into ~/.cache/legato-e2e/jaeger-<version> (cold: ~10-30
+# the Go module proxy into ~/.cache/legato-e2e/jaeger-<version> (cold: ~30-60
 # min), then started on 127.0.0.1 with in-memory storage (0.2 s).
 if [ "${LEGATO_SKIP_INFRA:-}" != "1" ]; then
     echo "== jaeger"
