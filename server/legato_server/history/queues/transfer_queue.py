@@ -18,6 +18,7 @@ loaded from the store, so nothing committed is lost across restarts.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -86,7 +87,12 @@ class TransferQueueProcessor:
             self._pending.add(task.task_id)
             self._max_seen = max(self._max_seen, task.task_id)
             info = decode_transfer_task(task)
-            job = asyncio.get_running_loop().create_task(self._run(task.task_id, info))
+            # A fresh context: this is called from inside the request whose write made
+            # the task, and a retry must not run under that caller's deadline (long
+            # past by then: every retry would fail at once), log fields or trace.
+            job = asyncio.get_running_loop().create_task(
+                self._run(task.task_id, info), context=contextvars.Context()
+            )
             self._tasks.add(job)
             job.add_done_callback(self._tasks.discard)
 
