@@ -10,6 +10,7 @@ exposes a handler on a grpc.aio server, mapping typed errors to statuses.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,7 +20,13 @@ from google.protobuf import descriptor as _descriptor
 from opentelemetry import propagate
 
 from legato_server.common.deadline import remaining_s
-from legato_server.common.errors import ORIGIN_TRAILER, ServiceError, error_from_status
+from legato_server.common.errors import (
+    ORIGIN_TRAILER,
+    PeerUnreachable,
+    ServiceError,
+    Unavailable,
+    error_from_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +91,20 @@ class GrpcClient:
             except grpc.aio.AioRpcError as err:
                 trailers = tuple(err.trailing_metadata() or ())
                 raise error_from_status(err.code(), err.details() or "", trailers) from err
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is None or current.cancelling():
+                    raise  # this caller is being cancelled
+                # Nobody cancelled us: the channel was closed under the call (the peer left
+                # the membership). Left as CancelledError it would end a retry loop silently.
+                raise Unavailable(
+                    f"{name}: the connection to the peer closed mid-call (it left the membership); "
+                    "the outcome is unknown; retry"
+                ) from None
+            except grpc.aio.UsageError as err:
+                raise PeerUnreachable(
+                    f"{name}: the connection to the peer is closed (it left the membership); retry"
+                ) from err
 
         call.__name__ = name
         return call
