@@ -21,6 +21,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from legato_server.common.errors import Unavailable
+from legato_server.common.logs import TransientLog
 from legato_server.persistence.interface import (
     ConditionFailedError,
     NotFoundError,
@@ -32,6 +34,7 @@ from legato_server.scheduler.calendar import SpecError
 from legato_server.scheduler.processor import HistoryForScheduler, Pass, record_starts, run_pass
 
 log = logging.getLogger(__name__)
+transient_log = TransientLog(log)
 _MERGE_ATTEMPTS = 5
 
 
@@ -70,7 +73,9 @@ class SchedulerLoop:
             for record in due:
                 try:
                     await self.process(record)
-                except Exception:  # one broken schedule (or a history outage) must not stop the others
+                except Unavailable as err:  # a store or history outage: quiet, rate-limited lines
+                    transient_log.failed("schedule passes", f"schedule {record.schedule_id}: {err}")
+                except Exception:  # one broken schedule must not stop the others
                     log.exception("schedule %s: pass failed; retried on the next poll", record.schedule_id)
                 processed += 1
         return processed
@@ -147,8 +152,12 @@ class SchedulerLoop:
                 await self.run_once()
             except asyncio.CancelledError:
                 raise
+            except Unavailable as err:  # the store is down: one WARNING, then quiet until it is back
+                transient_log.failed("scheduler polls", err)
             except Exception:
                 log.exception("scheduler poll failed; retrying")
+            else:
+                transient_log.succeeded("scheduler polls")
             await self._clock.sleep(self._poll_interval_s)
 
     def start(self) -> None:
