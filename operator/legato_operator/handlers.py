@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any, cast
 
 import kopf
@@ -85,20 +86,26 @@ def _post(body: kopf.Body, events: list[cluster.Event]) -> None:
             kopf.info(body, reason=event.reason, message=event.message[:1000])
 
 
-def _cluster_pass(body: kopf.Body) -> dict[str, Any]:
-    """Reconcile one LegatoCluster, post its events, and return the status to write."""
+def _cluster_pass(body: kopf.Body, post: Callable[[kopf.Body, list[cluster.Event]], None]) -> dict[str, Any]:
+    """Reconcile one LegatoCluster, post its events with ``post``, and return the status to write."""
 
     def adopt(child: dict[str, Any]) -> None:
         kopf.adopt(child, owner=body)
 
     outcome = cluster.reconcile(kube(), dict(body), adopt=adopt)
-    _post(body, outcome.events)
+    post(body, outcome.events)
     return outcome.status
+
+
+def _post_from_resync(body: kopf.Body, events: list[cluster.Event]) -> None:
+    # kopf.warn/info only work inside kopf's per-object handlers, not in the resync's thread.
+    for event in events:
+        kube().post_event(dict(body), type=event.type, reason=event.reason, message=event.message[:1000])
 
 
 def _reconcile_cluster(body: kopf.Body, patch: kopf.Patch) -> None:
     try:
-        status = _cluster_pass(body)
+        status = _cluster_pass(body, _post)
     except ApiException as error:
         # The API server's own message (e.g. which permission is missing), not a page of headers.
         message = _api_message(error)
@@ -140,7 +147,7 @@ def namespace_deleted(body: kopf.Body, logger: kopf.Logger, **_: Any) -> None:
 
 
 def _resync_cluster(body: dict[str, Any]) -> None:
-    status = _cluster_pass(kopf.Body(cast(kopf.RawBody, body)))
+    status = _cluster_pass(kopf.Body(cast(kopf.RawBody, body)), _post_from_resync)
     _write_status(CLUSTERS, body, status)
 
 

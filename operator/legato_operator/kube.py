@@ -17,6 +17,7 @@ reconciler reads the same shapes kubectl shows.
 
 from __future__ import annotations
 
+import datetime
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -143,3 +144,32 @@ class Kube:
         client.CustomObjectsApi(self.api).patch_namespaced_custom_object_status(
             GROUP, VERSION, namespace, plural, name, {"status": status}, _preload_content=False
         )
+
+    def post_event(self, obj: dict[str, Any], *, type: str, reason: str, message: str) -> None:
+        """A core/v1 Event about ``obj`` (what ``kubectl describe`` and ``get events`` show).
+
+        kopf's own posting works only inside its per-object handlers; the
+        operator's resync loop runs outside them and posts through this.
+        """
+        meta = obj["metadata"]
+        now = datetime.datetime.now(datetime.UTC).isoformat()
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "involvedObject": {
+                "apiVersion": obj.get("apiVersion", f"{GROUP}/{VERSION}"),
+                "kind": obj.get("kind", ""),
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta.get("uid", ""),
+            },
+            "type": type,
+            "reason": reason,
+            "message": message,
+            "source": {"component": FIELD_MANAGER},
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        client.CoreV1Api(self.api).create_namespaced_event(meta["namespace"], event, _preload_content=False)
