@@ -103,6 +103,33 @@ def _schema_tool(command: str, host: str, database: str, *extra: str) -> str:
     return done.stdout
 
 
+def start_hello_worker(kube: Kube, image: str) -> None:
+    """The hello sample's worker as a Deployment, reaching the frontend Service; waits until it is Ready."""
+    kube.apply(
+        [
+            manifests.sample_config_map("hello-sample", SAMPLE_FILES),
+            manifests.worker_deployment(
+                name="hello-worker", image=image, config_map="hello-sample", script="hello_worker.py"
+            ),
+        ]
+    )
+    kube.wait_for_ready_pods("app.kubernetes.io/component=hello-worker", timeout=120)
+
+
+def start_hello_starter(kube: Kube, image: str, *, count: int, pace: float) -> None:
+    """A Job that starts ``count`` hello workflows, one every ``pace`` seconds, and waits for them."""
+    kube.apply(
+        [
+            manifests.app_job(
+                name="hello-starter",
+                image=image,
+                config_map="hello-sample",
+                args=["python", "/app/hello_starter.py", "--count", str(count), "--pace", str(pace)],
+            )
+        ]
+    )
+
+
 def image_build_key() -> str:
     """The content key scripts/image/build.sh stamps next to the archive it built."""
     cache = Path(os.environ.get("LEGATO_E2E_CACHE", Path.home() / ".cache" / "legato-e2e"))
@@ -272,25 +299,8 @@ def test_cluster_comes_up_schema_first_runs_workflows_and_is_deleted_whole(
     assert re.search(r"^orders\b", listing, re.MULTILINE) or "orders" in listing, listing
 
     # A worker Deployment and a starter Job run workflows through the frontend Service.
-    kube.apply(
-        [
-            manifests.sample_config_map("hello-sample", SAMPLE_FILES),
-            manifests.worker_deployment(
-                name="hello-worker", image=legato_image, config_map="hello-sample", script="hello_worker.py"
-            ),
-        ]
-    )
-    kube.wait_for_ready_pods("app.kubernetes.io/component=hello-worker", timeout=120)
-    kube.apply(
-        [
-            manifests.app_job(
-                name="hello-starter",
-                image=legato_image,
-                config_map="hello-sample",
-                args=["python", "/app/hello_starter.py", "--count", str(WORKFLOWS), "--pace", "0.02"],
-            )
-        ]
-    )
+    start_hello_worker(kube, legato_image)
+    start_hello_starter(kube, legato_image, count=WORKFLOWS, pace=0.02)
     kube.wait_for_job("hello-starter", timeout=420)
     timer.mark(f"{WORKFLOWS} workflows completed")
     log = kube.logs("job/hello-starter")
@@ -526,26 +536,9 @@ def test_upgrade_runs_the_schema_job_before_rolling_and_loses_no_workflow(
     assert kube.get("legatocluster", CLUSTER)["status"]["schemaVersion"] == newest
     assert f"schema version {newest} " in _schema_tool("version", database_host, database)
     timer.mark(f"0.1.0 Ready, schema migrated 1.0 -> {newest} first")
-    kube.apply(
-        [
-            manifests.sample_config_map("hello-sample", SAMPLE_FILES),
-            manifests.worker_deployment(
-                name="hello-worker", image=legato_image, config_map="hello-sample", script="hello_worker.py"
-            ),
-        ]
-    )
-    kube.wait_for_ready_pods("app.kubernetes.io/component=hello-worker", timeout=120)
+    start_hello_worker(kube, legato_image)
     count = 60
-    kube.apply(
-        [
-            manifests.app_job(
-                name="hello-starter",
-                image=legato_image,
-                config_map="hello-sample",
-                args=["python", "/app/hello_starter.py", "--count", str(count), "--pace", "0.5"],
-            )
-        ]
-    )
+    start_hello_starter(kube, legato_image, count=count, pace=0.5)
     wait_until(
         lambda: "started " in kube.logs("job/hello-starter"),
         timeout=120,
@@ -599,26 +592,9 @@ def test_deleting_a_pod_of_each_role_under_load_loses_no_workflow(
     )
     wait_condition(kube, "Ready", status="True", timeout=300)
     timer.mark("Ready")
-    kube.apply(
-        [
-            manifests.sample_config_map("hello-sample", SAMPLE_FILES),
-            manifests.worker_deployment(
-                name="hello-worker", image=legato_image, config_map="hello-sample", script="hello_worker.py"
-            ),
-        ]
-    )
-    kube.wait_for_ready_pods("app.kubernetes.io/component=hello-worker", timeout=120)
+    start_hello_worker(kube, legato_image)
     count = 80
-    kube.apply(
-        [
-            manifests.app_job(
-                name="hello-starter",
-                image=legato_image,
-                config_map="hello-sample",
-                args=["python", "/app/hello_starter.py", "--count", str(count), "--pace", "0.3"],
-            )
-        ]
-    )
+    start_hello_starter(kube, legato_image, count=count, pace=0.3)
 
     def started() -> int:
         return len(re.findall(r"^started ", kube.logs("job/hello-starter"), re.MULTILINE))

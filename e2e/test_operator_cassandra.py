@@ -35,12 +35,13 @@ from e2e.k8s import Kube, KubectlError, wait_until
 # (applying the same manifests again is a no-op).
 from e2e.test_operator import (  # noqa: F401 - fixtures are used by name
     CLUSTER,
-    SAMPLE_FILES,
     Timer,
     children,
     legato_namespace,
     operator,
     operator_logs_on_failure,
+    start_hello_starter,
+    start_hello_worker,
     wait_condition,
 )
 
@@ -170,25 +171,8 @@ def test_cluster_on_cassandra_comes_up_schema_first_runs_workflows_and_is_delete
     assert {"default", "orders"} <= names, names
     timer.mark("LegatoNamespace registered")
 
-    kube.apply(
-        [
-            manifests.sample_config_map("hello-sample", SAMPLE_FILES),
-            manifests.worker_deployment(
-                name="hello-worker", image=legato_image, config_map="hello-sample", script="hello_worker.py"
-            ),
-        ]
-    )
-    kube.wait_for_ready_pods("app.kubernetes.io/component=hello-worker", timeout=120)
-    kube.apply(
-        [
-            manifests.app_job(
-                name="hello-starter",
-                image=legato_image,
-                config_map="hello-sample",
-                args=["python", "/app/hello_starter.py", "--count", str(WORKFLOWS), "--pace", "0.05"],
-            )
-        ]
-    )
+    start_hello_worker(kube, legato_image)
+    start_hello_starter(kube, legato_image, count=WORKFLOWS, pace=0.05)
     kube.wait_for_job("hello-starter", timeout=300)
     timer.mark(f"{WORKFLOWS} workflows completed")
     log = kube.logs("job/hello-starter")
