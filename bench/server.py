@@ -139,7 +139,8 @@ class DevServer:
     async def wait_serving(self, *, timeout_s: float) -> None:
         """Poll the gRPC health service until SERVING; fail fast if the process exits."""
         deadline = time.monotonic() + timeout_s
-        last_problem = "no answer yet"
+        answered: str | None = None  # the last status the server itself gave
+        failed: str | None = None  # why the poll after it got no answer, if it did not
         while True:
             code = self.exit_code()
             if code is not None:
@@ -149,14 +150,21 @@ class DevServer:
                 )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                # A last poll cut short by the deadline says less than an earlier real answer: give both.
+                problem = "; then ".join(
+                    part for part in (answered and f"last health answer: {answered}", failed) if part
+                )
                 raise ServerStartError(
                     f"legato-server start-dev at {self.address} not SERVING after {timeout_s:g} s "
-                    f"({last_problem}; log {self.log_path}):\n{tail(self.log_path)}"
+                    f"({problem or 'no answer yet'}; log {self.log_path}):\n{tail(self.log_path)}"
                 )
             status = await health_status(self.address, timeout_s=min(1.0, remaining))
             if status == "SERVING":
                 return
-            last_problem = f"last health answer: {status}"
+            if status.startswith("rpc "):
+                failed = status
+            else:
+                answered, failed = status, None
             await asyncio.sleep(0.1)
 
     def stop(self, *, timeout_s: float = 10.0, keep_workdir: bool = False) -> int | None:
