@@ -9,6 +9,13 @@ function and a missed event costs one timer interval at most. Order matters:
 2. **Password Secret**: missing -> ``SchemaReady=False/SecretNotFound``,
    nothing else written.
 3. ConfigMap, Services and PodDisruptionBudgets: safe before the schema.
+   The add-on kinds too, each only when the cluster serves it (API
+   discovery): the ServiceMonitor (``metrics.serviceMonitor.enabled``) and
+   the frontend's cert-manager Certificate (``frontend.tls.issuerRef``). A
+   missing add-on is a condition of its own (``ServiceMonitorReady=False/
+   ServiceMonitorCRDMissing``, ``FrontendCertificateReady=False/
+   CertManagerCRDMissing``) and a Warning Event, never a failed pass: the
+   rest of the cluster is reconciled as usual.
 4. **Schema Job first**: its name digests the migration's inputs (see
    ``render.schema_job_name``), so a new version, a fixed password Secret or
    the retry annotation each start a new Job, and a failed Job is kept as it is
@@ -27,6 +34,7 @@ deletes them all through the garbage collector.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -34,8 +42,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubernetes.client import ApiException
+
 from legato_operator import health, render, versions
-from legato_operator.conditions import DEGRADED, PROGRESSING, READY, SCHEMA_READY, Condition, merge
+from legato_operator.conditions import (
+    DEGRADED,
+    FRONTEND_CERTIFICATE_READY,
+    PROGRESSING,
+    READY,
+    SCHEMA_READY,
+    SERVICE_MONITOR_READY,
+    Condition,
+    merge,
+)
 from legato_operator.kube import Kube
 
 LOG_TAIL_LINES = 15
@@ -89,17 +108,27 @@ def reconcile(kube: Kube, body: dict[str, Any], *, adopt: Adopt) -> Outcome:
             version=previous.get("schemaVersion"),
         )
         refused = Condition(DEGRADED, True, verdict.reason, verdict.message)
-        status = _status(kube, name, namespace, spec, previous, generation, schema, refused=refused)
+        # Nothing is applied, so the add-ons' conditions stay as they were.
+        kept = [
+            _previous_condition(previous, kind)
+            for kind in (SERVICE_MONITOR_READY, FRONTEND_CERTIFICATE_READY)
+        ]
+        status = _status(
+            kube, name, namespace, spec, previous, generation, schema, refused=refused,
+            extras=[condition for condition in kept if condition is not None],
+        )  # fmt: skip
         status["runningVersion"] = running
         if _condition_reason(previous, DEGRADED) != verdict.reason:
             events.append(Event("Warning", verdict.reason, verdict.message))
         return Outcome(status, events)
 
     secret_version = _secret_version(kube, namespace, spec)
+    extras: list[Condition] = []
     if isinstance(secret_version, Condition):
         schema = SchemaState(False, secret_version, previous.get("schemaJob"), previous.get("schemaVersion"))
     else:
         _ensure_supporting_objects(kube, name, namespace, spec, adopt=adopt)
+        extras = _ensure_addons(kube, name, namespace, spec, adopt=adopt)
         schema = _ensure_schema(kube, name, namespace, spec, body, secret_version, previous, adopt=adopt)
         if schema.ready:
             _ensure_roles(kube, name, namespace, spec, adopt=adopt)
@@ -108,7 +137,10 @@ def reconcile(kube: Kube, body: dict[str, Any], *, adopt: Adopt) -> Outcome:
             events.append(Event("Warning", schema.condition.reason, schema.condition.message))
         elif schema.ready:
             events.append(Event("Normal", "SchemaReady", schema.condition.message))
-    status = _status(kube, name, namespace, spec, previous, generation, schema, refused=None)
+    for extra in extras:
+        if extra.status is False and extra.reason != _condition_reason(previous, extra.type):
+            events.append(Event("Warning", extra.reason, extra.message))
+    status = _status(kube, name, namespace, spec, previous, generation, schema, refused=None, extras=extras)
     return Outcome(status, events)
 
 
@@ -156,11 +188,134 @@ def _ensure_supporting_objects(
 ) -> None:
     objects = [render.config_map(name, namespace, spec), render.frontend_service(name, namespace, spec)]
     for role in render.ROLES:
-        objects.append(render.headless_service(name, namespace, role))
+        objects.append(render.headless_service(name, namespace, spec, role))
         objects.append(render.pod_disruption_budget(name, namespace, role))
     for obj in objects:
         adopt(obj)
         kube.ensure(obj)
+
+
+def _ensure_addons(
+    kube: Kube, name: str, namespace: str, spec: dict[str, Any], *, adopt: Adopt
+) -> list[Condition]:
+    """The ServiceMonitor and the frontend Certificate, as far as the spec asks and the cluster has them."""
+    conditions: list[Condition] = []
+    steps = (
+        (SERVICE_MONITOR_READY, "ServiceMonitor", _ensure_service_monitor),
+        (FRONTEND_CERTIFICATE_READY, "Certificate", _ensure_frontend_certificate),
+    )
+    for kind, what, step in steps:
+        try:
+            condition = step(kube, name, namespace, spec, adopt=adopt)
+        except ApiException as error:
+            # An add-on's API refusing (e.g. RBAC without its rules) must not stop the cluster's pass.
+            log.warning("LegatoCluster %s/%s: %s step failed: %s", namespace, name, what, error)
+            condition = Condition(
+                kind, False, f"{what}ApplyFailed", f"the API server refused the {what}: {_api_reason(error)}"
+            )
+        if condition is not None:
+            conditions.append(condition)
+    return conditions
+
+
+def _api_reason(error: ApiException) -> str:
+    try:
+        return f"{error.status} {json.loads(error.body or '')['message']}"
+    except (TypeError, ValueError, KeyError):
+        return f"{error.status} {error.reason}"
+
+
+def _remove_owned(kube: Kube, kind: str, namespace: str, name: str, *, cluster: str) -> None:
+    """Delete a child the spec no longer asks for; never an object of the same name someone else made."""
+    if not kube.serves(kind):
+        return
+    found = kube.get(kind, namespace, name)
+    found_labels = ((found or {}).get("metadata") or {}).get("labels") or {}
+    if (
+        found is not None
+        and found_labels.get(render.INSTANCE_LABEL) == cluster
+        and (found_labels.get(render.MANAGED_BY_LABEL) == "legato-operator")
+    ):
+        kube.delete(kind, namespace, name)
+
+
+def _ensure_service_monitor(
+    kube: Kube, name: str, namespace: str, spec: dict[str, Any], *, adopt: Adopt
+) -> Condition | None:
+    wanted = render.service_monitor(name, namespace, spec)
+    monitor = render.service_monitor_name(name)
+    if wanted is None:
+        _remove_owned(kube, "ServiceMonitor", namespace, monitor, cluster=name)
+        return None
+    if not kube.serves("ServiceMonitor"):
+        return Condition(
+            SERVICE_MONITOR_READY,
+            False,
+            "ServiceMonitorCRDMissing",
+            "metrics.serviceMonitor.enabled is set, but this Kubernetes has no monitoring.coreos.com/v1 "
+            "ServiceMonitor kind: install prometheus-operator (or its CRDs) and the operator creates it on "
+            "its next pass, or set metrics.serviceMonitor.enabled=false. Meanwhile the pods carry "
+            "prometheus.io/scrape annotations for annotation-based scraping.",
+        )
+    adopt(wanted)
+    kube.ensure(wanted)
+    interval = wanted["spec"]["endpoints"][0]["interval"]
+    return Condition(
+        SERVICE_MONITOR_READY,
+        True,
+        "ServiceMonitorApplied",
+        f"ServiceMonitor {monitor} scrapes port metrics of every role's pods every {interval}",
+    )
+
+
+def _ensure_frontend_certificate(
+    kube: Kube, name: str, namespace: str, spec: dict[str, Any], *, adopt: Adopt
+) -> Condition | None:
+    wanted = render.frontend_certificate(name, namespace, spec)
+    certificate = render.frontend_tls_certificate_name(name)
+    if wanted is None:
+        _remove_owned(kube, "Certificate", namespace, certificate, cluster=name)
+        return None
+    issuer = wanted["spec"]["issuerRef"]
+    if not kube.serves("Certificate"):
+        return Condition(
+            FRONTEND_CERTIFICATE_READY,
+            False,
+            "CertManagerCRDMissing",
+            f"frontend.tls.issuerRef names {issuer['kind']} {issuer['name']}, but this Kubernetes has no "
+            "cert-manager.io/v1 Certificate kind: install cert-manager, or give frontend.tls.secretName "
+            "(a Secret with tls.crt and tls.key) instead. The frontend pods wait for Secret "
+            f"{certificate} until then.",
+        )
+    adopt(wanted)
+    live = kube.ensure(wanted)
+    secret = kube.get("Secret", namespace, certificate)
+    data = (secret or {}).get("data") or {}
+    if "tls.crt" in data and "tls.key" in data:
+        return Condition(
+            FRONTEND_CERTIFICATE_READY,
+            True,
+            "CertificateIssued",
+            f"Secret {certificate} holds the frontend certificate (Certificate {certificate}, "
+            f"{issuer['kind']} {issuer['name']})",
+        )
+    said = next(
+        (
+            c.get("message", "")
+            for c in ((live or {}).get("status") or {}).get("conditions") or []
+            if c.get("type") == "Ready" and c.get("status") == "False"
+        ),
+        "",
+    )
+    return Condition(
+        FRONTEND_CERTIFICATE_READY,
+        False,
+        "WaitingForCertManager",
+        f"waiting for cert-manager to issue Certificate {certificate} ({issuer['kind']} {issuer['name']}) "
+        f"into Secret {certificate}; the frontend pods start once it exists"
+        + (f". cert-manager says: {said}" if said else "")
+        + f". See kubectl describe certificate {certificate}.",
+    )
 
 
 def _ensure_schema(
@@ -329,6 +484,7 @@ def _status(
     schema: SchemaState,
     *,
     refused: Condition | None,
+    extras: list[Condition],
 ) -> dict[str, Any]:
     tls = _health_tls(kube, namespace, spec)
     roles = {role: _role_status(kube, name, namespace, role, tls) for role in render.ROLES}
@@ -357,6 +513,8 @@ def _status(
         ]
         if not lagging:
             lagging = [f"frontend Service: {frontend}"]
+        # Why a role may be stuck that its pods cannot say (e.g. the TLS Secret not issued yet).
+        lagging += [f"{c.type}: {c.reason}" for c in extras if c.status is not True]
         reason = (
             "WaitingForSchema"
             if not schema.ready and not any(s["desired"] for s in roles.values())
@@ -399,7 +557,7 @@ def _status(
         },
         "conditions": merge(
             previous.get("conditions"),
-            [ready, progressing, schema.condition, degraded],
+            [ready, progressing, schema.condition, degraded, *extras],
             generation=generation,
         ),
     }

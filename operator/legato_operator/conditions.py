@@ -15,6 +15,10 @@ READY = "Ready"
 PROGRESSING = "Progressing"
 SCHEMA_READY = "SchemaReady"
 DEGRADED = "Degraded"
+SERVICE_MONITOR_READY = "ServiceMonitorReady"
+"""Only with ``metrics.serviceMonitor.enabled``: whether the ServiceMonitor exists, or why not."""
+FRONTEND_CERTIFICATE_READY = "FrontendCertificateReady"
+"""Only with ``frontend.tls.issuerRef``: whether cert-manager has issued the frontend's Secret."""
 
 
 @dataclass(frozen=True)

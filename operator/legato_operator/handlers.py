@@ -73,7 +73,7 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
 
 def _api_message(error: ApiException) -> str:
     try:
-        return f"{error.status} {json.loads(error.body)['message']}"
+        return f"{error.status} {json.loads(error.body or '')['message']}"
     except (TypeError, ValueError, KeyError):
         return f"{error.status} {error.reason}"
 

@@ -10,6 +10,12 @@ it on every pass is what makes reconciling level-based. A field other
 managers also set stays theirs: an autoscaled Deployment is rendered without
 ``replicas``, and the count the HPA (or ``kubectl scale``) wrote stands.
 
+Two kinds come from add-ons that may not be installed: prometheus-operator's
+ServiceMonitor and cert-manager's Certificate. They go through the same
+``get``/``ensure``/``delete`` (by the custom objects API), and ``serves``
+asks API discovery whether the cluster has them at all, so the reconciler can
+say "not installed" instead of failing on a 404 from a missing API.
+
 Objects go in and come out as dicts (``_preload_content=False`` and
 ``json.loads``), so the renderer's output is sent exactly as written and the
 reconciler reads the same shapes kubectl shows.
@@ -24,7 +30,7 @@ from typing import Any
 
 from kubernetes import client, config
 
-from legato_operator import GROUP, VERSION
+from legato_operator import GROUP, VERSION, render
 
 APPLY = "application/apply-patch+yaml"  # JSON is YAML
 FIELD_MANAGER = "legato-operator"
@@ -40,6 +46,15 @@ _KINDS: dict[str, tuple[type, str]] = {
     "PodDisruptionBudget": (client.PolicyV1Api, "namespaced_pod_disruption_budget"),
     "HorizontalPodAutoscaler": (client.AutoscalingV2Api, "namespaced_horizontal_pod_autoscaler"),
 }
+
+# kind -> (group, version, plural), for the optional add-ons' kinds
+CUSTOM_KINDS: dict[str, tuple[str, str, str]] = {
+    "ServiceMonitor": render.SERVICE_MONITOR_API,
+    "Certificate": render.CERTIFICATE_API,
+}
+
+# The typed APIs' verbs -> the custom objects API's (it says "get" where they say "read").
+_CUSTOM_VERBS = {"read": "get", "patch": "patch", "delete": "delete"}
 
 
 def load_config() -> None:
@@ -65,6 +80,15 @@ class Kube:
         return cls(client.ApiClient())
 
     def _call(self, kind: str, verb: str, *args: Any, **kwargs: Any) -> Any:
+        if kind in CUSTOM_KINDS:
+            # (name, namespace, ...) as the typed APIs take them
+            name, namespace, *rest = args
+            group, version, plural = CUSTOM_KINDS[kind]
+            custom_verb = _CUSTOM_VERBS[verb]
+            method = getattr(client.CustomObjectsApi(self.api), f"{custom_verb}_namespaced_custom_object")
+            return _data(
+                method(group, version, namespace, plural, name, *rest, _preload_content=False, **kwargs)
+            )
         api_class, suffix = _KINDS[kind]
         method = getattr(api_class(self.api), f"{verb}_{suffix}")
         return _data(method(*args, _preload_content=False, **kwargs))
@@ -76,6 +100,21 @@ class Kube:
             if error.status == 404:
                 return None
             raise
+
+    def serves(self, kind: str) -> bool:
+        """Whether the API server serves this optional kind (its CRD is installed and established)."""
+        group, version, plural = CUSTOM_KINDS[kind]
+        try:
+            response = client.CustomObjectsApi(self.api).get_api_resources(
+                group, version, _preload_content=False
+            )
+        except client.ApiException as error:
+            if error.status == 404:
+                return False
+            raise
+        return any(
+            resource.get("name") == plural for resource in (_data(response) or {}).get("resources", [])
+        )
 
     def list(self, kind: str, namespace: str, *, selector: str) -> list[dict[str, Any]]:
         return list(self._call(kind, "list", namespace, label_selector=selector)["items"])

@@ -14,12 +14,23 @@ and unit-tested without a cluster:
   ``terminationGracePeriodSeconds`` longer than the server's drain), a
   headless Service ``<cluster>-<role>-headless`` and a PodDisruptionBudget;
 * a ClusterIP (or the configured type) Service ``<cluster>-frontend``;
-* Prometheus metrics on every pod: each role serves ``/metrics`` on port 9090
-  (named ``metrics`` on the container and on the role's headless Service, for
-  a ServiceMonitor), and the pod template carries the ``prometheus.io/scrape``,
-  ``/port`` and ``/path`` annotations that annotation-based scrape configs
-  read. Pods only, not Services, so such a config does not scrape twice; a
-  ``pod.annotations`` override of the same keys wins;
+* Prometheus metrics (``spec.metrics``, on by default): each role serves
+  ``/metrics`` on ``metrics.port`` (9090), named ``metrics`` on the container
+  and on the role's headless Service, which then carries the
+  ``legato.dev/metrics`` label a ServiceMonitor selects by; the pod template
+  carries the ``prometheus.io/scrape``, ``/port`` and ``/path`` annotations
+  that annotation-based scrape configs read. Pods only, not Services, so such
+  a config does not scrape twice; a ``pod.annotations`` override of the same
+  keys wins. With ``metrics.enabled: false`` none of this is rendered (no
+  port, no label, no annotations, no ``metrics:`` in the server config);
+* with ``metrics.serviceMonitor.enabled``, a ``monitoring.coreos.com/v1``
+  ServiceMonitor ``<cluster>`` selecting those headless Services (the
+  reconciler creates it only when that CRD is served);
+* the server's log level and format (``spec.logging``) as ``legato-server
+  start --log-level/--log-format``;
+* with ``frontend.tls.issuerRef``, a ``cert-manager.io/v1`` Certificate
+  ``<cluster>-frontend-tls`` for the frontend Service's DNS names; its Secret
+  (same name) is mounted exactly as a ``frontend.tls.secretName`` would be;
 * with autoscaling on, a HorizontalPodAutoscaler, and the Deployment is
   rendered **without** ``replicas`` so a patch never fights the HPA;
 * the schema Job ``<cluster>-schema-<digest>``: its name is a digest of what
@@ -43,12 +54,12 @@ from legato_operator import GROUP, VERSION
 ROLES = ("frontend", "history", "matching")
 GRPC_PORT = 7233
 METRICS_PORT = 9090
-"""Where every role serves Prometheus ``/metrics`` (docs/metrics.md); Temporal's charts use 9090 too."""
-SCRAPE_ANNOTATIONS = {
-    "prometheus.io/scrape": "true",
-    "prometheus.io/port": str(METRICS_PORT),
-    "prometheus.io/path": "/metrics",
-}
+"""The default ``metrics.port``: where every role serves Prometheus ``/metrics`` (docs/metrics.md)."""
+METRICS_PATH = "/metrics"
+DEFAULT_SCRAPE_INTERVAL = "30s"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+"""What ``legato-server start --log-level/--log-format`` accept (the CRD's enums say the same)."""
 DEFAULT_REPOSITORY = "legato.local/legato/legato"
 DRAIN_MARGIN_S = 20
 """Seconds a pod gets beyond the server's drain before the kubelet kills it."""
@@ -63,6 +74,11 @@ CONFIG_HASH_ANNOTATION = f"{GROUP}/config-hash"
 SCHEMA_JOB_LABEL = f"{GROUP}/schema-job"
 RETRY_SCHEMA_ANNOTATION = f"{GROUP}/retry-schema"
 """Set (to any new value) on a LegatoCluster to run its schema Job again."""
+METRICS_SERVICE_LABEL = f"{GROUP}/metrics"
+"""On the headless Services that expose a ``metrics`` port: what the ServiceMonitor selects."""
+SERVICE_MONITOR_API = ("monitoring.coreos.com", "v1", "servicemonitors")
+CERTIFICATE_API = ("cert-manager.io", "v1", "certificates")
+"""(group, version, plural) of the optional kinds; the reconciler asks API discovery for them."""
 SIDECAR_OPT_OUT = {"sidecar.istio.io/inject": "false", "linkerd.io/inject": "disabled"}
 """A schema Job must finish: a mesh sidecar that never exits would keep it running."""
 
@@ -98,6 +114,15 @@ def frontend_service_name(cluster: str) -> str:
 
 def config_map_name(cluster: str) -> str:
     return f"{cluster}-config"
+
+
+def frontend_tls_certificate_name(cluster: str) -> str:
+    """The Certificate, and the Secret cert-manager writes for it, with ``frontend.tls.issuerRef``."""
+    return f"{cluster}-frontend-tls"
+
+
+def service_monitor_name(cluster: str) -> str:
+    return cluster
 
 
 def frontend_address(cluster: str, namespace: str) -> str:
@@ -144,6 +169,41 @@ def replicas(spec: dict[str, Any], role: str) -> int:
 
 def shutdown_grace_seconds(spec: dict[str, Any]) -> int:
     return int(spec.get("shutdownGraceSeconds", 10))
+
+
+def metrics_port(spec: dict[str, Any]) -> int | None:
+    """The port every role serves ``/metrics`` on, or None with ``metrics.enabled: false``."""
+    settings = spec.get("metrics") or {}
+    if not settings.get("enabled", True):
+        return None
+    return int(settings.get("port", METRICS_PORT))
+
+
+def service_monitor_settings(spec: dict[str, Any]) -> dict[str, Any] | None:
+    """``{interval, labels}`` when a ServiceMonitor is wanted (metrics on and asked for), else None."""
+    settings = (spec.get("metrics") or {}).get("serviceMonitor") or {}
+    if metrics_port(spec) is None or not settings.get("enabled"):
+        return None
+    return {
+        "interval": str(settings.get("interval") or DEFAULT_SCRAPE_INTERVAL),
+        "labels": dict(settings.get("labels") or {}),
+    }
+
+
+def logging_settings(spec: dict[str, Any]) -> tuple[str, str]:
+    """``(level, format)`` for the server's ``--log-level``/``--log-format`` (defaults info, text)."""
+    settings = spec.get("logging") or {}
+    return str(settings.get("level", "info")), str(settings.get("format", "text"))
+
+
+def frontend_tls_secret(name: str, spec: dict[str, Any]) -> str | None:
+    """The Secret the frontend's certificate is mounted from: the named one, or cert-manager's."""
+    tls = role_spec(spec, "frontend").get("tls")
+    if not tls:
+        return None
+    if tls.get("issuerRef"):
+        return frontend_tls_certificate_name(name)
+    return str(tls["secretName"])
 
 
 def password_secret(spec: dict[str, Any]) -> tuple[str, str] | None:
@@ -202,8 +262,10 @@ def server_config(name: str, spec: dict[str, Any], role: str) -> dict[str, Any]:
         "cluster_name": name,
         "persistence": _persistence_config(spec),
         "shutdown_grace_seconds": shutdown_grace_seconds(spec),
-        "metrics": {"port": METRICS_PORT, "host": "0.0.0.0"},
     }
+    port = metrics_port(spec)
+    if port is not None:
+        config["metrics"] = {"port": port, "host": "0.0.0.0"}
     if role == "frontend":
         config["namespaces"] = ["default"]
         tls = role_spec(spec, "frontend").get("tls")
@@ -340,8 +402,14 @@ def role_deployment(
     pod_overrides = role_settings.get("pod") or {}
     version = str(spec["version"])
     pod_labels = {**(pod_overrides.get("labels") or {}), **labels(name, role, version=version)}
+    port = metrics_port(spec)
+    scrape = (
+        {"prometheus.io/scrape": "true", "prometheus.io/port": str(port), "prometheus.io/path": METRICS_PATH}
+        if port is not None
+        else {}
+    )
     pod_annotations = {
-        **SCRAPE_ANNOTATIONS,
+        **scrape,
         **(pod_overrides.get("annotations") or {}),
         CONFIG_HASH_ANNOTATION: config_digest,
     }
@@ -355,13 +423,17 @@ def role_deployment(
         env.append({"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": endpoint})
         env.append({"name": "OTEL_SERVICE_NAME", "value": f"legato-{role}"})
     secret_volumes = list(_db_tls_volumes(spec))
-    tls = role_settings.get("tls") if role == "frontend" else None
-    if tls:
-        secret_volumes.append(_secret_volume("frontend-tls", tls["secretName"], FRONTEND_TLS_DIR))
+    tls_secret = frontend_tls_secret(name, spec) if role == "frontend" else None
+    if tls_secret:
+        secret_volumes.append(_secret_volume("frontend-tls", tls_secret, FRONTEND_TLS_DIR))
     if spec.get("internodeTLS"):
         secret_volumes.append(
             _secret_volume("internode-tls", spec["internodeTLS"]["secretName"], INTERNODE_TLS_DIR)
         )
+    log_level, log_format = logging_settings(spec)
+    ports = [{"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"}]
+    if port is not None:
+        ports.append({"name": "metrics", "containerPort": port, "protocol": "TCP"})
     container = {
         "name": "server",
         "image": image(spec),
@@ -375,12 +447,13 @@ def role_deployment(
             f"{CONFIG_DIR}/{config_file(role)}",
             "--services",
             role,
+            "--log-level",
+            log_level,
+            "--log-format",
+            log_format,
         ],
         "env": env,
-        "ports": [
-            {"name": "grpc", "containerPort": GRPC_PORT, "protocol": "TCP"},
-            {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
-        ],
+        "ports": ports,
         "readinessProbe": readiness_probe(spec, role),
         # Liveness asks only that the process answers on its port: a history host
         # waiting for shards is not ready, but restarting it would not help.
@@ -435,20 +508,93 @@ def _grpc_port() -> dict[str, Any]:
     return {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc", "protocol": "TCP", "appProtocol": "grpc"}
 
 
-def headless_service(name: str, namespace: str, role: str) -> dict[str, Any]:
-    """Per-pod DNS records of one role; not-ready pods included, so their health can be asked."""
+def headless_service(name: str, namespace: str, spec: dict[str, Any], role: str) -> dict[str, Any]:
+    """Per-pod DNS records of one role; not-ready pods included, so their health can be asked.
+
+    With metrics on, it also names the ``metrics`` port and carries
+    ``METRICS_SERVICE_LABEL``: the ServiceMonitor selects these Services (not
+    the frontend's ClusterIP one, which shares the role's labels), so each pod
+    is scraped once.
+    """
+    service_labels = labels(name, role)
+    ports = [_grpc_port()]
+    port = metrics_port(spec)
+    if port is not None:
+        service_labels[METRICS_SERVICE_LABEL] = "true"
+        ports.append({"name": "metrics", "port": port, "targetPort": "metrics", "protocol": "TCP"})
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _meta(headless_service_name(name, role), namespace, labels(name, role)),
+        "metadata": _meta(headless_service_name(name, role), namespace, service_labels),
         "spec": {
             "clusterIP": "None",
             "publishNotReadyAddresses": True,
             "selector": selector(name, role),
-            "ports": [
-                _grpc_port(),
-                {"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"},
+            "ports": ports,
+        },
+    }
+
+
+def service_monitor(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any] | None:
+    """A prometheus-operator ServiceMonitor scraping every role's pods, or None when not wanted.
+
+    It selects the cluster's headless Services by ``METRICS_SERVICE_LABEL``, in
+    this namespace only; the user's ``labels`` go on the object, where a
+    Prometheus's ``serviceMonitorSelector`` looks for them. The ``component``
+    label becomes a target label, so series say which role they came from.
+    """
+    settings = service_monitor_settings(spec)
+    if settings is None:
+        return None
+    match = {NAME_LABEL: "legato", INSTANCE_LABEL: name, METRICS_SERVICE_LABEL: "true"}
+    group, version, _ = SERVICE_MONITOR_API
+    return {
+        "apiVersion": f"{group}/{version}",
+        "kind": "ServiceMonitor",
+        "metadata": _meta(
+            service_monitor_name(name), namespace, {**settings["labels"], **labels(name, "metrics")}
+        ),
+        "spec": {
+            "selector": {"matchLabels": match},
+            "namespaceSelector": {"matchNames": [namespace]},
+            "targetLabels": [COMPONENT_LABEL],
+            "endpoints": [{"port": "metrics", "path": METRICS_PATH, "interval": settings["interval"]}],
+        },
+    }
+
+
+def frontend_certificate(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any] | None:
+    """The cert-manager Certificate for the frontend, when ``frontend.tls.issuerRef`` is set.
+
+    Its DNS names are the frontend Service's, short to fully qualified (how
+    clients in the cluster address it); ``secretName`` is what the frontend
+    pods mount. cert-manager renews it into the same Secret and the server
+    re-reads changed certificate files (docs/tls.md), so a renewal needs no roll.
+    """
+    issuer = (role_spec(spec, "frontend").get("tls") or {}).get("issuerRef")
+    if not issuer:
+        return None
+    service = frontend_service_name(name)
+    group, version, _ = CERTIFICATE_API
+    reference = {
+        "name": str(issuer["name"]),
+        "kind": str(issuer.get("kind") or "Issuer"),
+        "group": str(issuer.get("group") or group),
+    }
+    return {
+        "apiVersion": f"{group}/{version}",
+        "kind": "Certificate",
+        "metadata": _meta(frontend_tls_certificate_name(name), namespace, labels(name, "frontend")),
+        "spec": {
+            "secretName": frontend_tls_certificate_name(name),
+            "dnsNames": [
+                service,
+                f"{service}.{namespace}",
+                f"{service}.{namespace}.svc",
+                f"{service}.{namespace}.svc.cluster.local",
             ],
+            "usages": ["digital signature", "key encipherment", "server auth"],
+            "issuerRef": reference,
         },
     }
 

@@ -88,3 +88,34 @@ def test_cassandra_password_needs_a_user() -> None:
     assert cassandra["properties"]["user"]["minLength"] == 1
     # Without a Secret the cluster runs against a Cassandra without authentication.
     assert "passwordSecretRef" not in cassandra["required"]
+
+
+def test_logging_enums_are_the_servers_flags() -> None:
+    cli = pytest.importorskip("legato_server.cli")
+    logging = schema_of(load("legatoclusters"))["properties"]["logging"]["properties"]
+    assert tuple(logging["level"]["enum"]) == cli.LOG_LEVELS
+    assert tuple(logging["format"]["enum"]) == cli.LOG_FORMATS
+    assert (logging["level"]["default"], logging["format"]["default"]) == ("info", "text")
+
+
+def test_metrics_port_range_and_rules() -> None:
+    metrics = schema_of(load("legatoclusters"))["properties"]["metrics"]
+    port = metrics["properties"]["port"]
+    assert (port["minimum"], port["maximum"], port["default"]) == (1024, 65535, 9090)
+    assert port["x-kubernetes-validations"][0]["rule"] == "self != 7233"
+    assert metrics["properties"]["enabled"]["default"] is True
+    (rule,) = metrics["x-kubernetes-validations"]
+    assert "serviceMonitor.enabled needs metrics.enabled" in rule["message"]
+    interval = re.compile(metrics["properties"]["serviceMonitor"]["properties"]["interval"]["pattern"])
+    assert all(interval.fullmatch(v) for v in ("30s", "1m", "1m30s", "500ms"))
+    assert not any(interval.fullmatch(v) for v in ("30", "s", "1 m", "-1s"))
+
+
+def test_frontend_tls_is_a_secret_or_an_issuer_never_both() -> None:
+    tls = schema_of(load("legatoclusters"))["properties"]["frontend"]["properties"]["tls"]
+    assert "required" not in tls
+    (rule,) = tls["x-kubernetes-validations"]
+    assert rule["rule"] == "has(self.secretName) != has(self.issuerRef)"
+    issuer = tls["properties"]["issuerRef"]
+    assert issuer["required"] == ["name"]
+    assert issuer["properties"]["kind"]["enum"] == ["Issuer", "ClusterIssuer"]

@@ -51,6 +51,7 @@ def test_deployment_advertises_the_pod_ip_and_reads_the_password_from_the_secret
     }
     assert container["args"] == [
         "legato-server", "start", "--config", "/etc/legato/config/history.yaml", "--services", "history",
+        "--log-level", "info", "--log-format", "text",
     ]  # fmt: skip
     assert container["image"] == "legato.local/legato/legato:0.1.0"
     assert deployment["spec"]["replicas"] == 3
@@ -117,7 +118,7 @@ def test_pod_overrides_are_merged_but_cannot_change_the_selector() -> None:
 
 
 def test_services_headless_per_role_and_one_for_the_frontend() -> None:
-    headless = render.headless_service("prod", "ns", "history")
+    headless = render.headless_service("prod", "ns", spec(), "history")
     assert headless["metadata"]["name"] == "prod-history-headless"
     assert headless["spec"]["clusterIP"] == "None"
     assert headless["spec"]["publishNotReadyAddresses"] is True
@@ -237,7 +238,7 @@ def test_every_role_serves_metrics_and_its_pods_carry_scrape_annotations(cluster
         assert annotations["prometheus.io/scrape"] == "true"
         assert annotations["prometheus.io/port"] == "9090"
         assert annotations["prometheus.io/path"] == "/metrics"
-        headless = render.headless_service("prod", "ns", role)
+        headless = render.headless_service("prod", "ns", cluster_spec, role)
         assert {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"} in headless[
             "spec"
         ]["ports"]
