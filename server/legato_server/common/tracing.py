@@ -9,6 +9,18 @@ the role (service ``legato-frontend``, ``legato-history``,
 ``legato-matching``), so a single-process server still shows three services
 in Jaeger, and spans go out in batches over OTLP gRPC or HTTP.
 
+How a span is made (the cost of tracing when on): not with the OpenTelemetry
+SDK's spans, which cost ~0.1 ms each to create, end and encode here, but with
+``span_record.RecordedSpan`` (an API ``Span``: the current-span lookups of the
+log format and the W3C propagator see it as usual) that ends as one tuple in
+its role's sink, and ``span_export`` encoding those tuples to OTLP on a
+background thread. Head sampling (``tracing.sampler``/``sample_ratio`` or
+``OTEL_TRACES_SAMPLER``/``_ARG``; default ``parentbased_always_on``) decides
+once where a trace starts; the decision travels in the ``sampled`` flag of
+every stored and forwarded context, so a workflow is recorded whole or not at
+all, and an unsampled one costs an id and a context switch per RPC, and
+nothing per task.
+
 Where a span's parent comes from:
 
 * **An RPC over gRPC**: the caller's W3C ``traceparent`` in the metadata (the
@@ -40,27 +52,35 @@ docs/tracing.md.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import Message
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Status, StatusCode
+
+from legato_server.common.span_export import Exporter, export_settings
+from legato_server.common.span_record import (
+    DEFAULT_SAMPLER,
+    SAMPLERS,
+    Sampler,
+    SpanSink,
+    format_traceparent,
+    new_span,
+    parse_traceparent,
+)
 
 log = logging.getLogger(__name__)
 
 PROTOCOLS = ("grpc", "http/protobuf")
+_SAMPLER_NAMES = SAMPLERS
 CONTINUE_AS_NEW_MODES = ("link", "same")
 WORKFLOW_TYPE_KEY = "legato.workflow_type"
 """Kept in a run's trace context map next to the W3C fields: its tasks name the type without a read."""
-
-_propagator = TraceContextTextMapPropagator()
 
 
 @dataclass(frozen=True)
@@ -76,8 +96,13 @@ class TracingConfig:
     """Prefix of each role's service name: spans of role R are in service "<service_name>-R"."""
     continue_as_new: str = "link"
     """"link": each run that follows another gets a new trace linked to it; "same": one trace."""
+    sampler: str = DEFAULT_SAMPLER
+    """Head sampling, the OTEL_TRACES_SAMPLER names; ``parentbased_*`` follow the caller's decision."""
+    sample_ratio: float = 1.0
+    """Share of new traces recorded by the ``traceidratio`` samplers (OTEL_TRACES_SAMPLER_ARG)."""
 
     def __post_init__(self) -> None:
+        Sampler(self.sampler, self.sample_ratio)  # raises with the key and what is allowed
         if self.protocol not in PROTOCOLS:
             raise ValueError(
                 f"tracing.protocol: expected one of {', '.join(PROTOCOLS)}; got {self.protocol!r}"
@@ -97,15 +122,23 @@ def tracing_config_from_mapping(data: Any, environ: Mapping[str, str] | None = N
     ``OTEL_SDK_DISABLED=true`` or ``OTEL_TRACES_EXPORTER=none`` turn tracing off;
     ``OTEL_TRACES_EXPORTER=otlp`` or an ``OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT`` turns it on; ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL``
     / ``OTEL_EXPORTER_OTLP_PROTOCOL`` pick the transport; ``OTEL_SERVICE_NAME`` the
-    prefix. Endpoints, headers, timeouts and ``OTEL_TRACES_SAMPLER`` are read by
-    the OpenTelemetry SDK itself.
+    prefix; ``OTEL_TRACES_SAMPLER``/``OTEL_TRACES_SAMPLER_ARG`` the sampling.
+    Endpoints, headers, timeouts and batching are read by ``span_export``.
     """
     env = os.environ if environ is None else environ
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ValueError(f"tracing: expected a mapping, got {data!r}")
-    allowed = {"enabled", "protocol", "endpoint", "service_name", "continue_as_new"}
+    allowed = {
+        "enabled",
+        "protocol",
+        "endpoint",
+        "service_name",
+        "continue_as_new",
+        "sampler",
+        "sample_ratio",
+    }
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ValueError(f"unknown config key tracing.{unknown[0]}; allowed: {', '.join(sorted(allowed))}")
@@ -129,12 +162,30 @@ def tracing_config_from_mapping(data: Any, environ: Mapping[str, str] | None = N
         or str(data.get("protocol", "grpc"))
     )
     endpoint = data.get("endpoint")
+    sampler = (env.get("OTEL_TRACES_SAMPLER") or str(data.get("sampler", DEFAULT_SAMPLER))).strip().lower()
+    ratio_text = env.get("OTEL_TRACES_SAMPLER_ARG")
+    ratio: Any = data.get("sample_ratio", 1.0) if ratio_text is None else ratio_text
+    try:
+        ratio = float(ratio)
+        if isinstance(data.get("sample_ratio"), bool):
+            raise ValueError
+    except (TypeError, ValueError):
+        key = "OTEL_TRACES_SAMPLER_ARG" if ratio_text is not None else "tracing.sample_ratio"
+        raise ValueError(f"{key}: expected a number from 0 to 1; got {ratio!r}") from None
+    if ratio_text is not None and not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"OTEL_TRACES_SAMPLER_ARG: expected a number from 0 to 1; got {ratio_text!r}")
+    if "OTEL_TRACES_SAMPLER" in env and sampler not in _SAMPLER_NAMES:
+        raise ValueError(
+            f"OTEL_TRACES_SAMPLER: the server samples with {', '.join(_SAMPLER_NAMES)}; got {sampler!r}"
+        )
     return TracingConfig(
         enabled=enabled,
         protocol=protocol.strip(),
         endpoint=None if endpoint in (None, "") else str(endpoint),
         service_name=env.get("OTEL_SERVICE_NAME") or str(data.get("service_name", "legato")),
         continue_as_new=str(data.get("continue_as_new", "link")),
+        sampler=sampler,
+        sample_ratio=ratio,
     )
 
 
@@ -149,8 +200,9 @@ def tracing_config_from_environment() -> TracingConfig:
 @dataclass
 class _Active:
     config: TracingConfig
-    providers: dict[str, Any]
-    tracers: dict[str, trace.Tracer]
+    sampler: Sampler
+    exporter: Exporter
+    sinks: dict[str, SpanSink]
     users: int = 1
 
 
@@ -165,8 +217,8 @@ def is_on() -> bool:
 def install(config: TracingConfig, *, roles: tuple[str, ...]) -> None:
     """Start exporting spans of ``roles`` (a no-op when ``config.enabled`` is false).
 
-    One set of providers per process: servers started in the same process
-    (tests) share it, and it is torn down when the last one calls ``release``.
+    One exporter per process: servers started in the same process (tests)
+    share it, and it is flushed and stopped when the last one calls ``release``.
     """
     global _active
     if not config.enabled:
@@ -174,16 +226,23 @@ def install(config: TracingConfig, *, roles: tuple[str, ...]) -> None:
     if _active is not None:
         _active.users += 1
         for role in roles:
-            _tracer(role)
+            _sink(role)
         return
-    _active = _Active(config=config, providers={}, tracers={})
-    for role in roles:
-        _tracer(role)
+    settings = export_settings(protocol=config.protocol, endpoint=config.endpoint)
+    exporter = Exporter(settings, {role: _resource(config, role) for role in roles})
+    _active = _Active(
+        config=config,
+        sampler=Sampler(config.sampler, config.sample_ratio),
+        exporter=exporter,
+        sinks=dict(exporter.sinks),
+    )
     log.info(
-        "tracing on: OTLP/%s to %s, services %s",
+        "tracing on: OTLP/%s to %s, services %s, sampler %s%s",
         config.protocol,
-        config.endpoint or "the OTEL_EXPORTER_OTLP_* endpoint (or the default)",
+        settings.endpoint,
         ", ".join(service_name(config, r) for r in roles),
+        config.sampler,
+        f" {config.sample_ratio}" if config.sampler.endswith("traceidratio") else "",
     )
 
 
@@ -196,27 +255,23 @@ def release(config: TracingConfig) -> None:
     if _active.users > 0:
         return
     active, _active = _active, None
-    for provider in active.providers.values():
-        try:
-            provider.shutdown()  # flushes the batch
-        except Exception:
-            log.exception("error while flushing spans")
+    try:
+        active.exporter.shutdown()  # sends what is still batched
+    except Exception:
+        log.exception("error while flushing spans")
 
 
 def force_flush() -> None:
     """Send every finished span now (tests, before asking the collector)."""
     if _active is not None:
-        for provider in _active.providers.values():
-            provider.force_flush()
+        _active.exporter.drain()
 
 
-def _tracer(role: str) -> trace.Tracer:
+def _sink(role: str) -> SpanSink:
     assert _active is not None
-    found = _active.tracers.get(role)
+    found = _active.sinks.get(role)
     if found is None:
-        provider = _new_provider(_active.config, role)
-        _active.providers[role] = provider
-        found = _active.tracers[role] = provider.get_tracer("legato_server")
+        found = _active.sinks[role] = _active.exporter.add_role(role, _resource(_active.config, role))
     return found
 
 
@@ -226,48 +281,66 @@ def service_name(config: TracingConfig, role: str) -> str:
     return name if name.endswith(f"-{role}") else f"{name}-{role}"
 
 
-def _new_provider(config: TracingConfig, role: str) -> Any:
+def _resource(config: TracingConfig, role: str) -> dict[str, Any]:
+    """The role's resource attributes, with ``OTEL_RESOURCE_ATTRIBUTES`` and the SDK's defaults merged in."""
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    exporter: Any
-    if config.protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
-
-        endpoint = config.endpoint
-        insecure = None
-        if endpoint is not None and endpoint.startswith("http://"):
-            insecure = True
-        exporter = GrpcExporter(endpoint=endpoint, insecure=insecure)
-    else:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
-
-        endpoint = config.endpoint
-        if endpoint is not None and not endpoint.rstrip("/").endswith("/v1/traces"):
-            endpoint = endpoint.rstrip("/") + "/v1/traces"
-        exporter = HttpExporter(endpoint=endpoint)
     resource = Resource.create({SERVICE_NAME: service_name(config, role), "legato.role": role})
-    provider = TracerProvider(resource=resource)
-    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
-    return provider
+    return dict(resource.attributes)
+
+
+def _start(
+    role: str,
+    name: str,
+    parent: SpanContext | None,
+    kind: SpanKind,
+    attributes: dict[str, Any],
+) -> Span:
+    assert _active is not None
+    return new_span(
+        sink=_sink(role),
+        sampler=_active.sampler,
+        name=name,
+        parent=parent,
+        kind=kind,
+        attributes=attributes,
+    )
+
+
+def _fail(span: Span, err: BaseException) -> None:
+    """What the SDK's ``use_span`` records for an exception, plus the gRPC status code."""
+    if not span.is_recording():
+        return
+    code = getattr(err, "code", None)
+    if code is not None:
+        if callable(code):
+            try:
+                code = code()
+            except Exception:
+                code = None
+        if code is not None:
+            span.set_attribute("rpc.grpc.status_code", str(getattr(code, "name", code)))
+    if isinstance(err, Exception):
+        span.record_exception(err)
+        span.set_status(Status(StatusCode.ERROR, f"{type(err).__name__}: {err}"))
 
 
 # ---------------------------------------------------------------- carriers
 
 
 def carrier_of_current() -> dict[str, str]:
-    """The current span's context as a W3C carrier (empty without a recording span)."""
-    carrier: dict[str, str] = {}
-    _propagator.inject(carrier)
+    """The current span's context as a W3C carrier (empty without a valid span)."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return {}
+    carrier = {"traceparent": format_traceparent(context)}
+    if context.trace_state:
+        carrier["tracestate"] = context.trace_state.to_header()
     return carrier
 
 
-def _context_from(carrier: Mapping[str, str]) -> otel_context.Context | None:
-    if "traceparent" not in carrier:
-        return None
-    ctx = _propagator.extract(carrier)
-    return ctx if trace.get_current_span(ctx).get_span_context().is_valid else None
+def _context_from(carrier: Mapping[str, str]) -> SpanContext | None:
+    return parse_traceparent(carrier.get("traceparent"), carrier.get("tracestate"))
 
 
 # ---------------------------------------------------------------- attributes
@@ -279,37 +352,76 @@ _ATTRIBUTE_FIELDS = (
     ("run_id", "legato.run_id"),
 )
 
+# Where a request type keeps the attributes, worked out once per type from its
+# descriptor: (field one level down or None, field, attribute key, is a message with .name).
+_Plan = tuple[tuple[str | None, str, str, bool], ...]
+_plans: dict[type, _Plan] = {}
+
+
+def _plan_of(descriptor: Any, sub: str | None) -> list[tuple[str | None, str, str, bool]]:
+    fields = descriptor.fields_by_name
+    plan: list[tuple[str | None, str, str, bool]] = []
+    for field, key in _ATTRIBUTE_FIELDS:
+        found = fields.get(field)
+        if found is not None and found.message_type is None and not _repeated(found):
+            plan.append((sub, field, key, False))
+    for field, key in (
+        ("task_queue", "legato.task_queue"),
+        ("workflow_type", "legato.workflow_type"),
+        ("activity_type", "legato.activity_type"),
+    ):
+        found = fields.get(field)
+        if found is None or _repeated(found):
+            continue
+        if found.message_type is None:
+            if field == "task_queue":
+                plan.append((sub, field, key, False))
+        elif "name" in found.message_type.fields_by_name:
+            plan.append((sub, field, key, True))
+    return plan
+
+
+def _repeated(field: Any) -> bool:
+    repeated = getattr(field, "is_repeated", None)  # protobuf 6 dropped ``label`` from upb descriptors
+    if repeated is None:
+        return bool(field.label == field.LABEL_REPEATED)
+    return bool(repeated() if callable(repeated) else repeated)
+
+
+def _plan(request: Any) -> _Plan:
+    kind = type(request)
+    plan = _plans.get(kind)
+    if plan is None:
+        descriptor = request.DESCRIPTOR
+        steps = _plan_of(descriptor, None)
+        for field in sorted(descriptor.fields, key=lambda f: f.number):
+            if field.message_type is not None and not _repeated(field):
+                steps.extend(_plan_of(field.message_type, field.name))
+        plan = _plans[kind] = tuple(steps)
+    return plan
+
 
 def request_attributes(request: Any) -> dict[str, str]:
     """namespace, workflow id, run id, task queue and workflow/activity type found in a request.
 
     Requests differ in where they keep these (top level, ``workflow_execution``,
     the frontend request that history's requests wrap), so this looks at the
-    top level and then at each message field one level down.
+    top level and then at each message field one level down, the first value
+    found winning; which fields to look at is worked out once per request type.
     """
     found: dict[str, str] = {}
-    _collect(request, found)
-    for _, value in request.ListFields():
-        if isinstance(value, Message):
-            _collect(value, found)
-    return found
-
-
-def _collect(message: Any, found: dict[str, str]) -> None:
-    for field, key in _ATTRIBUTE_FIELDS:
-        value = getattr(message, field, None)
-        if isinstance(value, str) and value and key not in found:
+    if not isinstance(request, Message):
+        return found
+    for sub, field, key, named in _plan(request):
+        if key in found:
+            continue
+        message = request if sub is None else getattr(request, sub)
+        value = getattr(message, field)
+        if named:
+            value = value.name
+        if value:
             found[key] = value
-    queue = getattr(message, "task_queue", None)
-    if queue is not None and "legato.task_queue" not in found:
-        name = queue if isinstance(queue, str) else getattr(queue, "name", "")
-        if name:
-            found["legato.task_queue"] = name
-    for field, key in (("workflow_type", "legato.workflow_type"), ("activity_type", "legato.activity_type")):
-        value = getattr(message, field, None)
-        name = getattr(value, "name", "") if value is not None else ""
-        if name and key not in found:
-            found[key] = name
+    return found
 
 
 # ---------------------------------------------------------------- RPC spans
@@ -343,34 +455,29 @@ TokenContext = Callable[[Any], Mapping[str, str] | None]
 """Reads the run's trace context out of a request's task token (the server knows the format)."""
 
 
-@contextlib.contextmanager
 def _rpc_span(
     role: str,
     method: str,
     request: Any,
-    parent: otel_context.Context | None,
+    parent: SpanContext | None,
     token_context: TokenContext | None = None,
-) -> Iterator[None]:
+) -> Span | None:
+    """The span of one RPC, or None when this call makes none (see "Which calls may start a trace")."""
     if parent is None and token_context is not None and method in WORKER_METHODS:
         carrier = token_context(request)
         parent = _context_from(carrier) if carrier else None
     if parent is None and (
         role != "frontend" or method in WORKER_METHODS or not method.startswith(ROOT_PREFIXES)
     ):
-        yield  # never a root: see "Which calls may start a trace"
-        return
+        return None
+    if parent is not None and not parent.trace_flags.sampled and _active is not None:
+        if _active.sampler.name.startswith("parentbased_"):
+            # Not recorded: pass the caller's context on as it is, so what this call
+            # does downstream (in-process peers, the run it starts) is not recorded either.
+            return trace.NonRecordingSpan(parent)
     attributes: dict[str, Any] = {"rpc.system": "grpc", "rpc.method": method, "legato.role": role}
     attributes.update(request_attributes(request))
-    with _tracer(role).start_as_current_span(
-        method, context=parent, kind=SpanKind.SERVER, attributes=attributes
-    ) as span:
-        try:
-            yield
-        except BaseException as err:
-            code = getattr(err, "code", None)
-            if code is not None:
-                span.set_attribute("rpc.grpc.status_code", str(getattr(code, "name", code)))
-            raise
+    return _start(role, method, parent, SpanKind.SERVER, attributes)
 
 
 def grpc_method(
@@ -386,12 +493,25 @@ def grpc_method(
     """
 
     async def traced(request: Any, context: Any) -> Any:
-        carrier = {
-            k: v for k, v in (context.invocation_metadata() or ()) if k in ("traceparent", "tracestate")
-        }
-        parent = _context_from(carrier) if carrier else None
-        with _rpc_span(role, method, request, parent, token_context):
+        traceparent = tracestate = None
+        for key, value in context.invocation_metadata() or ():
+            if key == "traceparent":
+                traceparent = value
+            elif key == "tracestate":
+                tracestate = value
+        parent = parse_traceparent(traceparent, tracestate) if traceparent else None
+        span = _rpc_span(role, method, request, parent, token_context)
+        if span is None:
             return await call(request, context)
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            return await call(request, context)
+        except BaseException as err:
+            _fail(span, err)
+            raise
+        finally:
+            otel_context.detach(token)
+            span.end()
 
     traced.__name__ = getattr(call, "__name__", method)
     return traced
@@ -414,10 +534,21 @@ class LocalHandler:
         role = self._role
 
         async def call(request: Any, **kwargs: Any) -> Any:
-            if not trace.get_current_span().get_span_context().is_valid:
+            parent = trace.get_current_span().get_span_context()
+            if not parent.is_valid:
                 return await target(request, **kwargs)
-            with _rpc_span(role, name, request, otel_context.get_current()):
+            span = _rpc_span(role, name, request, parent)
+            if span is None:
                 return await target(request, **kwargs)
+            token = otel_context.attach(trace.set_span_in_context(span))
+            try:
+                return await target(request, **kwargs)
+            except BaseException as err:
+                _fail(span, err)
+                raise
+            finally:
+                otel_context.detach(token)
+                span.end()
 
         call.__name__ = name
         return call
@@ -443,7 +574,7 @@ def run_task(
     attributes: dict[str, str],
     attempt: Callable[[], Awaitable[None]],
 ) -> Callable[[], Awaitable[None]]:
-    """``attempt`` itself when tracing is off or the run has no context; else one span per attempt.
+    """``attempt`` itself when tracing is off, the run has no context or is not sampled; else one span per attempt.
 
     The span's parent is the run's stored context, not whatever the queue's
     asyncio task happens to carry.
@@ -453,16 +584,23 @@ def run_task(
     parent = _context_from(trace_context)
     if parent is None:
         return attempt
+    if not parent.trace_flags.sampled and _active.sampler.name.startswith("parentbased_"):
+        return attempt  # the run is not recorded: its tasks are not either
     workflow_type = trace_context.get(WORKFLOW_TYPE_KEY)
     if workflow_type:
         attributes = {**attributes, "legato.workflow_type": workflow_type}
-    tracer = _tracer(role)
 
     async def traced() -> None:
-        with tracer.start_as_current_span(
-            name, context=parent, kind=SpanKind.INTERNAL, attributes=attributes
-        ):
+        span = _start(role, name, parent, SpanKind.INTERNAL, dict(attributes))
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
             await attempt()
+        except BaseException as err:
+            _fail(span, err)
+            raise
+        finally:
+            otel_context.detach(token)
+            span.end()
 
     return traced
 
@@ -500,7 +638,9 @@ def run_trace_context(
     A first run takes the current span (the RPC or task that starts it). A run
     that follows another (``previous`` is that run's context) keeps that trace
     with ``continue_as_new: same``, or, with ``link``, starts a new trace whose
-    root span links to the previous run.
+    root span links to the previous run; with a parent-based sampler the new
+    trace is recorded if and only if the previous run's was, so a sampled
+    workflow stays sampled across its runs.
     """
     if _active is None:
         return False
@@ -509,12 +649,14 @@ def run_trace_context(
         out.update({k: v for k, v in previous.items() if k != WORKFLOW_TYPE_KEY})
     elif previous:
         prior = _context_from(previous)
-        links = [Link(trace.get_current_span(prior).get_span_context())] if prior is not None else []
-        span = _tracer("history").start_span(
-            f"ContinueRun:{workflow_type}",
-            context=otel_context.Context(),
+        span = new_span(
+            sink=_sink("history"),
+            sampler=_active.sampler,
+            name=f"ContinueRun:{workflow_type}",
+            parent=None,
+            decided_by=prior,
             kind=SpanKind.INTERNAL,
-            links=links,
+            links=[Link(prior)] if prior is not None else [],
             attributes={
                 "legato.workflow_id": workflow_id,
                 "legato.run_id": run_id,
@@ -522,7 +664,7 @@ def run_trace_context(
             },
         )
         span.end()
-        _propagator.inject(out, context=trace.set_span_in_context(span))
+        out["traceparent"] = format_traceparent(span.get_span_context())
         new_trace = True
     else:
         out.update(carrier_of_current())
