@@ -36,7 +36,14 @@ from legato_server.persistence.interface import (
     WorkflowMutation,
     WorkflowSnapshot,
 )
-from legato_server.persistence.mysql.database import Cursor, Database
+from legato_server.persistence.mysql.database import (
+    Cursor,
+    Database,
+    Statement,
+    StatementResult,
+    pipeline,
+    values_rows,
+)
 from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 
 _LOCK_SHARD = "SELECT range_id FROM shards WHERE shard_id = %s FOR UPDATE"
@@ -44,10 +51,22 @@ _LOCK_CURRENT = (
     "SELECT run_id, create_request_id, state, status, start_time_ms FROM current_executions "
     "WHERE shard_id = %s AND namespace_id = %s AND workflow_id = %s FOR UPDATE"
 )
+_LOCK_EXECUTION = (
+    "SELECT db_version FROM executions "
+    "WHERE shard_id = %s AND namespace_id = %s AND workflow_id = %s AND run_id = %s FOR UPDATE"
+)
+_EXECUTION_EXISTS = (
+    "SELECT 1 FROM executions WHERE shard_id = %s AND namespace_id = %s AND workflow_id = %s AND run_id = %s"
+)
 _INSERT_EXECUTION = (
     "INSERT INTO executions (shard_id, namespace_id, workflow_id, run_id, state, state_enum, status, "
     "next_event_id, db_version, create_request_id, start_time_ms) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_UPDATE_EXECUTION = (
+    "UPDATE executions SET state = %s, state_enum = %s, status = %s, next_event_id = %s, "
+    "db_version = %s, create_request_id = %s, start_time_ms = %s "
+    "WHERE shard_id = %s AND namespace_id = %s AND workflow_id = %s AND run_id = %s"
 )
 _UPSERT_CURRENT = (
     "INSERT INTO current_executions (shard_id, namespace_id, workflow_id, run_id, create_request_id, "
@@ -55,16 +74,35 @@ _UPSERT_CURRENT = (
     "ON DUPLICATE KEY UPDATE run_id = VALUES(run_id), create_request_id = VALUES(create_request_id), "
     "state = VALUES(state), status = VALUES(status), start_time_ms = VALUES(start_time_ms)"
 )
+_UPDATE_CURRENT = (
+    "UPDATE current_executions SET state = %s, status = %s "
+    "WHERE shard_id = %s AND namespace_id = %s AND workflow_id = %s"
+)
 _SELECT_EXECUTION = (
     "SELECT state, state_enum, status, next_event_id, db_version, create_request_id, start_time_ms "
     "FROM executions WHERE shard_id = %s AND namespace_id = %s AND workflow_id = %s AND run_id = %s"
 )
 
 
+_READ_HISTORY = (
+    "SELECT first_event_id, event_count, data FROM history_batches "
+    "WHERE namespace_id = %s AND workflow_id = %s AND run_id = %s "
+    "AND first_event_id >= {start} AND first_event_id < %s AND first_event_id + event_count > %s "
+    "ORDER BY first_event_id LIMIT %s"
+)
+_HISTORY_HOLDER = (
+    "COALESCE((SELECT MAX(first_event_id) FROM history_batches "
+    "WHERE namespace_id = %s AND workflow_id = %s AND run_id = %s AND first_event_id <= %s), %s)"
+)
+
+
 def lock_shard(cursor: Cursor, *, shard_id: int, range_id: int) -> None:
     """Raise ShardOwnershipLostError unless the shard row holds ``range_id``; keeps it locked."""
     cursor.execute(_LOCK_SHARD, (shard_id,))
-    row = cursor.fetchone()
+    _check_range(cursor.fetchone(), shard_id=shard_id, range_id=range_id)
+
+
+def _check_range(row: tuple | None, *, shard_id: int, range_id: int) -> None:
     actual = None if row is None else int(row[0])
     if actual != range_id:
         raise ShardOwnershipLostError(shard_id, range_id, actual)
@@ -83,55 +121,55 @@ def _current_from_row(namespace_id: str, workflow_id: str, row: tuple) -> Curren
     )
 
 
-def _lock_current(
-    cursor: Cursor, *, shard_id: int, namespace_id: str, workflow_id: str
-) -> CurrentExecution | None:
-    cursor.execute(_LOCK_CURRENT, (shard_id, namespace_id, workflow_id))
-    row = cursor.fetchone()
-    return None if row is None else _current_from_row(namespace_id, workflow_id, row)
+def _current(result: StatementResult, *, namespace_id: str, workflow_id: str) -> CurrentExecution | None:
+    return _current_from_row(namespace_id, workflow_id, result.rows[0]) if result.rows else None
 
 
-def _write_events(cursor: Cursor, batches: list[EventBatch]) -> None:
-    if batches:
-        cursor.executemany(
+def _run_key(shard_id: int, s: WorkflowSnapshot) -> tuple[int, str, str, str]:
+    return (shard_id, s.namespace_id, s.workflow_id, s.run_id)
+
+
+def _events(batches: list[EventBatch]) -> list[Statement]:
+    if not batches:
+        return []
+    return [
+        (
             "REPLACE INTO history_batches (namespace_id, workflow_id, run_id, first_event_id, event_count, data) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
+            f"VALUES {values_rows(len(batches), 6)}",
             [
-                (b.namespace_id, b.workflow_id, b.run_id, b.first_event_id, b.event_count, b.data)
+                v
                 for b in batches
+                for v in (b.namespace_id, b.workflow_id, b.run_id, b.first_event_id, b.event_count, b.data)
             ],
         )
+    ]
 
 
-def _write_tasks(
-    cursor: Cursor, shard_id: int, transfer: list[TransferTask], timers: list[TimerTask]
-) -> None:
+def _tasks(shard_id: int, transfer: list[TransferTask], timers: list[TimerTask]) -> list[Statement]:
+    statements: list[Statement] = []
     if transfer:
-        cursor.executemany(
-            "INSERT INTO transfer_tasks (shard_id, task_id, data) VALUES (%s, %s, %s)",
-            [(shard_id, t.task_id, t.data) for t in transfer],
+        statements.append(
+            (
+                f"INSERT INTO transfer_tasks (shard_id, task_id, data) VALUES {values_rows(len(transfer), 3)}",
+                [v for t in transfer for v in (shard_id, t.task_id, t.data)],
+            )
         )
     if timers:
-        cursor.executemany(
-            "INSERT INTO timer_tasks (shard_id, visibility_time_ms, task_id, data) VALUES (%s, %s, %s, %s)",
-            [(shard_id, t.visibility_time_ms, t.task_id, t.data) for t in timers],
+        statements.append(
+            (
+                "INSERT INTO timer_tasks (shard_id, visibility_time_ms, task_id, data) "
+                f"VALUES {values_rows(len(timers), 4)}",
+                [v for t in timers for v in (shard_id, t.visibility_time_ms, t.task_id, t.data)],
+            )
         )
+    return statements
 
 
-def _insert_execution(cursor: Cursor, shard_id: int, s: WorkflowSnapshot) -> None:
-    cursor.execute(
-        "SELECT 1 FROM executions WHERE shard_id = %s AND namespace_id = %s AND workflow_id = %s AND run_id = %s",
-        (shard_id, s.namespace_id, s.workflow_id, s.run_id),
-    )
-    if cursor.fetchone() is not None:
-        raise ConditionFailedError(f"run {s.run_id} of workflow {s.workflow_id!r} already exists")
-    cursor.execute(
+def _insert_execution(shard_id: int, s: WorkflowSnapshot) -> Statement:
+    return (
         _INSERT_EXECUTION,
         (
-            shard_id,
-            s.namespace_id,
-            s.workflow_id,
-            s.run_id,
+            *_run_key(shard_id, s),
             s.state,
             int(s.state_enum),
             s.status,
@@ -143,14 +181,11 @@ def _insert_execution(cursor: Cursor, shard_id: int, s: WorkflowSnapshot) -> Non
     )
 
 
-def _upsert_current(cursor: Cursor, shard_id: int, s: WorkflowSnapshot) -> None:
-    cursor.execute(
+def _upsert_current(shard_id: int, s: WorkflowSnapshot) -> Statement:
+    return (
         _UPSERT_CURRENT,
         (
-            shard_id,
-            s.namespace_id,
-            s.workflow_id,
-            s.run_id,
+            *_run_key(shard_id, s),
             s.create_request_id,
             int(s.state_enum),
             s.status,
@@ -159,7 +194,23 @@ def _upsert_current(cursor: Cursor, shard_id: int, s: WorkflowSnapshot) -> None:
     )
 
 
+def _new_run_writes(shard_id: int, run: WorkflowMutation) -> list[Statement]:
+    return [
+        *_events(run.events),
+        _insert_execution(shard_id, run.snapshot),
+        _upsert_current(shard_id, run.snapshot),
+        *_tasks(shard_id, run.transfer_tasks, run.timer_tasks),
+    ]
+
+
+def _refuse_existing(result: StatementResult, s: WorkflowSnapshot) -> None:
+    if result.rows:
+        raise ConditionFailedError(f"run {s.run_id} of workflow {s.workflow_id!r} already exists")
+
+
 class MySQLExecutionStore(ExecutionStore):
+    """Each create and update is two round trips: lock and read the rows it checks, then write and commit."""
+
     def __init__(self, database: Database) -> None:
         self._db = database
 
@@ -175,13 +226,15 @@ class MySQLExecutionStore(ExecutionStore):
         timer_tasks: list[TimerTask],
         previous_run_id: str = "",
     ) -> None:
+        key = _run_key(shard_id, snapshot)
+
         def body(cursor: Cursor) -> None:
-            lock_shard(cursor, shard_id=shard_id, range_id=range_id)
-            current = _lock_current(
-                cursor,
-                shard_id=shard_id,
-                namespace_id=snapshot.namespace_id,
-                workflow_id=snapshot.workflow_id,
+            shard, current_row, existing = pipeline(
+                cursor, [(_LOCK_SHARD, (shard_id,)), (_LOCK_CURRENT, key[:3]), (_EXECUTION_EXISTS, key)]
+            )
+            _check_range(shard.rows[0] if shard.rows else None, shard_id=shard_id, range_id=range_id)
+            current = _current(
+                current_row, namespace_id=snapshot.namespace_id, workflow_id=snapshot.workflow_id
             )
             if mode is CreateMode.BRAND_NEW:
                 if current is not None:
@@ -202,10 +255,15 @@ class MySQLExecutionStore(ExecutionStore):
                     )
             else:  # pragma: no cover - enum is closed
                 raise ValueError(f"unknown create mode {mode}")
-            _write_events(cursor, events)
-            _insert_execution(cursor, shard_id, snapshot)
-            _upsert_current(cursor, shard_id, snapshot)
-            _write_tasks(cursor, shard_id, transfer_tasks, timer_tasks)
+            _refuse_existing(existing, snapshot)
+            writes = WorkflowMutation(
+                snapshot=snapshot,
+                condition_db_version=0,
+                events=events,
+                transfer_tasks=transfer_tasks,
+                timer_tasks=timer_tasks,
+            )
+            pipeline(cursor, _new_run_writes(shard_id, writes), commit=True)
 
         await self._db.write(f"create workflow {snapshot.workflow_id!r} run {snapshot.run_id}", body)
 
@@ -218,64 +276,58 @@ class MySQLExecutionStore(ExecutionStore):
         new_run: WorkflowMutation | None = None,
     ) -> None:
         s = mutation.snapshot
+        key = _run_key(shard_id, s)
+        if new_run is not None:
+            n = new_run.snapshot
+            if (n.namespace_id, n.workflow_id) != (s.namespace_id, s.workflow_id):
+                raise ValueError("new_run must continue the same workflow id")
 
         def body(cursor: Cursor) -> None:
-            lock_shard(cursor, shard_id=shard_id, range_id=range_id)
-            cursor.execute(
-                "SELECT db_version FROM executions "
-                "WHERE shard_id = %s AND namespace_id = %s AND workflow_id = %s AND run_id = %s FOR UPDATE",
-                (shard_id, s.namespace_id, s.workflow_id, s.run_id),
-            )
-            row = cursor.fetchone()
-            if row is None:
+            checks: list[Statement] = [
+                (_LOCK_SHARD, (shard_id,)),
+                (_LOCK_EXECUTION, key),
+                (_LOCK_CURRENT, key[:3]),
+            ]
+            if new_run is not None:
+                checks.append((_EXECUTION_EXISTS, _run_key(shard_id, new_run.snapshot)))
+            shard, execution, current_row, *new_existing = pipeline(cursor, checks)
+            _check_range(shard.rows[0] if shard.rows else None, shard_id=shard_id, range_id=range_id)
+            if not execution.rows:
                 raise ConditionFailedError(f"run {s.run_id} of workflow {s.workflow_id!r} does not exist")
-            if int(row[0]) != mutation.condition_db_version:
+            version = int(execution.rows[0][0])
+            if version != mutation.condition_db_version:
                 raise ConditionFailedError(
-                    f"run {s.run_id}: db_version is {row[0]}, writer read {mutation.condition_db_version}"
+                    f"run {s.run_id}: db_version is {version}, writer read {mutation.condition_db_version}"
                 )
-            current = _lock_current(
-                cursor, shard_id=shard_id, namespace_id=s.namespace_id, workflow_id=s.workflow_id
-            )
+            current = _current(current_row, namespace_id=s.namespace_id, workflow_id=s.workflow_id)
             if current is None or current.run_id != s.run_id:
                 raise ConditionFailedError(
                     f"workflow {s.workflow_id!r}: current run is {None if current is None else current.run_id}, "
                     f"not the updated run {s.run_id}"
                 )
-            if new_run is not None:
-                n = new_run.snapshot
-                if (n.namespace_id, n.workflow_id) != (s.namespace_id, s.workflow_id):
-                    raise ValueError("new_run must continue the same workflow id")
-            _write_events(cursor, mutation.events)
-            cursor.execute(
-                "UPDATE executions SET state = %s, state_enum = %s, status = %s, next_event_id = %s, "
-                "db_version = %s, create_request_id = %s, start_time_ms = %s "
-                "WHERE shard_id = %s AND namespace_id = %s AND workflow_id = %s AND run_id = %s",
+            writes: list[Statement] = [
+                *_events(mutation.events),
                 (
-                    s.state,
-                    int(s.state_enum),
-                    s.status,
-                    s.next_event_id,
-                    s.db_version,
-                    s.create_request_id,
-                    s.start_time_ms,
-                    shard_id,
-                    s.namespace_id,
-                    s.workflow_id,
-                    s.run_id,
+                    _UPDATE_EXECUTION,
+                    (
+                        s.state,
+                        int(s.state_enum),
+                        s.status,
+                        s.next_event_id,
+                        s.db_version,
+                        s.create_request_id,
+                        s.start_time_ms,
+                        *key,
+                    ),
                 ),
-            )
-            _write_tasks(cursor, shard_id, mutation.transfer_tasks, mutation.timer_tasks)
+                *_tasks(shard_id, mutation.transfer_tasks, mutation.timer_tasks),
+            ]
             if new_run is None:
-                cursor.execute(
-                    "UPDATE current_executions SET state = %s, status = %s "
-                    "WHERE shard_id = %s AND namespace_id = %s AND workflow_id = %s",
-                    (int(s.state_enum), s.status, shard_id, s.namespace_id, s.workflow_id),
-                )
+                writes.append((_UPDATE_CURRENT, (int(s.state_enum), s.status, *key[:3])))
             else:
-                _write_events(cursor, new_run.events)
-                _insert_execution(cursor, shard_id, new_run.snapshot)
-                _upsert_current(cursor, shard_id, new_run.snapshot)
-                _write_tasks(cursor, shard_id, new_run.transfer_tasks, new_run.timer_tasks)
+                _refuse_existing(new_existing[0], new_run.snapshot)
+                writes.extend(_new_run_writes(shard_id, new_run))
+            pipeline(cursor, writes, commit=True)
 
         await self._db.write(f"update workflow {s.workflow_id!r} run {s.run_id}", body)
 
@@ -358,23 +410,17 @@ class MySQLExecutionStore(ExecutionStore):
 
         def body(cursor: Cursor) -> tuple[list[EventBatch], bytes]:
             if after is not None:
-                start = after + 1
-            else:
-                # Start at the batch holding min_event_id (the last one starting at or before it).
                 cursor.execute(
-                    "SELECT MAX(first_event_id) FROM history_batches "
-                    "WHERE namespace_id = %s AND workflow_id = %s AND run_id = %s AND first_event_id <= %s",
-                    (*run, min_event_id),
+                    _READ_HISTORY.format(start="%s"),
+                    (*run, after + 1, max_event_id, min_event_id, page_size + 1),
                 )
-                holder = cursor.fetchone()[0]
-                start = min_event_id if holder is None else int(holder)
-            cursor.execute(
-                "SELECT first_event_id, event_count, data FROM history_batches "
-                "WHERE namespace_id = %s AND workflow_id = %s AND run_id = %s "
-                "AND first_event_id >= %s AND first_event_id < %s AND first_event_id + event_count > %s "
-                "ORDER BY first_event_id LIMIT %s",
-                (*run, start, max_event_id, min_event_id, page_size + 1),
-            )
+            else:
+                # Start at the batch holding min_event_id (the last one starting at or before it), in
+                # the same statement: one round trip per page.
+                cursor.execute(
+                    _READ_HISTORY.format(start=_HISTORY_HOLDER),
+                    (*run, *run, min_event_id, min_event_id, max_event_id, min_event_id, page_size + 1),
+                )
             rows = cursor.fetchall()
             batches = [
                 EventBatch(
