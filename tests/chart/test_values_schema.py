@@ -35,6 +35,22 @@ BAD_VALUES = [
     pytest.param(cluster_with(version="latest"), "/cluster/spec/version", id="version-not-semver"),
     pytest.param(cluster_with(histroy={"replicas": 2}), "histroy", id="misspelt-role"),
     pytest.param({"cluster": {"enabled": True, "spec": {}}}, "persistence", id="cluster-without-persistence"),
+    pytest.param(
+        cluster_with(logging={"level": "loud"}), "/cluster/spec/logging/level", id="server-log-level"
+    ),
+    pytest.param(
+        cluster_with(metrics={"port": 80}), "/cluster/spec/metrics/port", id="privileged-metrics-port"
+    ),
+    pytest.param(
+        cluster_with(metrics={"serviceMonitor": {"interval": "soon"}}),
+        "/cluster/spec/metrics/serviceMonitor/interval",
+        id="scrape-interval",
+    ),
+    pytest.param(
+        cluster_with(frontend={"tls": {"issuerRef": {"name": "ca", "kind": "Vault"}}}),
+        "/cluster/spec/frontend/tls/issuerRef/kind",
+        id="issuer-kind",
+    ),
     pytest.param({"replicas": -1}, "/replicas", id="negative-operator-replicas"),
     pytest.param({"watchNamespaces": ["a"], "replicas": 2}, "/replicas", id="two-standalone-operators"),
     pytest.param({"logLevel": "loud"}, "/logLevel", id="unknown-log-level"),
@@ -69,3 +85,21 @@ def test_a_cluster_outside_the_watched_namespaces_is_refused(tmp_path: Path) -> 
     assert result.code != 0
     assert "watchNamespaces [team-a] leaves out the release namespace legato-system" in result.stderr
     assert template(tmp_path, {"watchNamespaces": ["team-a", "legato-system"], "cluster": CLUSTER}).code == 0
+
+
+def test_a_cluster_with_metrics_logging_and_an_issuer_passes_into_the_manifest(tmp_path: Path) -> None:
+    from tests.chart.helm import find, render
+
+    spec = {
+        "logging": {"level": "debug", "format": "json"},
+        "metrics": {
+            "port": 9464,
+            "serviceMonitor": {"enabled": True, "interval": "1m", "labels": {"release": "p"}},
+        },
+        "frontend": {"replicas": 1, "tls": {"issuerRef": {"name": "ca", "kind": "ClusterIssuer"}}},
+        "internodeTLS": {"secretName": "internode", "serverName": "legato-internode"},
+    }
+    objects = render(tmp_path, cluster_with(**spec))
+    [cluster] = find(objects, "LegatoCluster")
+    for key, value in spec.items():
+        assert cluster["spec"][key] == value, key
