@@ -23,6 +23,7 @@ reconciler reads the same shapes kubectl shows.
 
 from __future__ import annotations
 
+import builtins
 import datetime
 import json
 from dataclasses import dataclass
@@ -145,25 +146,26 @@ class Kube:
 
     def pod_log(self, namespace: str, pod: str, *, tail_lines: int) -> str:
         try:
-            response = client.CoreV1Api(self.api).read_namespaced_pod_log(
+            # Raw (not preloaded): an HTTP response, whatever the client's annotations say.
+            response: Any = client.CoreV1Api(self.api).read_namespaced_pod_log(
                 pod, namespace, tail_lines=tail_lines, _preload_content=False
             )
         except client.ApiException as error:
             return f"(no log: {error.reason})"
         return str(response.data.decode("utf-8", "replace"))
 
-    def endpoint_addresses(self, namespace: str, service: str) -> list[str]:
+    def endpoint_addresses(self, namespace: str, service: str) -> builtins.list[str]:  # not Kube.list
         """The pod IPs behind ``service`` (ready or not), from its EndpointSlices."""
         response = client.DiscoveryV1Api(self.api).list_namespaced_endpoint_slice(
             namespace, label_selector=f"kubernetes.io/service-name={service}", _preload_content=False
         )
-        addresses: list[str] = []
+        addresses: set[str] = set()
         for endpoint_slice in _data(response)["items"]:
             for endpoint in endpoint_slice.get("endpoints") or []:
                 if (endpoint.get("conditions") or {}).get("terminating"):
                     continue
-                addresses.extend(endpoint.get("addresses") or [])
-        return sorted(set(addresses))
+                addresses.update(endpoint.get("addresses") or [])
+        return sorted(addresses)
 
     # ------------------------------------------------------------ custom resources
 
@@ -211,4 +213,6 @@ class Kube:
             "lastTimestamp": now,
             "count": 1,
         }
-        client.CoreV1Api(self.api).create_namespaced_event(meta["namespace"], event, _preload_content=False)
+        # A dict body is sent as it is (the client's annotation asks for its model class).
+        body: Any = event
+        client.CoreV1Api(self.api).create_namespaced_event(meta["namespace"], body, _preload_content=False)
