@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from opentelemetry.trace import SpanContext, TraceFlags
 
 from legato_server.common import tracing
+from legato_server.common.span_export import export_settings
+from legato_server.common.span_record import Sampler, format_traceparent, parse_traceparent
 from legato_server.common.tracing import TracingConfig, service_name, tracing_config_from_mapping
 from legato_server.server import server_config_from_mapping
 
@@ -51,6 +54,29 @@ def test_otel_variables_turn_it_off_over_the_file() -> None:
         ({"endpont": "x"}, {}, "unknown config key tracing.endpont; allowed: continue_as_new, enabled"),
         ({}, {"OTEL_TRACES_EXPORTER": "zipkin"}, "the server exports with otlp or none; got 'zipkin'"),
         ([1], {}, "tracing: expected a mapping"),
+        (
+            {"sampler": "sometimes"},
+            {},
+            "tracing.sampler: expected one of parentbased_always_on, parentbased_always_off, "
+            "parentbased_traceidratio, always_on, always_off, traceidratio; got 'sometimes'",
+        ),
+        ({"sample_ratio": 2}, {}, "tracing.sample_ratio: expected a number from 0 to 1; got 2.0"),
+        ({"sample_ratio": "half"}, {}, "tracing.sample_ratio: expected a number from 0 to 1; got 'half'"),
+        (
+            {},
+            {"OTEL_TRACES_SAMPLER": "jaeger_remote"},
+            "OTEL_TRACES_SAMPLER: the server samples with parentbased_always_on, ",
+        ),
+        (
+            {},
+            {"OTEL_TRACES_SAMPLER_ARG": "lots"},
+            "OTEL_TRACES_SAMPLER_ARG: expected a number from 0 to 1; got 'lots'",
+        ),
+        (
+            {},
+            {"OTEL_TRACES_SAMPLER_ARG": "1.5"},
+            "OTEL_TRACES_SAMPLER_ARG: expected a number from 0 to 1; got '1.5'",
+        ),
     ],
 )
 def test_bad_values_say_what_is_allowed(section: object, environ: dict[str, str], message: str) -> None:
@@ -66,6 +92,74 @@ def test_server_config_file_has_a_tracing_section() -> None:
     assert config.tracing.enabled and config.tracing.continue_as_new == "same"
     with pytest.raises(ValueError, match="tracing.protocol"):
         server_config_from_mapping({"tracing": {"protocol": "thrift"}})
+
+
+def test_sampling_from_the_file_and_the_standard_variables() -> None:
+    assert (TracingConfig().sampler, TracingConfig().sample_ratio) == ("parentbased_always_on", 1.0)
+    section = {"sampler": "parentbased_traceidratio", "sample_ratio": 0.25}
+    config = tracing_config_from_mapping(section, {})
+    assert (config.sampler, config.sample_ratio) == ("parentbased_traceidratio", 0.25)
+    config = tracing_config_from_mapping(
+        section, {"OTEL_TRACES_SAMPLER": "TraceIdRatio", "OTEL_TRACES_SAMPLER_ARG": "0.5"}
+    )
+    assert (config.sampler, config.sample_ratio) == ("traceidratio", 0.5)
+
+
+def test_sampler_follows_the_caller_and_splits_new_traces_by_trace_id() -> None:
+    """The decision rules (one pure function): parent-based follows the flag; the ratio cuts the low 64 bits."""
+    sampled = SpanContext(1, 2, True, TraceFlags(TraceFlags.SAMPLED))
+    refused = SpanContext(1, 2, True, TraceFlags(TraceFlags.DEFAULT))
+    low, high = 1 << 62, (1 << 64) - 1  # a quarter of the id space; the very top
+    quarter = Sampler("parentbased_traceidratio", 0.25)
+    assert quarter.sampled(low - 1, None) and not quarter.sampled(low, None)
+    assert not quarter.sampled(high, None)
+    assert quarter.sampled(high, sampled) and not quarter.sampled(0, refused)
+    assert Sampler("traceidratio", 0.25).sampled(0, refused)  # not parent-based: its own rule
+    assert not Sampler("parentbased_always_off").sampled(0, None)
+    assert Sampler("parentbased_always_off").sampled(0, sampled)
+    assert Sampler("always_on").sampled(high, refused)
+    assert not Sampler("traceidratio", 0.0).sampled(0, None)
+
+
+def test_traceparent_parsing() -> None:
+    context = parse_traceparent("00-" + "a" * 32 + "-" + "b" * 16 + "-01", "k=v")
+    assert context is not None and context.trace_flags.sampled and context.is_remote
+    assert (context.trace_id, context.span_id) == (int("a" * 32, 16), int("b" * 16, 16))
+    assert context.trace_state.to_header() == "k=v"
+    assert format_traceparent(context) == "00-" + "a" * 32 + "-" + "b" * 16 + "-01"
+    for bad in (
+        "",
+        "00-xyz",
+        "00-" + "0" * 32 + "-" + "b" * 16 + "-01",
+        "00-" + "g" * 32 + "-" + "b" * 16 + "-01",
+    ):
+        assert parse_traceparent(bad) is None, bad
+
+
+def test_export_settings_from_the_standard_variables() -> None:
+    grpc = export_settings(protocol="grpc", endpoint=None, environ={})
+    assert (grpc.endpoint, grpc.insecure, grpc.schedule_delay_s) == ("http://localhost:4317", True, 0.5)
+    http = export_settings(
+        protocol="http/protobuf",
+        endpoint=None,
+        environ={
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "https://collector:4318/",
+            "OTEL_EXPORTER_OTLP_HEADERS": "Api-Key=a%20b,tenant=7",
+            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "gzip",
+            "OTEL_BSP_SCHEDULE_DELAY": "2000",
+        },
+    )
+    assert http.endpoint == "https://collector:4318/v1/traces" and not http.insecure
+    assert http.headers == (("api-key", "a b"), ("tenant", "7")) and http.gzip
+    assert http.schedule_delay_s == 2.0
+    # The traces endpoint is used as it is; the config's endpoint wins over the variables.
+    exact = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c/custom"}
+    assert (
+        export_settings(protocol="http/protobuf", endpoint=None, environ=exact).endpoint == "http://c/custom"
+    )
+    assert export_settings(protocol="grpc", endpoint="c:1", environ=exact).endpoint == "c:1"
+    with pytest.raises(ValueError, match="OTEL_BSP_MAX_QUEUE_SIZE: expected a number above 0; got '0'"):
+        export_settings(protocol="grpc", endpoint=None, environ={"OTEL_BSP_MAX_QUEUE_SIZE": "0"})
 
 
 def test_service_names_per_role() -> None:
