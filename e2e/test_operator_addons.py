@@ -108,11 +108,18 @@ def _remove_crd(cluster: Kube, crd: dict[str, Any]) -> None:
 
 
 @pytest.fixture
-def without_addon_crds(cluster: Kube) -> Iterator[Kube]:
-    """The test starts with neither add-on CRD, and leaves none behind (the cluster is shared)."""
+def without_addon_crds(cluster: Kube, namespace: Kube) -> Iterator[Kube]:
+    """The test starts with neither add-on CRD, and leaves none behind (the cluster is shared).
+
+    The test's LegatoCluster goes first: left to the namespace's deletion, it
+    would outlive the CRDs, and an operator passing over it (another test's
+    Helm-installed one, too) would report the missing kind with an Event in a
+    namespace that no longer takes any.
+    """
     for crd in (SERVICE_MONITOR_CRD, CERTIFICATE_CRD):
         _remove_crd(cluster, crd)
     yield cluster
+    namespace.run("delete", "legatoclusters", "--all", "--wait=true", "--timeout=90s", timeout=120)
     for crd in (SERVICE_MONITOR_CRD, CERTIFICATE_CRD):
         _remove_crd(cluster, crd)
 
