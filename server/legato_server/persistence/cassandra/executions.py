@@ -19,6 +19,11 @@ writer must stop whatever else failed); a current row in the way is
 ``CurrentWorkflowConditionFailedError`` carrying it; anything else is
 ``ConditionFailedError``.
 
+Updates of one shard that run concurrently share that Paxos round: the
+store sends one batch per shard at a time and groups what queued meanwhile
+(``group_commit``: the shard fence once, each update's own conditions and
+rows, never two writes of one row in a group).
+
 History written before a batch that then fails is harmless: readers stop at
 the run's ``next_event_id`` and a retry rewrites the same (run,
 first_event_id) key. A timed-out batch is ``TransientError`` with an unknown
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 
+from legato_server.persistence.cassandra.group_commit import GroupCommitter
 from legato_server.persistence.cassandra.session import CassandraSession, Row, applied
 from legato_server.persistence.cassandra.shards import (
     KEY_COLUMNS,
@@ -129,6 +135,16 @@ def _insert_execution(shard_id: int, s: WorkflowSnapshot) -> Statement:
     )
 
 
+def _run_row(s: WorkflowSnapshot) -> tuple:
+    """What a group commit must not put twice in one batch: the run's row..."""
+    return (ROW_EXECUTION, s.namespace_id, s.workflow_id, s.run_id)
+
+
+def _current_row(s: WorkflowSnapshot) -> tuple:
+    """... and the workflow id's current row."""
+    return (ROW_CURRENT, s.namespace_id, s.workflow_id)
+
+
 def _current_values(s: WorkflowSnapshot) -> tuple:
     return (s.run_id, s.create_request_id, int(s.state_enum), s.status, s.start_time_ms)
 
@@ -163,6 +179,24 @@ def _raise_if_fenced(found: dict[int, list[Row]], *, shard_id: int, range_id: in
 class CassandraExecutionStore(ExecutionStore):
     def __init__(self, session: CassandraSession) -> None:
         self._session = session
+        self._writes = GroupCommitter(session)
+
+    async def _commit(
+        self,
+        *,
+        shard_id: int,
+        range_id: int,
+        action: str,
+        statements: list[Statement],
+        keys: frozenset[tuple],
+    ) -> list[Row]:
+        return await self._writes.commit(
+            partition=shard_id,
+            action=action,
+            fence=_fence(shard_id, range_id),
+            statements=statements,
+            keys=keys,
+        )
 
     async def _write_events(self, batches: list[EventBatch]) -> None:
         if batches:
@@ -202,13 +236,16 @@ class CassandraExecutionStore(ExecutionStore):
         else:  # pragma: no cover - enum is closed
             raise ValueError(f"unknown create mode {mode}")
         statements = [
-            _fence(shard_id, range_id),
             _insert_execution(shard_id, s),
             current,
             *_task_statements(shard_id, transfer_tasks, timer_tasks),
         ]
-        rows = await self._session.execute_batch(
-            f"create workflow {s.workflow_id!r} run {s.run_id}", statements
+        rows = await self._commit(
+            shard_id=shard_id,
+            range_id=range_id,
+            action=f"create workflow {s.workflow_id!r} run {s.run_id}",
+            statements=statements,
+            keys=frozenset({_run_row(s), _current_row(s)}),
         )
         if applied(rows):
             return
@@ -252,7 +289,6 @@ class CassandraExecutionStore(ExecutionStore):
         await self._write_events(mutation.events + (new_run.events if new_run is not None else []))
         key = current_key(shard_id, s.namespace_id, s.workflow_id)
         statements: list[Statement] = [
-            _fence(shard_id, range_id),
             (
                 _UPDATE_EXECUTION,
                 (
@@ -276,8 +312,15 @@ class CassandraExecutionStore(ExecutionStore):
         statements += _task_statements(shard_id, mutation.transfer_tasks, mutation.timer_tasks)
         if new_run is not None:
             statements += _task_statements(shard_id, new_run.transfer_tasks, new_run.timer_tasks)
-        rows = await self._session.execute_batch(
-            f"update workflow {s.workflow_id!r} run {s.run_id}", statements
+        keys = {_run_row(s), _current_row(s)}
+        if new_run is not None:
+            keys.add(_run_row(new_run.snapshot))
+        rows = await self._commit(
+            shard_id=shard_id,
+            range_id=range_id,
+            action=f"update workflow {s.workflow_id!r} run {s.run_id}",
+            statements=statements,
+            keys=frozenset(keys),
         )
         if applied(rows):
             return
@@ -380,24 +423,29 @@ class CassandraExecutionStore(ExecutionStore):
             (after,) = decode_token(page_token, what="history", types=(int,))
             start = after + 1
         else:
-            holder = await self._session.execute(
-                action,
-                "SELECT first_event_id FROM history_batches WHERE namespace_id = ? AND workflow_id = ? "
-                "AND run_id = ? AND first_event_id <= ? ORDER BY first_event_id DESC LIMIT 1",
-                (*run, min_event_id),
-                idempotent=True,
-            )
-            start = int(holder[0]["first_event_id"]) if holder else min_event_id
+            start = min_event_id
         rows = await self._session.execute(
             action,
             "SELECT first_event_id, event_count, data FROM history_batches WHERE namespace_id = ? "
             "AND workflow_id = ? AND run_id = ? AND first_event_id >= ? AND first_event_id < ? "
             "ORDER BY first_event_id LIMIT ?",
-            (*run, start, max_event_id, page_size + 2),
+            (*run, start, max_event_id, page_size + 1),
             idempotent=True,
         )
-        # Only the batch found at or before min_event_id can end before it.
-        rows = [r for r in rows if int(r["first_event_id"]) + int(r["event_count"]) > min_event_id]
+        if not page_token and (not rows or int(rows[0]["first_event_id"]) != min_event_id):
+            # min_event_id is inside a batch (or past them all): the batch that
+            # holds it starts before it. Most reads start at a batch boundary
+            # (event 1, or the first event of a workflow task), so this second
+            # read is the exception.
+            holder = await self._session.execute(
+                action,
+                "SELECT first_event_id, event_count, data FROM history_batches WHERE namespace_id = ? "
+                "AND workflow_id = ? AND run_id = ? AND first_event_id < ? ORDER BY first_event_id DESC LIMIT 1",
+                (*run, min(min_event_id, max_event_id)),
+                idempotent=True,
+            )
+            if holder and int(holder[0]["first_event_id"]) + int(holder[0]["event_count"]) > min_event_id:
+                rows = holder + rows
         batches = [
             EventBatch(
                 namespace_id=namespace_id,

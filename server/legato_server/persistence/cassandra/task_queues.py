@@ -3,7 +3,9 @@
 The queue row (row_type 0) and its tasks (row_type 1) share the partition
 (namespace_id, name, task_type), so appending tasks is one logged batch with
 the lease condition ``IF range_id = ?`` on the queue row: a host whose lease
-was taken over appends nothing. Leasing is a read, then
+was taken over appends nothing. Appends to one queue that run concurrently
+share one such batch (``group_commit``), so a busy queue costs one Paxos
+round per batch of appends, not one per task. Leasing is a read, then
 ``UPDATE ... IF range_id = <read>`` (or ``INSERT ... IF NOT EXISTS`` for a new
 queue): of two hosts racing, one gets ConditionFailedError and retries.
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import math
 import time
 
+from legato_server.persistence.cassandra.group_commit import GroupCommitter
 from legato_server.persistence.cassandra.session import CassandraSession, applied
 from legato_server.persistence.interface import (
     ConditionFailedError,
@@ -37,6 +40,7 @@ _TASK_COLUMNS = "namespace_id, name, task_type, row_type, task_id, data, expiry_
 class CassandraTaskQueueStore(TaskQueueStore):
     def __init__(self, session: CassandraSession) -> None:
         self._session = session
+        self._appends = GroupCommitter(session)
 
     async def lease_task_queue(self, *, namespace_id: str, name: str, task_type: int) -> TaskQueueRecord:
         key = (namespace_id, name, task_type)
@@ -94,9 +98,7 @@ class CassandraTaskQueueStore(TaskQueueStore):
     ) -> None:
         key = (namespace_id, name, task_type)
         now_ms = int(time.time() * 1000)
-        statements: list[tuple[str, tuple]] = [
-            (f"UPDATE tasks SET range_id = ? WHERE {_QUEUE_ROW} IF range_id = ?", (range_id, *key, range_id))
-        ]
+        statements: list[tuple[str, tuple]] = []
         for task in tasks:
             values = (*key, ROW_TASK, task.task_id, task.data, task.expiry_time_ms)
             if task.expiry_time_ms > now_ms:
@@ -111,7 +113,16 @@ class CassandraTaskQueueStore(TaskQueueStore):
                 statements.append(
                     (f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", values)
                 )
-        rows = await self._session.execute_batch(f"create tasks in queue {name!r}", statements)
+        rows = await self._appends.commit(
+            partition=key,
+            action=f"create tasks in queue {name!r}",
+            fence=(
+                f"UPDATE tasks SET range_id = ? WHERE {_QUEUE_ROW} IF range_id = ?",
+                (range_id, *key, range_id),
+            ),
+            statements=statements,
+            keys=frozenset(task.task_id for task in tasks),
+        )
         if not applied(rows):
             actual = rows[0].get("range_id") if rows else None
             raise ConditionFailedError(f"task queue {name!r}: range_id is {actual}, writer holds {range_id}")
