@@ -58,6 +58,7 @@ from e2e.test_operator import (  # noqa: F401 - fixtures are used by name
 
 METRICS_PORT = 9464
 INTERNODE_NAME = "legato-internode"
+EXTERNAL_NAME = "legato.e2e.example"
 
 
 # ---------------------------------------------------------------- minimal add-on CRDs
@@ -364,13 +365,20 @@ def test_frontend_tls_from_a_cert_manager_issuer(
     internode = _issue(internode_ca, [INTERNODE_NAME])
     resource = cluster_resource(db_host=database_host, database=database)
     resource["spec"]["internodeTLS"] = {"secretName": "internode-tls", "serverName": INTERNODE_NAME}
-    resource["spec"]["frontend"]["tls"] = {"issuerRef": {"name": "e2e-ca", "kind": "ClusterIssuer"}}
+    resource["spec"]["frontend"]["tls"] = {
+        "issuerRef": {"name": "e2e-ca", "kind": "ClusterIssuer"},
+        "extraDNSNames": [EXTERNAL_NAME],
+    }
     kube.apply([manifests.db_secret(DB_PASSWORD), _tls_secret("internode-tls", internode, internode_ca[2])])
 
     both = json.loads(json.dumps(resource))
     both["spec"]["frontend"]["tls"]["secretName"] = "mine"
     with pytest.raises(KubectlError, match="exactly one of secretName"):
         kube.apply([both])
+    names_without_issuer = json.loads(json.dumps(resource))
+    names_without_issuer["spec"]["frontend"]["tls"] = {"secretName": "mine", "extraDNSNames": [EXTERNAL_NAME]}
+    with pytest.raises(KubectlError, match="extraDNSNames goes with issuerRef"):
+        kube.apply([names_without_issuer])
     kube.apply([resource])
 
     # No cert-manager: a condition that says so; the frontend waits for its Secret.
@@ -398,7 +406,7 @@ def test_frontend_tls_from_a_cert_manager_issuer(
     }
     dns_names = certificate["spec"]["dnsNames"]
     service_name = f"{CLUSTER}-frontend.{kube.namespace}.svc"
-    assert service_name in dns_names, dns_names
+    assert service_name in dns_names and EXTERNAL_NAME in dns_names, dns_names
     assert condition(kube, "legatocluster", CLUSTER, "Ready")["status"] == "False"
     timer.mark("Certificate created; waiting for cert-manager")
 
@@ -422,6 +430,11 @@ def test_frontend_tls_from_a_cert_manager_issuer(
         what=f"SERVING over TLS from {address} as {service_name}",
         describe=lambda: health.check(address, timeout=3, tls=material),
     )
+    # The name clients outside would use is in it too.
+    external = health.TLSMaterial(
+        ca=issuer_ca[2], cert=internode.cert, key=internode.key, server_name=EXTERNAL_NAME
+    )
+    assert health.check(address, timeout=3, tls=external) == health.SERVING
     # And the same check trusting only the internode CA fails: what answered is the issued certificate.
     wrong = health.TLSMaterial(
         ca=internode_ca[2], cert=internode.cert, key=internode.key, server_name=service_name

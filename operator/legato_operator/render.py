@@ -567,14 +567,23 @@ def frontend_certificate(name: str, namespace: str, spec: dict[str, Any]) -> dic
     """The cert-manager Certificate for the frontend, when ``frontend.tls.issuerRef`` is set.
 
     Its DNS names are the frontend Service's, short to fully qualified (how
-    clients in the cluster address it); ``secretName`` is what the frontend
+    clients in the cluster address it), then ``extraDNSNames`` (how clients
+    outside reach a LoadBalancer); ``secretName`` is what the frontend
     pods mount. cert-manager renews it into the same Secret and the server
     re-reads changed certificate files (docs/tls.md), so a renewal needs no roll.
     """
-    issuer = (role_spec(spec, "frontend").get("tls") or {}).get("issuerRef")
+    tls = role_spec(spec, "frontend").get("tls") or {}
+    issuer = tls.get("issuerRef")
     if not issuer:
         return None
     service = frontend_service_name(name)
+    names = [
+        service,
+        f"{service}.{namespace}",
+        f"{service}.{namespace}.svc",
+        f"{service}.{namespace}.svc.cluster.local",
+    ]
+    names += [str(extra) for extra in tls.get("extraDNSNames") or [] if extra not in names]
     group, version, _ = CERTIFICATE_API
     reference = {
         "name": str(issuer["name"]),
@@ -587,12 +596,7 @@ def frontend_certificate(name: str, namespace: str, spec: dict[str, Any]) -> dic
         "metadata": _meta(frontend_tls_certificate_name(name), namespace, labels(name, "frontend")),
         "spec": {
             "secretName": frontend_tls_certificate_name(name),
-            "dnsNames": [
-                service,
-                f"{service}.{namespace}",
-                f"{service}.{namespace}.svc",
-                f"{service}.{namespace}.svc.cluster.local",
-            ],
+            "dnsNames": names,
             "usages": ["digital signature", "key encipherment", "server auth"],
             "issuerRef": reference,
         },

@@ -114,8 +114,9 @@ def test_metrics_port_range_and_rules() -> None:
 def test_frontend_tls_is_a_secret_or_an_issuer_never_both() -> None:
     tls = schema_of(load("legatoclusters"))["properties"]["frontend"]["properties"]["tls"]
     assert "required" not in tls
-    (rule,) = tls["x-kubernetes-validations"]
+    rule, extra_names = tls["x-kubernetes-validations"]
     assert rule["rule"] == "has(self.secretName) != has(self.issuerRef)"
+    assert extra_names["rule"] == "!has(self.extraDNSNames) || has(self.issuerRef)"
     issuer = tls["properties"]["issuerRef"]
     assert issuer["required"] == ["name"]
     assert issuer["properties"]["kind"]["enum"] == ["Issuer", "ClusterIssuer"]

@@ -156,6 +156,14 @@ def test_issuer_ref_renders_a_certificate_for_the_frontend_service_names() -> No
     assert render.frontend_address("prod", "team-a").split(":")[0] in certificate["spec"]["dnsNames"]
 
 
+def test_extra_dns_names_follow_the_service_names_once_each() -> None:
+    extra = ["legato.example.com", "prod-frontend.team-a.svc"]
+    certificate = render.frontend_certificate("prod", "team-a", _issued_spec(extraDNSNames=extra))
+    assert certificate is not None
+    assert certificate["spec"]["dnsNames"][4:] == ["legato.example.com"]
+    assert len(certificate["spec"]["dnsNames"]) == len(set(certificate["spec"]["dnsNames"]))
+
+
 def test_issuer_kind_and_group_default_as_cert_manager_does() -> None:
     certificate = render.frontend_certificate(
         "prod", "ns", spec(frontend={"tls": {"issuerRef": {"name": "ca"}}}, internodeTLS={"secretName": "i"})
