@@ -408,6 +408,9 @@ def test_frontend_tls_from_a_cert_manager_issuer(
     service_name = f"{CLUSTER}-frontend.{kube.namespace}.svc"
     assert service_name in dns_names and EXTERNAL_NAME in dns_names, dns_names
     assert condition(kube, "legatocluster", CLUSTER, "Ready")["status"] == "False"
+    # The frontend's roll waits for the Secret, and Progressing says so (once the Deployment exists).
+    waiting = wait_condition(kube, "Progressing", status="True", reason="WaitingForCertificate", timeout=60)
+    assert "waiting for cert-manager" in waiting["message"], waiting
     timer.mark("Certificate created; waiting for cert-manager")
 
     # The test plays cert-manager: the Secret the Certificate names, for its DNS names.

@@ -532,7 +532,14 @@ def _status(
         )
     elif not all_rolled_out:
         rolling = [r for r, s in roles.items() if not s["rolledOut"]]
-        progressing = Condition(PROGRESSING, True, "RollingOut", f"rolling out: {', '.join(rolling)}")
+        certificate = next(
+            (c for c in extras if c.type == FRONTEND_CERTIFICATE_READY and c.status is not True), None
+        )
+        if "frontend" in rolling and certificate is not None:
+            # Its pods cannot start without the Secret: say what the roll waits for.
+            progressing = Condition(PROGRESSING, True, "WaitingForCertificate", certificate.message)
+        else:
+            progressing = Condition(PROGRESSING, True, "RollingOut", f"rolling out: {', '.join(rolling)}")
     else:
         progressing = Condition(PROGRESSING, False, "ReconcileComplete", f"running version {running}")
 
