@@ -38,7 +38,11 @@ or died.
 JSON keys: workload n conc wall_s wf_per_s latency_kind p50_ms p90_ms p99_ms
 min_ms mean_ms max_ms completed errors server_cpu_s_per_wf server_cpu_s
 server_peak_rss_mb server_hwm_rss_mb client_cpu_s_per_wf warmup warmup_errors
-[activities_per_s] [error_summary] commit dirty store address loop python.
+[activities_per_s] [error_summary] commit dirty store address loop python, and
+the worker's counters over the workload: workflow_tasks_per_wf, full_replays
+(runs rebuilt from their whole history: one per workflow is the floor; more
+means sticky tasks were lost), workflow_task_failures and eager_activities
+(activity tasks handed back with a workflow task's completion).
 
 Examples:
   python -m bench                                   # all five, default sizes

@@ -169,7 +169,7 @@ async def _run_one(
     )
 
 
-_COUNTERS = ("workflow_tasks", "full_replays", "task_failures")
+_COUNTERS = ("workflow_tasks", "full_replays", "task_failures", "eager_activities")
 
 
 def _worker_counters(worker: Any) -> dict[str, int] | None:
@@ -189,6 +189,7 @@ def _counter_extras(before: dict[str, int] | None, after: dict[str, int] | None,
         "workflow_tasks_per_wf": round(delta["workflow_tasks"] / n, 2),
         "full_replays": delta["full_replays"],
         "workflow_task_failures": delta["task_failures"],
+        "eager_activities": delta["eager_activities"],
     }
 
 

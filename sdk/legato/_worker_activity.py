@@ -37,7 +37,7 @@ import grpc
 from legato import activity as activity_module
 from legato._service import ServiceClient
 from legato._worker_metrics import PollObserver
-from legato._worker_shared import poll_loop, to_datetime, to_timedelta
+from legato._worker_shared import poll_loop, start_in_slot, to_datetime, to_timedelta
 from legato.activity import ActivityDefinition, Info
 from legato.api.v1 import common_pb2, enums_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
@@ -217,12 +217,54 @@ class ActivityWorker:
         self._running: dict[bytes, _RunningActivity] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slots: asyncio.Semaphore | None = None
+        self._accepting = False
         self.observer: PollObserver | None = None
         """Set by ``Worker(metrics=...)``: told of each poll and task."""
+
+    # ------------------------------------------------------------ eager dispatch
+
+    async def reserve_eager(self, activity_type: str) -> bool:
+        """Take a slot for an activity the workflow side will ask to run eagerly; False if none is free.
+
+        Only while polling (not before ``run`` or after shutdown began), only
+        for a registered type, and never waiting: an activity this worker
+        cannot start at once is better dispatched to another worker.
+        """
+        slots = self._slots
+        if not self._accepting or slots is None or slots.locked() or activity_type not in self._definitions:
+            return False
+        await slots.acquire()  # free (not locked), so this does not wait
+        return True
+
+    def release_eager(self, count: int) -> None:
+        """Give back slots reserved for activities the server did not start eagerly."""
+        assert self._slots is not None
+        for _ in range(count):
+            self._slots.release()
+
+    def run_eager(self, task: ws.PollActivityTaskQueueResponse) -> None:
+        """Run an activity task the server started for this worker, in a slot reserved for it."""
+        assert self._slots is not None
+        start_in_slot(
+            task,
+            name="activity-eager",
+            slots=self._slots,
+            handle=self._handle,
+            in_flight=self._in_flight,
+            observer=self.observer,
+        )
 
     async def run(self) -> None:
         """Poll until cancelled; in-flight activities keep running (see ``drain``)."""
         self._slots = asyncio.Semaphore(self._max_concurrent)
+        self._accepting = True
+        try:
+            await self._poll_all()
+        finally:
+            self._accepting = False
+
+    async def _poll_all(self) -> None:
+        assert self._slots is not None
         request = ws.PollActivityTaskQueueRequest(
             namespace=self._namespace,
             task_queue=common_pb2.TaskQueue(name=self._task_queue, kind=enums_pb2.TASK_QUEUE_KIND_NORMAL),

@@ -94,21 +94,37 @@ async def poll_loop(
                 released = True
                 continue
 
-            async def run_and_release(task: Any) -> None:
-                started = observer.task_started() if observer is not None else 0.0
-                try:
-                    await handle(task)
-                except Exception:
-                    log.exception("%s: unexpected error handling a task", name)
-                finally:
-                    slots.release()
-                    if observer is not None:
-                        observer.task_completed(started)
-
-            job = asyncio.create_task(run_and_release(response), name=f"{name}-task")
-            in_flight.add(job)
-            job.add_done_callback(in_flight.discard)
-            released = True  # the job owns the slot now
+            start_in_slot(
+                response, name=name, slots=slots, handle=handle, in_flight=in_flight, observer=observer
+            )
+            released = True  # the task's job owns the slot now
         finally:
             if not released:
                 slots.release()
+
+
+def start_in_slot(
+    task: Any,
+    *,
+    name: str,
+    slots: asyncio.Semaphore,
+    handle: Callable[[Any], Awaitable[None]],
+    in_flight: set[asyncio.Task[None]],
+    observer: PollObserver | None,
+) -> None:
+    """Run ``handle(task)`` in its own asyncio task that owns one (already taken) slot of ``slots``."""
+
+    async def run_and_release() -> None:
+        started = observer.task_started() if observer is not None else 0.0
+        try:
+            await handle(task)
+        except Exception:
+            log.exception("%s: unexpected error handling a task", name)
+        finally:
+            slots.release()
+            if observer is not None:
+                observer.task_completed(started)
+
+    job = asyncio.create_task(run_and_release(), name=f"{name}-task")
+    in_flight.add(job)
+    job.add_done_callback(in_flight.discard)

@@ -37,7 +37,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
@@ -84,6 +84,22 @@ class WorkflowWorkerStats:
     queries: int = 0
     local_activity_heartbeats: int = 0
     """Workflow tasks completed early to keep long local activities going."""
+    eager_activities: int = 0
+    """Activity tasks the server handed back with a completion (eager dispatch), run by this worker."""
+
+
+MAX_EAGER_ACTIVITIES = 3
+"""Activities one workflow task completion asks to run eagerly (the server also caps it)."""
+
+
+class EagerActivitySink(Protocol):
+    """The activity side of the same worker (``ActivityWorker``), as the workflow side uses it."""
+
+    async def reserve_eager(self, activity_type: str) -> bool: ...
+
+    def release_eager(self, count: int) -> None: ...
+
+    def run_eager(self, task: ws.PollActivityTaskQueueResponse) -> None: ...
 
 
 class WorkflowWorker:
@@ -102,8 +118,10 @@ class WorkflowWorker:
         data_converter: DataConverter,
         interceptor_classes: Sequence[type[WorkflowInboundInterceptor]],
         local_activities: LocalActivityRunner | None = None,
+        eager_activities: EagerActivitySink | None = None,
     ) -> None:
         self._service = service
+        self._eager = eager_activities
         self._local_activities = local_activities or LocalActivityRunner(
             definitions={},
             chain=build_activity_chain((), None),
@@ -329,10 +347,16 @@ class WorkflowWorker:
             task_token=task.task_token, commands=commands, identity=self._identity, namespace=self._namespace
         )
         self._set_sticky(request, instance)
+        reserved = await self._request_eager_activities(request)
         try:
             await self._converter.encode_message(request)
-            await self._service.call("RespondWorkflowTaskCompleted", request)
+            response: ws.RespondWorkflowTaskCompletedResponse = await self._service.call(
+                "RespondWorkflowTaskCompleted", request
+            )
         except Exception as err:
+            if reserved:
+                assert self._eager is not None
+                self._eager.release_eager(reserved)
             # The server did not take the commands (task timed out, run closed, ...):
             # the instance ran ahead of the history, so it cannot be reused.
             self.cache.evict(run_id)
@@ -343,6 +367,13 @@ class WorkflowWorker:
             )
             log.log(level, "run %s: could not complete workflow task: %s", run_id, err)
             return
+        if reserved:
+            assert self._eager is not None
+            granted = response.activity_tasks[:reserved]
+            for activity_task in granted:
+                self._eager.run_eager(activity_task)
+            self.stats.eager_activities += len(granted)
+            self._eager.release_eager(reserved - len(granted))
         if instance.is_completed:
             self.cache.evict(run_id)
         else:
@@ -405,6 +436,28 @@ class WorkflowWorker:
         finally:
             for leftover in running.values():
                 leftover.cancel()
+
+    async def _request_eager_activities(self, request: ws.RespondWorkflowTaskCompletedRequest) -> int:
+        """Ask to run this task's new activities here when slots are free; how many slots were reserved.
+
+        Eager dispatch saves the activity its trip through matching and a
+        separate "started" write: the server starts it in the same update that
+        completes this workflow task and returns it in the response.
+        """
+        if self._eager is None:
+            return 0
+        reserved = 0
+        for command in request.commands:
+            if command.command_type != enums_pb2.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
+                continue
+            attrs = command.schedule_activity_task_command_attributes
+            if attrs.task_queue.name not in ("", self._task_queue) or reserved >= MAX_EAGER_ACTIVITIES:
+                continue
+            if not await self._eager.reserve_eager(attrs.activity_type.name):
+                continue
+            attrs.request_eager_execution = True
+            reserved += 1
+        return reserved
 
     async def _heartbeat(
         self, task: ws.PollWorkflowTaskQueueResponse, instance: Any, commands: list[Any]

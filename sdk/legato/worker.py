@@ -70,6 +70,7 @@ class Worker:
         interceptors: Sequence[Interceptor] = (),
         identity: str | None = None,
         metrics: WorkerMetrics | None = None,
+        disable_eager_activity_execution: bool = False,
     ) -> None:
         """
         Args:
@@ -91,6 +92,10 @@ class Worker:
             metrics: told of every poll and task, and given the workflow cache's counters;
                 ``legato.contrib.prometheus.PrometheusWorkerMetrics`` exports them. None: nothing
                 is measured.
+            disable_eager_activity_execution: by default, when this worker runs both a workflow
+                and the activities it schedules on this task queue, and has free activity slots,
+                it asks the server to hand those activities straight back with the workflow
+                task's completion (no trip through matching). True: always dispatch them.
         """
         if not workflows and not activities:
             raise ValueError("a worker needs at least one workflow or activity")
@@ -152,6 +157,7 @@ class Worker:
                 data_converter=client.data_converter,
                 interceptor_classes=interceptor_classes,
                 local_activities=local_activities,
+                eager_activities=None if disable_eager_activity_execution else self._activity_worker,
             )
         if metrics is not None:
             self._attach_metrics(metrics)

@@ -69,6 +69,8 @@ async def run_workload(
         workflows=[MetricsHello, MetricsFailing, MetricsSleeper],
         activities=[metrics_greet],
         metrics=metrics,
+        # The counts checked are of matching's and the pollers' work; eager dispatch would skip it.
+        disable_eager_activity_execution=True,
     ) as worker:
 
         async def one(kind: str, index: int) -> str:

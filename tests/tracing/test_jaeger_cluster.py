@@ -32,7 +32,7 @@ from tests.tracing.jaeger import (
     wait_for_trace,
 )
 from tests.tracing.test_jaeger_traces import assert_run_trace
-from tests.tracing.workflows import TracedHello, greet
+from tests.tracing.workflows import MATCHING_PATH, TracedHello, greet
 
 pytestmark = pytest.mark.mysql
 
@@ -63,7 +63,13 @@ async def test_one_trace_across_role_processes(traced_cluster: tuple[Cluster, st
         frontend.address, interceptors=[TracingInterceptor(sdk.provider.get_tracer("test"))]
     )
     try:
-        async with Worker(client, task_queue=task_queue, workflows=[TracedHello], activities=[greet]):
+        async with Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[TracedHello],
+            activities=[greet],
+            disable_eager_activity_execution=MATCHING_PATH,
+        ):
             result = await client.execute_workflow(
                 TracedHello.run, "cy", id=workflow_id, task_queue=task_queue
             )

@@ -36,7 +36,7 @@ from tests.tracing.jaeger import (
     unique_prefix,
     wait_for_trace,
 )
-from tests.tracing.workflows import TracedChild, TracedHello, TracedLoop, TracedParent, greet
+from tests.tracing.workflows import MATCHING_PATH, TracedChild, TracedHello, TracedLoop, TracedParent, greet
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -147,7 +147,13 @@ async def test_hello_workflow_is_one_trace(server: WorkflowEnvironment, sdk: Sdk
     workflow_id, task_queue = ids()
     client = await traced_client(server, sdk)
     try:
-        async with Worker(client, task_queue=task_queue, workflows=[TracedHello], activities=[greet]):
+        async with Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[TracedHello],
+            activities=[greet],
+            disable_eager_activity_execution=MATCHING_PATH,
+        ):
             result = await client.execute_workflow(
                 TracedHello.run, "ann", id=workflow_id, task_queue=task_queue
             )
@@ -173,6 +179,48 @@ async def test_hello_workflow_is_one_trace(server: WorkflowEnvironment, sdk: Sdk
     assert counts[(f"{prefix}-sdk", "RunWorkflow:TracedHello")] == 1, trace.describe()
 
 
+async def test_an_eager_activity_stays_in_the_trace(
+    server: WorkflowEnvironment, sdk: SdkTracing, prefix: str
+) -> None:
+    """Eager dispatch (the default) skips matching: the activity is started by the completion itself."""
+    workflow_id, task_queue = ids()
+    client = await traced_client(server, sdk)
+    try:
+        worker = Worker(client, task_queue=task_queue, workflows=[TracedHello], activities=[greet])
+        async with worker:
+            result = await client.execute_workflow(
+                TracedHello.run, "eve", id=workflow_id, task_queue=task_queue
+            )
+        assert result == "hello eve"
+        assert worker.workflow_stats is not None and worker.workflow_stats.eager_activities == 1
+    finally:
+        await client.close()
+    sdk.provider.force_flush()
+
+    trace = await wait_for_trace(
+        sdk.trace_id("StartWorkflow:TracedHello"),
+        has_names(
+            "CloseExecution",
+            "RunActivity:greet",
+            "RespondActivityTaskCompleted",
+            services=role_services(prefix),
+        ),
+    )
+    tree = trace.describe()
+    run = trace.one("RunWorkflow:TracedHello")
+    start_activity = trace.one("StartActivity:greet")
+    assert trace.parent(start_activity) is run, tree
+    assert all(trace.parent(s) is start_activity for s in trace.named("RunActivity:greet")), tree
+    assert not trace.named("DispatchActivityTask") and not trace.named("AddActivityTask"), tree
+    history = next(
+        s
+        for s in trace.named("StartWorkflowExecution", service_suffix="-history")
+        if s.tags.get("legato.workflow_id") == workflow_id
+    )
+    answers = trace.named("RespondActivityTaskCompleted", service_suffix="-frontend")
+    assert answers and all(trace.parent(s) is history for s in answers), tree
+
+
 async def test_child_and_signal_join_the_parents_trace_over_otlp_http(
     server_over_http: WorkflowEnvironment, sdk: SdkTracing, prefix: str
 ) -> None:
@@ -180,7 +228,11 @@ async def test_child_and_signal_join_the_parents_trace_over_otlp_http(
     client = await traced_client(server_over_http, sdk)
     try:
         async with Worker(
-            client, task_queue=task_queue, workflows=[TracedParent, TracedChild], activities=[greet]
+            client,
+            task_queue=task_queue,
+            workflows=[TracedParent, TracedChild],
+            activities=[greet],
+            disable_eager_activity_execution=MATCHING_PATH,
         ):
             result = await client.execute_workflow(
                 TracedParent.run, "bob", id=workflow_id, task_queue=task_queue
@@ -280,7 +332,11 @@ async def test_worker_killed_mid_run_trace_stays_whole_without_duplicates(
         process.wait()
 
         async with Worker(
-            client, task_queue=task_queue, workflows=[CrashWorkflow], activities=[step_one, step_two]
+            client,
+            task_queue=task_queue,
+            workflows=[CrashWorkflow],
+            activities=[step_one, step_two],
+            disable_eager_activity_execution=MATCHING_PATH,
         ):
             assert await handle.result() == "one(order-7) then two(order-7)"
     finally:
@@ -324,7 +380,13 @@ async def test_continue_as_new_starts_a_linked_trace_per_run(
     workflow_id, task_queue = ids()
     client = await traced_client(server, sdk)
     try:
-        async with Worker(client, task_queue=task_queue, workflows=[TracedLoop], activities=[greet]):
+        async with Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[TracedLoop],
+            activities=[greet],
+            disable_eager_activity_execution=MATCHING_PATH,
+        ):
             assert (
                 await client.execute_workflow(TracedLoop.run, 1, id=workflow_id, task_queue=task_queue)
                 == "done"
@@ -387,7 +449,13 @@ async def test_trace_stays_whole_across_a_server_restart(
     try:
         client = await traced_client(first, sdk)
         try:
-            async with Worker(client, task_queue=task_queue, workflows=[TracedChild], activities=[greet]):
+            async with Worker(
+                client,
+                task_queue=task_queue,
+                workflows=[TracedChild],
+                activities=[greet],
+                disable_eager_activity_execution=MATCHING_PATH,
+            ):
                 await client.start_workflow(TracedChild.run, "dee", id=workflow_id, task_queue=task_queue)
                 loop = asyncio.get_running_loop()
                 deadline = loop.time() + 30
@@ -408,7 +476,13 @@ async def test_trace_stays_whole_across_a_server_restart(
         try:
             handle = client.get_workflow_handle(workflow_id)
             await handle.signal(TracedChild.proceed, "again")
-            async with Worker(client, task_queue=task_queue, workflows=[TracedChild], activities=[greet]):
+            async with Worker(
+                client,
+                task_queue=task_queue,
+                workflows=[TracedChild],
+                activities=[greet],
+                disable_eager_activity_execution=MATCHING_PATH,
+            ):
                 assert await handle.result() == "hello dee again"
         finally:
             await client.close()

@@ -42,7 +42,7 @@ from tests.tracing.jaeger import (
     wait_for_trace,
 )
 from tests.tracing.test_jaeger_traces import assert_run_trace, ids
-from tests.tracing.workflows import TracedHello, greet
+from tests.tracing.workflows import MATCHING_PATH, TracedHello, greet
 
 
 @pytest.fixture
@@ -74,7 +74,13 @@ def traces_of(service: str) -> set[str]:
 
 async def run_hello(client: Client, name: str) -> str:
     workflow_id, task_queue = ids()
-    async with Worker(client, task_queue=task_queue, workflows=[TracedHello], activities=[greet]):
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[TracedHello],
+        activities=[greet],
+        disable_eager_activity_execution=MATCHING_PATH,
+    ):
         result = await client.execute_workflow(TracedHello.run, name, id=workflow_id, task_queue=task_queue)
     assert result == f"hello {name}"
     return workflow_id

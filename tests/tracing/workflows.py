@@ -55,3 +55,12 @@ class TracedLoop:
         if left > 0:
             workflow.continue_as_new(left - 1)
         return "done"
+
+
+MATCHING_PATH = True
+"""``disable_eager_activity_execution`` for the workers of the edge-by-edge trace tests.
+
+They check the spans of an activity's trip through matching (DispatchActivityTask,
+AddActivityTask); an eagerly dispatched activity skips that trip, and
+``test_an_eager_activity_stays_in_the_trace`` checks its shape.
+"""

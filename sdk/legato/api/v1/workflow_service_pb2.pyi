@@ -542,10 +542,12 @@ class RespondWorkflowTaskCompletedRequest(_message.Message):
     def __init__(self, task_token: _Optional[bytes] = ..., commands: _Optional[_Iterable[_Union[_command_pb2.Command, _Mapping]]] = ..., identity: _Optional[str] = ..., sticky_attributes: _Optional[_Union[StickyExecutionAttributes, _Mapping]] = ..., return_new_workflow_task: _Optional[bool] = ..., binary_checksum: _Optional[str] = ..., namespace: _Optional[str] = ..., force_create_new_workflow_task: _Optional[bool] = ...) -> None: ...
 
 class RespondWorkflowTaskCompletedResponse(_message.Message):
-    __slots__ = ("workflow_task",)
+    __slots__ = ("workflow_task", "activity_tasks")
     WORKFLOW_TASK_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_TASKS_FIELD_NUMBER: _ClassVar[int]
     workflow_task: PollWorkflowTaskQueueResponse
-    def __init__(self, workflow_task: _Optional[_Union[PollWorkflowTaskQueueResponse, _Mapping]] = ...) -> None: ...
+    activity_tasks: _containers.RepeatedCompositeFieldContainer[PollActivityTaskQueueResponse]
+    def __init__(self, workflow_task: _Optional[_Union[PollWorkflowTaskQueueResponse, _Mapping]] = ..., activity_tasks: _Optional[_Iterable[_Union[PollActivityTaskQueueResponse, _Mapping]]] = ...) -> None: ...
 
 class RespondWorkflowTaskFailedRequest(_message.Message):
     __slots__ = ("task_token", "cause", "failure", "identity", "binary_checksum", "namespace")

@@ -74,20 +74,39 @@ async def record_activity_task_started(
         )
 
     started = await shard.update((request.namespace_id, execution.workflow_id, execution.run_id), action)
-    info = started.info
-    token = tokens_pb2.TaskToken(
+    return activity_task_response(
+        started.info,
         namespace_id=request.namespace_id,
+        execution=execution,
+        namespace=started.namespace,
+        workflow_type=started.workflow_type,
+        trace_context=started.trace_context,
+    )
+
+
+def activity_task_response(
+    info: hs.ActivityInfo,
+    *,
+    namespace_id: str,
+    execution: common_pb2.WorkflowExecution,
+    namespace: str,
+    workflow_type: str,
+    trace_context: dict[str, str] | None,
+) -> ws.PollActivityTaskQueueResponse:
+    """What a worker gets for a started attempt: from a poll, or eagerly with its workflow task's completion."""
+    token = tokens_pb2.TaskToken(
+        namespace_id=namespace_id,
         workflow_id=execution.workflow_id,
         run_id=execution.run_id,
         scheduled_event_id=info.scheduled_event_id,
         attempt=info.attempt,
         activity_id=info.activity_id,
-        trace_context=started.trace_context,
+        trace_context=trace_context,
     )
     response = ws.PollActivityTaskQueueResponse(
         task_token=encode_task_token(token),
-        workflow_namespace=started.namespace,
-        workflow_type=common_pb2.WorkflowType(name=started.workflow_type),
+        workflow_namespace=namespace,
+        workflow_type=common_pb2.WorkflowType(name=workflow_type),
         workflow_execution=execution,
         activity_type=info.activity_type,
         activity_id=info.activity_id,

@@ -90,6 +90,14 @@ def _command_name(command: command_pb2.Command) -> str:
     return f"command type {command.command_type}"
 
 
+MAX_EAGER_ACTIVITIES = 10
+"""At most this many activities are started eagerly per workflow task completion; the rest go through matching.
+
+The worker asks only for activities it has free slots for; this bounds what one
+completion can take from other workers polling the same queue.
+"""
+
+
 class CommandProcessor:
     def __init__(
         self, engine: HistoryEngine, shard: Shard, ms: MutableState, *, retention_ms: int, identity: str
@@ -99,6 +107,8 @@ class CommandProcessor:
         self.ms = ms
         self.retention_ms = retention_ms
         self.identity = identity
+        self.eager_activities: list[hs.ActivityInfo] = []
+        """Activities started for the completing worker (``request_eager_execution``), in command order."""
         # Namespace name -> id, resolved during validation for child/external commands.
         self._namespace_ids: dict[str, str] = {ms.info.namespace: ms.namespace_id}
 
@@ -268,7 +278,19 @@ class CommandProcessor:
     async def _apply_schedule_activity_task(
         self, attrs: command_pb2.ScheduleActivityTaskCommandAttributes, wtc_id: int
     ) -> bool:
-        schedule_activity(self.ms, attrs, workflow_task_completed_event_id=wtc_id)
+        eager = (
+            attrs.request_eager_execution
+            and len(self.eager_activities) < MAX_EAGER_ACTIVITIES
+            and (not attrs.task_queue.name or attrs.task_queue.name == self.ms.normal_task_queue().name)
+        )
+        info = schedule_activity(
+            self.ms,
+            attrs,
+            workflow_task_completed_event_id=wtc_id,
+            eager_identity=self.identity if eager else None,
+        )
+        if eager:
+            self.eager_activities.append(info)
         return False
 
     async def _apply_request_cancel_activity_task(

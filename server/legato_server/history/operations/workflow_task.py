@@ -21,11 +21,12 @@ asked for ``return_new_workflow_task``.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import InvalidArgument, NotFound
+from legato_server.history.operations.activity_task import activity_task_response
 from legato_server.history.operations.commands import CommandProcessor, has_close_command
 from legato_server.history.operations.history_read import read_run_events
 from legato_server.history.shards.engine import HistoryEngine
@@ -34,6 +35,7 @@ from legato_server.history.tokens import decode_task_token, encode_task_token
 from legato_server.history.workflow import events as ev
 from legato_server.history.workflow.mutable_state import MutableState
 from legato_server.internal.v1 import history_service_pb2 as hsvc
+from legato_server.internal.v1 import history_state_pb2 as hs
 from legato_server.internal.v1 import tokens_pb2
 
 ET = enums_pb2.EventType
@@ -160,6 +162,11 @@ def check_task_token(ms: MutableState, token: tokens_pb2.TaskToken) -> None:
 class CompletionOutcome:
     error: str = ""
     new_task: StartedTask | None = None
+    eager_activities: list[hs.ActivityInfo] = field(default_factory=list)
+    """Copies of the attempts started for the completing worker."""
+    workflow_type: str = ""
+    namespace: str = ""
+    trace_context: dict[str, str] | None = None
 
 
 async def respond_workflow_task_completed(
@@ -213,15 +220,20 @@ async def respond_workflow_task_completed(
         needs_new_task = await processor.apply(r.commands, completed_event_id=completed.event_id)
         if not ms.is_running:
             return CompletionOutcome()
+        outcome = CompletionOutcome(
+            eager_activities=[_copy(info) for info in processor.eager_activities],
+            workflow_type=ms.info.workflow_type_name,
+            namespace=ms.info.namespace,
+            trace_context=dict(ms.info.trace_context) if ms.info.trace_context else None,
+        )
         if ms.flush_buffered_events() or needs_new_task or r.force_create_new_workflow_task:
             if r.return_new_workflow_task:
                 ms.schedule_workflow_task(dispatch=False)
                 ms.start_workflow_task(request_id=str(uuid.uuid4()), identity=r.identity)
-                return CompletionOutcome(
-                    new_task=started_task(ms, partial_history=bool(ms.info.sticky_task_queue))
-                )
+                outcome.new_task = started_task(ms, partial_history=bool(ms.info.sticky_task_queue))
+                return outcome
             ms.schedule_workflow_task()
-        return CompletionOutcome()
+        return outcome
 
     outcome = await shard.update((token.namespace_id, token.workflow_id, token.run_id), action)
     if outcome.error:
@@ -229,7 +241,25 @@ async def respond_workflow_task_completed(
     response = ws.RespondWorkflowTaskCompletedResponse()
     if outcome.new_task is not None:
         response.workflow_task.CopyFrom(await poll_response(shard, outcome.new_task))
+    execution = common_pb2.WorkflowExecution(workflow_id=token.workflow_id, run_id=token.run_id)
+    for info in outcome.eager_activities:
+        response.activity_tasks.append(
+            activity_task_response(
+                info,
+                namespace_id=token.namespace_id,
+                execution=execution,
+                namespace=outcome.namespace,
+                workflow_type=outcome.workflow_type,
+                trace_context=outcome.trace_context,
+            )
+        )
     return response
+
+
+def _copy(info: hs.ActivityInfo) -> hs.ActivityInfo:
+    copy = hs.ActivityInfo()
+    copy.CopyFrom(info)
+    return copy
 
 
 async def respond_workflow_task_failed(

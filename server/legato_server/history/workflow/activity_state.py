@@ -16,6 +16,8 @@ is dropped when that attempt is over.
 
 from __future__ import annotations
 
+import uuid
+
 from legato.api.v1 import command_pb2, common_pb2, enums_pb2, history_pb2
 from legato_server.history.workflow import events as ev
 from legato_server.history.workflow.mutable_state import MutableState
@@ -59,7 +61,14 @@ def schedule_activity(
     attrs: command_pb2.ScheduleActivityTaskCommandAttributes,
     *,
     workflow_task_completed_event_id: int,
-) -> None:
+    eager_identity: str | None = None,
+) -> hs.ActivityInfo:
+    """Schedule the first attempt; with ``eager_identity``, start it for that worker at once.
+
+    An eager start skips matching altogether (no transfer task, no
+    schedule-to-start timer): the worker completing the workflow task gets
+    the activity task in its response. Later attempts are dispatched as usual.
+    """
     s2c = ev.duration_ms(attrs.schedule_to_close_timeout)
     stc = ev.duration_ms(attrs.start_to_close_timeout) or s2c
     s2s = ev.duration_ms(attrs.schedule_to_start_timeout)
@@ -111,7 +120,12 @@ def schedule_activity(
             event_id=event.event_id,
             timeout_type=TT.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE,
         )
-    dispatch_activity(ms, ms.state.activities[event.event_id])
+    stored = ms.state.activities[event.event_id]
+    if eager_identity is None:
+        dispatch_activity(ms, stored)
+    else:
+        record_started(ms, stored, request_id=str(uuid.uuid4()), identity=eager_identity)
+    return stored
 
 
 def dispatch_activity(ms: MutableState, info: hs.ActivityInfo) -> None:
