@@ -410,9 +410,12 @@ def request_attributes(request: Any) -> dict[str, str]:
     found winning; which fields to look at is worked out once per request type.
     """
     found: dict[str, str] = {}
-    if not isinstance(request, Message):
-        return found
-    for sub, field, key, named in _plan(request):
+    plan = _plans.get(type(request))
+    if plan is None:
+        if not isinstance(request, Message):  # an ABC check: only the first time a type is seen
+            return found
+        plan = _plan(request)
+    for sub, field, key, named in plan:
         if key in found:
             continue
         message = request if sub is None else getattr(request, sub)
