@@ -77,6 +77,16 @@ def test_otel_variables_turn_it_off_over_the_file() -> None:
             {"OTEL_TRACES_SAMPLER_ARG": "1.5"},
             "OTEL_TRACES_SAMPLER_ARG: expected a number from 0 to 1; got '1.5'",
         ),
+        (
+            {"enabled": True},
+            {"OTEL_BSP_SCHEDULE_DELAY": "soon"},
+            "OTEL_BSP_SCHEDULE_DELAY: expected a whole number; got 'soon'",
+        ),
+        (
+            {"enabled": True},
+            {"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "zstd"},
+            "OTEL_EXPORTER_OTLP_COMPRESSION: expected gzip or none; got 'zstd'",
+        ),
     ],
 )
 def test_bad_values_say_what_is_allowed(section: object, environ: dict[str, str], message: str) -> None:
@@ -200,3 +210,13 @@ def test_start_dev_refuses_a_bad_otel_variable() -> None:
     )
     assert done.returncode == 1
     assert "OTEL_TRACES_EXPORTER: the server exports with otlp or none; got 'zipkin'" in done.stderr
+    # A bad transport/batching value is refused at start too, with its name, not as a traceback.
+    done = subprocess.run(
+        [*server_command(), "start-dev", "--in-memory", "--port", "0"],
+        env={**os.environ, "OTEL_TRACES_EXPORTER": "otlp", "OTEL_BSP_MAX_QUEUE_SIZE": "-1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "OTEL_BSP_MAX_QUEUE_SIZE: expected a number above 0; got '-1'" in done.stderr, done.stderr

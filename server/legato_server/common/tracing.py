@@ -178,7 +178,7 @@ def tracing_config_from_mapping(data: Any, environ: Mapping[str, str] | None = N
         raise ValueError(
             f"OTEL_TRACES_SAMPLER: the server samples with {', '.join(_SAMPLER_NAMES)}; got {sampler!r}"
         )
-    return TracingConfig(
+    config = TracingConfig(
         enabled=enabled,
         protocol=protocol.strip(),
         endpoint=None if endpoint in (None, "") else str(endpoint),
@@ -187,6 +187,9 @@ def tracing_config_from_mapping(data: Any, environ: Mapping[str, str] | None = N
         sampler=sampler,
         sample_ratio=ratio,
     )
+    if config.enabled:  # a bad OTEL_EXPORTER_OTLP_* / OTEL_BSP_* value is refused here, not at start
+        export_settings(protocol=config.protocol, endpoint=config.endpoint, environ=env)
+    return config
 
 
 def tracing_config_from_environment() -> TracingConfig:
