@@ -153,6 +153,15 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
         help="export spans of the started server and of the client/worker over OTLP gRPC to ENDPOINT "
         "(e.g. http://127.0.0.1:4317 of scripts/infra/jaeger.sh), to measure tracing's cost; default off",
     )
+    parser.add_argument(
+        "--db-pid",
+        metavar="PID",
+        type=int,
+        action="append",
+        default=[],
+        help="a database process on this machine (mariadbd, Cassandra's java) whose CPU seconds per "
+        "workflow go into the JSON as db_cpu_s_per_wf; repeat for several",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines, only the final table")
     parser.add_argument("--no-uvloop", action="store_true", help="use the standard asyncio loop")
     return parser
@@ -285,6 +294,7 @@ async def _run(args: argparse.Namespace, *, loop_name: str) -> int:
                 max_concurrent_workflow_tasks=args.max_concurrent_workflow_tasks,
                 max_concurrent_activities=args.max_concurrent_activities,
                 interceptors=sdk_tracing.interceptors() if sdk_tracing is not None else (),
+                db_pids=tuple(args.db_pid),
             ),
             server=server,
             emit=emit,

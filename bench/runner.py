@@ -47,6 +47,8 @@ class RunOptions:
     max_concurrent_activities: int | None = None
     interceptors: tuple[Any, ...] = ()
     """Client (and worker) interceptors, e.g. the SDK's TracingInterceptor for --trace-to."""
+    db_pids: tuple[int, ...] = ()
+    """Database processes on this machine (--db-pid) whose CPU per workflow is reported."""
 
 
 async def run_workloads(
@@ -130,6 +132,7 @@ async def _run_one(
     sampler = procstat.PeakRssSampler(server.pid) if server is not None else None
     server_cpu_before = procstat.cpu_seconds(server.pid) if server is not None else None
     client_cpu_before = time.process_time()
+    db_cpu_before = _db_cpu(options.db_pids)
     counters_before = _worker_counters(worker)
     if sampler is not None:
         sampler.start()
@@ -151,6 +154,7 @@ async def _run_one(
             reporter.cancel()
         peak = sampler.stop() if sampler is not None else None
     client_cpu = time.process_time() - client_cpu_before
+    db_cpu_after = _db_cpu(options.db_pids)
     server_cpu = (
         procstat.cpu_seconds(server.pid) - server_cpu_before
         if server is not None and server_cpu_before is not None
@@ -165,8 +169,27 @@ async def _run_one(
         server_peak_rss_bytes=peak,
         server_hwm_rss_bytes=procstat.hwm_bytes(server.pid) if server is not None else None,
         client_cpu_s=client_cpu,
-        extra=_counter_extras(counters_before, _worker_counters(worker), n=planned.n),
+        extra={
+            **_counter_extras(counters_before, _worker_counters(worker), n=planned.n),
+            **_db_extras(db_cpu_before, db_cpu_after, n=planned.n),
+        },
     )
+
+
+def _db_cpu(pids: tuple[int, ...]) -> float | None:
+    """CPU seconds of the database processes so far; None when none were given or one is gone."""
+    if not pids:
+        return None
+    try:
+        return sum(procstat.cpu_seconds(pid) for pid in pids)
+    except ProcessLookupError:
+        return None
+
+
+def _db_extras(before: float | None, after: float | None, *, n: int) -> dict[str, Any]:
+    if before is None or after is None or n == 0:
+        return {}
+    return {"db_cpu_s_per_wf": round((after - before) / n, 6)}
 
 
 _COUNTERS = ("workflow_tasks", "full_replays", "task_failures", "eager_activities")
