@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
@@ -99,7 +100,11 @@ class GroupCommitter:
         queue = self._queues.get(partition)
         if queue is None:
             queue = self._queues[partition] = collections.deque()
-            drain = asyncio.get_running_loop().create_task(self._drain(partition, queue))
+            # A fresh context: the drain serves every caller that queues on
+            # the partition, not the request (deadline, trace) that started it.
+            drain = asyncio.get_running_loop().create_task(
+                self._drain(partition, queue), context=contextvars.Context()
+            )
             self._drains.add(drain)
             drain.add_done_callback(self._drains.discard)
         queue.append(member)
