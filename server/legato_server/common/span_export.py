@@ -249,8 +249,9 @@ class _Transport:
                 )
             except grpc.RpcError as err:
                 code = err.code() if hasattr(err, "code") else None
+                details = err.details() if hasattr(err, "details") else str(err)
                 retry = "retry: " if code in _RETRYABLE_GRPC else ""
-                return False, f"{retry}{getattr(code, 'name', code)} {err}"
+                return False, f"{retry}{getattr(code, 'name', code)}: {details}"
             return True, ""
         headers = {"Content-Type": "application/x-protobuf", **dict(s.headers)}
         body = request.SerializeToString()
