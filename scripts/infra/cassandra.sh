@@ -120,6 +120,9 @@ concurrent_compactors: 1
 # writes more room than the defaults (1 s / 2 s) before they time out.
 cas_contention_timeout: 3000ms
 write_request_timeout: 5000ms
+# Legato fences every workflow update with a lightweight transaction; Paxos v2
+# (Cassandra 4.1+) does fewer round trips and system.paxos writes per LWT.
+paxos_variant: v2
 YAML
     cat >"$RUN_DIR/conf/logback.xml" <<XML
 <configuration scan="false">
