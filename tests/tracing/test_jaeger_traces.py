@@ -143,34 +143,45 @@ def assert_run_trace(
         assert answers, f"no frontend {name} under the run:\n{tree}"
 
 
-async def test_hello_workflow_is_one_trace(server: WorkflowEnvironment, sdk: SdkTracing, prefix: str) -> None:
+async def traced_hello(
+    env: WorkflowEnvironment, sdk: SdkTracing, prefix: str, *expected: str, name: str, eager: bool
+) -> tuple[Trace, str, int]:
+    """Run one TracedHello; its whole trace (``expected`` spans included), its id and eager activities."""
     workflow_id, task_queue = ids()
-    client = await traced_client(server, sdk)
+    client = await traced_client(env, sdk)
     try:
-        async with Worker(
+        worker = Worker(
             client,
             task_queue=task_queue,
             workflows=[TracedHello],
             activities=[greet],
-            disable_eager_activity_execution=MATCHING_PATH,
-        ):
+            disable_eager_activity_execution=not eager,
+        )
+        async with worker:
             result = await client.execute_workflow(
-                TracedHello.run, "ann", id=workflow_id, task_queue=task_queue
+                TracedHello.run, name, id=workflow_id, task_queue=task_queue
             )
-        assert result == "hello ann"
+        assert result == f"hello {name}"
     finally:
         await client.close()
     sdk.provider.force_flush()
-
     trace = await wait_for_trace(
         sdk.trace_id("StartWorkflow:TracedHello"),
         has_names(
             "CloseExecution",
             "RunActivity:greet",
             "RespondActivityTaskCompleted",
-            "AddActivityTask",
+            *expected,
             services=role_services(prefix),
         ),
+    )
+    assert worker.workflow_stats is not None
+    return trace, workflow_id, worker.workflow_stats.eager_activities
+
+
+async def test_hello_workflow_is_one_trace(server: WorkflowEnvironment, sdk: SdkTracing, prefix: str) -> None:
+    trace, workflow_id, _ = await traced_hello(
+        server, sdk, prefix, "AddActivityTask", name="ann", eager=not MATCHING_PATH
     )
     assert_run_trace(
         trace, prefix=prefix, workflow_type="TracedHello", activity="greet", workflow_id=workflow_id
@@ -183,29 +194,8 @@ async def test_an_eager_activity_stays_in_the_trace(
     server: WorkflowEnvironment, sdk: SdkTracing, prefix: str
 ) -> None:
     """Eager dispatch (the default) skips matching: the activity is started by the completion itself."""
-    workflow_id, task_queue = ids()
-    client = await traced_client(server, sdk)
-    try:
-        worker = Worker(client, task_queue=task_queue, workflows=[TracedHello], activities=[greet])
-        async with worker:
-            result = await client.execute_workflow(
-                TracedHello.run, "eve", id=workflow_id, task_queue=task_queue
-            )
-        assert result == "hello eve"
-        assert worker.workflow_stats is not None and worker.workflow_stats.eager_activities == 1
-    finally:
-        await client.close()
-    sdk.provider.force_flush()
-
-    trace = await wait_for_trace(
-        sdk.trace_id("StartWorkflow:TracedHello"),
-        has_names(
-            "CloseExecution",
-            "RunActivity:greet",
-            "RespondActivityTaskCompleted",
-            services=role_services(prefix),
-        ),
-    )
+    trace, workflow_id, eager_activities = await traced_hello(server, sdk, prefix, name="eve", eager=True)
+    assert eager_activities == 1
     tree = trace.describe()
     run = trace.one("RunWorkflow:TracedHello")
     start_activity = trace.one("StartActivity:greet")
