@@ -164,6 +164,19 @@ class WorkflowSnapshot:
     create_request_id: str = ""
     start_time_ms: int = 0
 
+    def state_columns(self) -> tuple[bytes, int, int, int, int, str, int]:
+        """The execution row's values after its key, in the order the SQL and CQL stores name the columns:
+        state, state_enum, status, next_event_id, db_version, create_request_id, start_time_ms."""
+        return (
+            self.state,
+            int(self.state_enum),
+            self.status,
+            self.next_event_id,
+            self.db_version,
+            self.create_request_id,
+            self.start_time_ms,
+        )
+
 
 @dataclass(slots=True)
 class EventBatch:

@@ -125,13 +125,7 @@ def _fence(shard_id: int, range_id: int) -> Statement:
 def _insert_execution(shard_id: int, s: WorkflowSnapshot) -> Statement:
     return _INSERT_EXECUTION, (
         *execution_key(shard_id, s.namespace_id, s.workflow_id, s.run_id),
-        s.state,
-        int(s.state_enum),
-        s.status,
-        s.next_event_id,
-        s.db_version,
-        s.create_request_id,
-        s.start_time_ms,
+        *s.state_columns(),
     )
 
 
@@ -292,13 +286,7 @@ class CassandraExecutionStore(ExecutionStore):
             (
                 _UPDATE_EXECUTION,
                 (
-                    s.state,
-                    int(s.state_enum),
-                    s.status,
-                    s.next_event_id,
-                    s.db_version,
-                    s.create_request_id,
-                    s.start_time_ms,
+                    *s.state_columns(),
                     *execution_key(shard_id, s.namespace_id, s.workflow_id, s.run_id),
                     mutation.condition_db_version,
                 ),

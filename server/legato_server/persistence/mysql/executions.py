@@ -165,21 +165,8 @@ def _tasks(shard_id: int, transfer: list[TransferTask], timers: list[TimerTask])
     return statements
 
 
-def _state_columns(s: WorkflowSnapshot) -> tuple[bytes, int, int, int, int, str, int]:
-    """The execution row's columns after its key, in the order the INSERT and the UPDATE name them."""
-    return (
-        s.state,
-        int(s.state_enum),
-        s.status,
-        s.next_event_id,
-        s.db_version,
-        s.create_request_id,
-        s.start_time_ms,
-    )
-
-
 def _insert_execution(shard_id: int, s: WorkflowSnapshot) -> Statement:
-    return (_INSERT_EXECUTION, (*_run_key(shard_id, s), *_state_columns(s)))
+    return (_INSERT_EXECUTION, (*_run_key(shard_id, s), *s.state_columns()))
 
 
 def _upsert_current(shard_id: int, s: WorkflowSnapshot) -> Statement:
@@ -308,7 +295,7 @@ class MySQLExecutionStore(ExecutionStore):
                 )
             writes: list[Statement] = [
                 *_events(mutation.events),
-                (_UPDATE_EXECUTION, (*_state_columns(s), *key)),
+                (_UPDATE_EXECUTION, (*s.state_columns(), *key)),
                 *_tasks(shard_id, mutation.transfer_tasks, mutation.timer_tasks),
             ]
             if new_run is None:
