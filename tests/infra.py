@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    import pymysql.connections
+
+    from legato_server.persistence.config import MySQLConfig
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -46,3 +52,31 @@ def require_mysql() -> None:
 
 def require_cassandra() -> None:
     require_component("Cassandra", CASSANDRA_HOST, CASSANDRA_PORT, "scripts/infra/cassandra.sh start")
+
+
+def mysql_config(database: str, **overrides: Any) -> MySQLConfig:
+    """The store's config for ``database`` on the test MariaDB (``overrides``: e.g. ``pool_size``)."""
+    from legato_server.persistence.config import MySQLConfig
+
+    return MySQLConfig(
+        host=MYSQL_HOST,
+        port=MYSQL_PORT,
+        user=MYSQL_USER,
+        password=MYSQL_PASSWORD,
+        database=database,
+        **overrides,
+    )
+
+
+def mysql_connect(database: str | None = None, *, autocommit: bool = False) -> pymysql.connections.Connection:
+    """A plain driver connection to the test MariaDB, for setting up and checking from outside the store."""
+    import pymysql
+
+    return pymysql.connect(
+        host=MYSQL_HOST,
+        port=MYSQL_PORT,
+        user=MYSQL_USER,
+        password=MYSQL_PASSWORD,
+        database=database,
+        autocommit=autocommit,
+    )

@@ -23,7 +23,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import grpc
-import pymysql
 import pytest
 from cassandra.cluster import Cluster
 
@@ -78,13 +77,7 @@ def _leftovers(kind: str, database: str) -> dict[str, int]:
     """Rows that should be gone: overdue timer tasks, transfer tasks, backlog tasks."""
     overdue_before = int(time.time() * 1000) - 5_000
     if kind == "mysql":
-        connection = pymysql.connect(
-            host=infra.MYSQL_HOST,
-            port=infra.MYSQL_PORT,
-            user=infra.MYSQL_USER,
-            password=infra.MYSQL_PASSWORD,
-            database=database,
-        )
+        connection = infra.mysql_connect(database)
         try:
             with connection.cursor() as cursor:
                 counts = {}

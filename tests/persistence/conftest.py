@@ -27,7 +27,6 @@ import pytest
 
 from legato_server.persistence.config import (
     CassandraConfig,
-    MySQLConfig,
     PersistenceConfig,
     SQLiteConfig,
 )
@@ -74,13 +73,7 @@ def config_for(kind: str, tmp_path: Path) -> PersistenceConfig:
         infra.require_mysql()
         return PersistenceConfig(
             kind="mysql",
-            mysql=MySQLConfig(
-                host=infra.MYSQL_HOST,
-                port=infra.MYSQL_PORT,
-                user=infra.MYSQL_USER,
-                password=infra.MYSQL_PASSWORD,
-                database=SESSION_DATABASE,
-            ),
+            mysql=infra.mysql_config(SESSION_DATABASE),
         )
     if kind == "cassandra":
         infra.require_cassandra()

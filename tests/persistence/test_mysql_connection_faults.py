@@ -11,10 +11,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-import pymysql
 import pytest
 
-from legato_server.persistence.config import MySQLConfig
 from legato_server.persistence.interface import Persistence, ShardOwnershipLostError
 from tests import infra
 from tests.store_servers import create_schema
@@ -27,16 +25,7 @@ async def mysql_store() -> AsyncIterator[tuple[Persistence, str]]:
 
     name = f"legato_faults_{uuid.uuid4().hex[:10]}"
     create_schema("mysql", name)
-    store = await open_mysql_persistence(
-        MySQLConfig(
-            host=infra.MYSQL_HOST,
-            port=infra.MYSQL_PORT,
-            user=infra.MYSQL_USER,
-            password=infra.MYSQL_PASSWORD,
-            database=name,
-            pool_size=4,
-        )
-    )
+    store = await open_mysql_persistence(infra.mysql_config(name, pool_size=4))
     try:
         yield store, name
     finally:
@@ -45,9 +34,7 @@ async def mysql_store() -> AsyncIterator[tuple[Persistence, str]]:
 
 def kill_connections_to(database: str) -> int:
     """Kill (server side) every connection using ``database``; return how many."""
-    admin = pymysql.connect(
-        host=infra.MYSQL_HOST, port=infra.MYSQL_PORT, user=infra.MYSQL_USER, password=infra.MYSQL_PASSWORD
-    )
+    admin = infra.mysql_connect()
     try:
         with admin.cursor() as cursor:
             cursor.execute(

@@ -12,10 +12,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-import pymysql
 import pytest
 
-from legato_server.persistence.config import MySQLConfig
 from legato_server.persistence.interface import PersistenceError
 from legato_server.persistence.mysql.database import Cursor, Database, pipeline, values_rows
 from tests import infra
@@ -25,22 +23,11 @@ from tests import infra
 async def database() -> AsyncIterator[Database]:
     infra.require_mysql()
     name = f"legato_pipeline_{uuid.uuid4().hex[:10]}"
-    admin = pymysql.connect(
-        host=infra.MYSQL_HOST, port=infra.MYSQL_PORT, user=infra.MYSQL_USER, password=infra.MYSQL_PASSWORD
-    )
+    admin = infra.mysql_connect()
     with admin.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE {name}")
         cursor.execute(f"CREATE TABLE {name}.t (k INT PRIMARY KEY, v VARCHAR(20) NOT NULL)")
-    db = Database(
-        MySQLConfig(
-            host=infra.MYSQL_HOST,
-            port=infra.MYSQL_PORT,
-            user=infra.MYSQL_USER,
-            password=infra.MYSQL_PASSWORD,
-            database=name,
-            pool_size=2,
-        )
-    )
+    db = Database(infra.mysql_config(name, pool_size=2))
     try:
         yield db
     finally:
@@ -122,14 +109,7 @@ async def test_the_first_statement_opens_the_transaction(database: Database) -> 
     """Rows a write inserted are invisible to another connection until it commits."""
 
     seen_from_outside: list[list[tuple[int, str]]] = []
-    outside = pymysql.connect(
-        host=infra.MYSQL_HOST,
-        port=infra.MYSQL_PORT,
-        user=infra.MYSQL_USER,
-        password=infra.MYSQL_PASSWORD,
-        database=database.name,
-        autocommit=True,
-    )
+    outside = infra.mysql_connect(database.name, autocommit=True)
 
     def body(cursor: Cursor) -> None:
         cursor.execute("INSERT INTO t (k, v) VALUES (%s, %s)", (7, "pending"))

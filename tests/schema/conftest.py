@@ -53,13 +53,7 @@ def db_config(db: str) -> Iterator[DBConfig]:
     name = f"legato_schema_{secrets.token_hex(4)}"
     config: DBConfig
     if db == "mysql":
-        config = MySQLConfig(
-            host=infra.MYSQL_HOST,
-            port=infra.MYSQL_PORT,
-            user=infra.MYSQL_USER,
-            password=infra.MYSQL_PASSWORD,
-            database=name,
-        )
+        config = infra.mysql_config(name)
     else:
         config = CassandraConfig(hosts=[infra.CASSANDRA_HOST], port=infra.CASSANDRA_PORT, keyspace=name)
     yield config
