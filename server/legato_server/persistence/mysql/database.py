@@ -10,7 +10,7 @@ and ``COMMIT`` on that one connection, so it is one InnoDB transaction.
 Round trips. Each statement is a network round trip plus pure-Python packet
 work in pymysql, and the database shares the machine with the server, so the
 hot paths spend as few as they can (a workflow update went from ten round
-trips to three):
+trips to two):
 
 * a write transaction's ``START TRANSACTION`` travels with its first
   statement instead of alone (``_TransactionCursor``);
@@ -161,9 +161,9 @@ class _TransactionCursor(Cursor):
         if not self.begin_pending:
             return super().execute(query, args)
         self.begin_pending = False
-        rows = super().execute("START TRANSACTION;\n" + self.mogrify(query, args))
+        super().execute("START TRANSACTION;\n" + self.mogrify(query, args))
         self.nextset()  # past START TRANSACTION's empty result, to the caller's statement
-        return rows if self.rowcount is None else self.rowcount
+        return self.rowcount
 
     def executemany(self, query: str, args: Any) -> int | None:
         if self.begin_pending:  # rare: a transaction that starts with a bulk statement
@@ -198,9 +198,11 @@ def pipeline(
     (only inside ``Database.write``).
     """
     sql = ";\n".join(cursor.mogrify(query, args) for query, args in statements)
+    transaction: _TransactionCursor | None = None
     if commit:
         if not isinstance(cursor, _TransactionCursor):
             raise TypeError("pipeline(commit=True) needs the cursor of a Database.write")
+        transaction = cursor
         sql += ";\nCOMMIT"
     results: list[StatementResult] = []
     try:
@@ -209,13 +211,12 @@ def pipeline(
             results.append(StatementResult(rowcount=max(cursor.rowcount, 0), rows=tuple(cursor.fetchall())))
             if len(results) == len(statements) or not cursor.nextset():
                 break
-        if commit:
+        if transaction is not None:
             while cursor.nextset():  # COMMIT's result: it reports a failure to commit
                 pass
-            assert isinstance(cursor, _TransactionCursor)
-            cursor.committed = True
+            transaction.committed = True
     except Exception as error:
-        if commit and is_connection_fault(error):
+        if transaction is not None and is_connection_fault(error):
             raise _CommitInFlight() from error
         raise
     return results
