@@ -119,8 +119,20 @@ class UpdateNamespaceResponse(_message.Message):
     config: _common_pb2.NamespaceConfig
     def __init__(self, namespace_info: _Optional[_Union[_common_pb2.NamespaceInfo, _Mapping]] = ..., config: _Optional[_Union[_common_pb2.NamespaceConfig, _Mapping]] = ...) -> None: ...
 
+class DeleteNamespaceRequest(_message.Message):
+    __slots__ = ("namespace",)
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    def __init__(self, namespace: _Optional[str] = ...) -> None: ...
+
+class DeleteNamespaceResponse(_message.Message):
+    __slots__ = ("namespace_info",)
+    NAMESPACE_INFO_FIELD_NUMBER: _ClassVar[int]
+    namespace_info: _common_pb2.NamespaceInfo
+    def __init__(self, namespace_info: _Optional[_Union[_common_pb2.NamespaceInfo, _Mapping]] = ...) -> None: ...
+
 class StartWorkflowExecutionRequest(_message.Message):
-    __slots__ = ("namespace", "workflow_id", "workflow_type", "task_queue", "input", "workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout", "identity", "request_id", "workflow_id_reuse_policy", "retry_policy", "cron_schedule", "memo", "search_attributes", "header", "workflow_start_delay")
+    __slots__ = ("namespace", "workflow_id", "workflow_type", "task_queue", "input", "workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout", "identity", "request_id", "workflow_id_reuse_policy", "retry_policy", "cron_schedule", "memo", "search_attributes", "header", "workflow_start_delay", "request_eager_execution")
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +150,7 @@ class StartWorkflowExecutionRequest(_message.Message):
     SEARCH_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     HEADER_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_START_DELAY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_EAGER_EXECUTION_FIELD_NUMBER: _ClassVar[int]
     namespace: str
     workflow_id: str
     workflow_type: _common_pb2.WorkflowType
@@ -155,15 +168,18 @@ class StartWorkflowExecutionRequest(_message.Message):
     search_attributes: _common_pb2.SearchAttributes
     header: _common_pb2.Header
     workflow_start_delay: _duration_pb2.Duration
-    def __init__(self, namespace: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., task_queue: _Optional[_Union[_common_pb2.TaskQueue, _Mapping]] = ..., input: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., identity: _Optional[str] = ..., request_id: _Optional[str] = ..., workflow_id_reuse_policy: _Optional[_Union[_enums_pb2.WorkflowIdReusePolicy, str]] = ..., retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., cron_schedule: _Optional[str] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ..., header: _Optional[_Union[_common_pb2.Header, _Mapping]] = ..., workflow_start_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    request_eager_execution: bool
+    def __init__(self, namespace: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_type: _Optional[_Union[_common_pb2.WorkflowType, _Mapping]] = ..., task_queue: _Optional[_Union[_common_pb2.TaskQueue, _Mapping]] = ..., input: _Optional[_Union[_common_pb2.Payloads, _Mapping]] = ..., workflow_execution_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_run_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., workflow_task_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., identity: _Optional[str] = ..., request_id: _Optional[str] = ..., workflow_id_reuse_policy: _Optional[_Union[_enums_pb2.WorkflowIdReusePolicy, str]] = ..., retry_policy: _Optional[_Union[_common_pb2.RetryPolicy, _Mapping]] = ..., cron_schedule: _Optional[str] = ..., memo: _Optional[_Union[_common_pb2.Memo, _Mapping]] = ..., search_attributes: _Optional[_Union[_common_pb2.SearchAttributes, _Mapping]] = ..., header: _Optional[_Union[_common_pb2.Header, _Mapping]] = ..., workflow_start_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., request_eager_execution: _Optional[bool] = ...) -> None: ...
 
 class StartWorkflowExecutionResponse(_message.Message):
-    __slots__ = ("run_id", "started")
+    __slots__ = ("run_id", "started", "eager_workflow_task")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     STARTED_FIELD_NUMBER: _ClassVar[int]
+    EAGER_WORKFLOW_TASK_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     started: bool
-    def __init__(self, run_id: _Optional[str] = ..., started: _Optional[bool] = ...) -> None: ...
+    eager_workflow_task: PollWorkflowTaskQueueResponse
+    def __init__(self, run_id: _Optional[str] = ..., started: _Optional[bool] = ..., eager_workflow_task: _Optional[_Union[PollWorkflowTaskQueueResponse, _Mapping]] = ...) -> None: ...
 
 class SignalWorkflowExecutionRequest(_message.Message):
     __slots__ = ("namespace", "workflow_execution", "signal_name", "input", "identity", "request_id", "header")
