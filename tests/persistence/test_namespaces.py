@@ -99,3 +99,47 @@ async def test_list_pages_through_all_namespaces_in_name_order(persistence: Pers
     assert names == sorted(names)
     assert len(names) == len(set(names))
     assert [r for r in listed if r.name.startswith(prefix)] == sorted(ours, key=lambda r: r.name)
+
+
+async def test_delete_removes_the_namespace_and_frees_its_name(persistence: Persistence) -> None:
+    record = _namespace()
+    await persistence.namespaces.create_namespace(record)
+
+    await persistence.namespaces.delete_namespace(id=record.id)
+
+    for lookup in ({"name": record.name}, {"id": record.id}):
+        with pytest.raises(NotFoundError):
+            await persistence.namespaces.get_namespace(**lookup)
+    again = _namespace(record.name)
+    await persistence.namespaces.create_namespace(again)
+    assert await persistence.namespaces.get_namespace(name=record.name) == again
+
+
+async def test_delete_is_idempotent_and_spares_a_namespace_registered_again_under_the_name(
+    persistence: Persistence,
+) -> None:
+    # A second deleter finishing late names the old id: the new namespace of the same name stays.
+    old = _namespace()
+    await persistence.namespaces.create_namespace(old)
+    await persistence.namespaces.delete_namespace(id=old.id)
+    new = _namespace(old.name)
+    await persistence.namespaces.create_namespace(new)
+
+    await persistence.namespaces.delete_namespace(id=old.id)
+    await persistence.namespaces.delete_namespace(id=unique("never-existed"))
+
+    assert await persistence.namespaces.get_namespace(name=old.name) == new
+    assert await persistence.namespaces.get_namespace(id=new.id) == new
+
+
+async def test_a_deleted_namespace_is_not_listed(persistence: Persistence) -> None:
+    prefix = unique("listdel")
+    kept, deleted = _namespace(f"{prefix}-a"), _namespace(f"{prefix}-b")
+    for record in (kept, deleted):
+        await persistence.namespaces.create_namespace(record)
+
+    await persistence.namespaces.delete_namespace(id=deleted.id)
+
+    listed, token = await persistence.namespaces.list_namespaces(page_size=1000)
+    assert token == b""
+    assert [r for r in listed if r.name.startswith(prefix)] == [kept]

@@ -164,3 +164,64 @@ async def test_completing_tasks(persistence: Persistence) -> None:
 
     assert deleted == 2
     assert [t.task_id for t in await _all_tasks(persistence, queue)] == [3, 4]
+
+
+async def _listed(store: Persistence, namespace_id: str, *, page_size: int) -> list[TaskQueueRecord]:
+    listed: list[TaskQueueRecord] = []
+    token = b""
+    while True:
+        page, token = await store.task_queues.list_task_queues(
+            namespace_id=namespace_id, page_size=page_size, page_token=token
+        )
+        assert len(page) <= page_size
+        listed.extend(page)
+        if not token:
+            return listed
+
+
+async def test_list_task_queues_pages_through_the_namespaces_queues_only(persistence: Persistence) -> None:
+    namespace_id = unique("ns")
+    ours = [
+        QueueKey(namespace_id=namespace_id, name=f"queue-{letter}", task_type=task_type)
+        for letter in "cab"
+        for task_type in (WORKFLOW_QUEUE, ACTIVITY_QUEUE)
+    ]
+    for queue in ours:
+        await persistence.task_queues.lease_task_queue(**queue)
+    other = _queue()
+    await persistence.task_queues.lease_task_queue(**other)
+
+    listed = await _listed(persistence, namespace_id, page_size=4)
+
+    assert sorted((r.name, r.task_type) for r in listed) == sorted((q["name"], q["task_type"]) for q in ours)
+    assert all(r.namespace_id == namespace_id and r.range_id == 1 for r in listed)
+
+
+async def test_list_task_queues_of_a_namespace_without_queues_is_empty(persistence: Persistence) -> None:
+    assert await _listed(persistence, unique("ns"), page_size=10) == []
+
+
+async def test_delete_task_queue_removes_the_queue_and_its_backlog_and_fences_its_holder(
+    persistence: Persistence,
+) -> None:
+    queue = _queue()
+    lease = await persistence.task_queues.lease_task_queue(**queue)
+    await persistence.task_queues.create_tasks(**queue, range_id=lease.range_id, tasks=_tasks(1, 2, 3))
+    neighbour = QueueKey(namespace_id=queue["namespace_id"], name=queue["name"], task_type=ACTIVITY_QUEUE)
+    neighbour_lease = await persistence.task_queues.lease_task_queue(**neighbour)
+    await persistence.task_queues.create_tasks(
+        **neighbour, range_id=neighbour_lease.range_id, tasks=_tasks(7)
+    )
+
+    await persistence.task_queues.delete_task_queue(**queue)
+    await persistence.task_queues.delete_task_queue(**queue)  # idempotent
+
+    assert await _all_tasks(persistence, queue) == []
+    assert [
+        (r.name, r.task_type) for r in await _listed(persistence, queue["namespace_id"], page_size=10)
+    ] == [(neighbour["name"], ACTIVITY_QUEUE)]
+    with pytest.raises(ConditionFailedError):
+        await persistence.task_queues.create_tasks(**queue, range_id=lease.range_id, tasks=_tasks(4))
+    assert [t.task_id for t in await _all_tasks(persistence, neighbour)] == [7]
+    # The queue can be leased afresh afterwards.
+    assert (await persistence.task_queues.lease_task_queue(**queue)).range_id == 1

@@ -475,6 +475,25 @@ class TaskQueueStore(abc.ABC):
     async def complete_task(self, *, namespace_id: str, name: str, task_type: int, task_id: int) -> None:
         """Delete one task."""
 
+    @abc.abstractmethod
+    async def list_task_queues(
+        self, *, namespace_id: str, page_size: int, page_token: bytes = b""
+    ) -> tuple[list[TaskQueueRecord], bytes]:
+        """The namespace's task queues (one record per name and type), and the next page's token.
+
+        At most ``page_size`` records; b"" at the end. A page may be short, even
+        empty, with a token (a store that scans more than it returns): keep
+        paging until the token is b"". For the namespace deleter, not a hot path.
+        """
+
+    @abc.abstractmethod
+    async def delete_task_queue(self, *, namespace_id: str, name: str, task_type: int) -> None:
+        """Remove the queue's record and its whole backlog; no error if it is gone.
+
+        A matching host still holding the lease finds out on its next write
+        (ConditionFailedError), as when another host takes the lease.
+        """
+
 
 class NamespaceStore(abc.ABC):
     @abc.abstractmethod
@@ -494,6 +513,15 @@ class NamespaceStore(abc.ABC):
         self, *, page_size: int, page_token: bytes = b""
     ) -> tuple[list[NamespaceRecord], bytes]:
         """Ordered by name."""
+
+    @abc.abstractmethod
+    async def delete_namespace(self, *, id: str) -> None:
+        """Remove the namespace with this id; no error if it is gone.
+
+        Its name is freed only while it still names this id, so a deleter that
+        finishes late never removes a namespace registered again under the same
+        name. After this, ``create_namespace`` of the name succeeds.
+        """
 
 
 class MembershipStore(abc.ABC):

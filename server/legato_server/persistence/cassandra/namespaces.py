@@ -5,8 +5,9 @@ two lightweight transactions in a fixed order: claim the name
 (``namespaces_by_name ... IF NOT EXISTS``), then create the record
 (``namespaces_by_id ... IF NOT EXISTS``), releasing the name if the id is
 taken. ``namespaces_by_id`` is the source of truth; a name row whose record
-is missing (a create that died between the two steps) is treated as free and
-taken over by the next create of that name. Renames claim the new name first
+is missing (a create that died between the two steps, or a delete that died
+between its two) is treated as free and taken over by the next create of
+that name. Renames claim the new name first
 and release the old one after the record is updated.
 """
 
@@ -174,3 +175,13 @@ class CassandraNamespaceStore(NamespaceStore):
             )
             more = bool(rows)
         return records, encode_token(records[-1].name) if more and records else b""
+
+    async def delete_namespace(self, *, id: str) -> None:
+        action = f"delete namespace {id!r}"
+        stored = await self._by_id(id, action)
+        if stored is None:
+            return
+        # The record first: a name row left behind by a crash here points at no record,
+        # which create treats as free and list skips.
+        await self._session.execute(action, "DELETE FROM namespaces_by_id WHERE id = ? IF EXISTS", (id,))
+        await self._release_name(stored.name, id, action)

@@ -27,6 +27,7 @@ from legato_server.persistence.interface import (
     TaskQueueRecord,
     TaskQueueStore,
 )
+from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 
 ROW_QUEUE = 0
 ROW_TASK = 1
@@ -35,6 +36,9 @@ TTL_GRACE_S = 60
 _PARTITION = "namespace_id = ? AND name = ? AND task_type = ?"
 _QUEUE_ROW = f"{_PARTITION} AND row_type = 0 AND task_id = 0"
 _TASK_COLUMNS = "namespace_id, name, task_type, row_type, task_id, data, expiry_time_ms"
+# list_task_queues walks partition keys: this many per read, at most this many reads per page.
+_LIST_SCAN_SIZE = 500
+_LIST_SCANS_PER_PAGE = 20
 
 
 class CassandraTaskQueueStore(TaskQueueStore):
@@ -177,4 +181,72 @@ class CassandraTaskQueueStore(TaskQueueStore):
             f"DELETE FROM tasks WHERE {_PARTITION} AND row_type = 1 AND task_id = ?",
             (namespace_id, name, task_type, task_id),
             idempotent=True,
+        )
+
+    async def list_task_queues(
+        self, *, namespace_id: str, page_size: int, page_token: bytes = b""
+    ) -> tuple[list[TaskQueueRecord], bytes]:
+        check_page_size(page_size)
+        cursor = decode_token(page_token, what="task queues", types=(str, str, int)) if page_token else None
+        action = f"list task queues of namespace {namespace_id}"
+        # Queues are partitions keyed by (namespace, name, type): no index by namespace.
+        # Walk the partition keys in token order, a bounded number per call, and keep
+        # this namespace's; a short page with a token means the walk is not done.
+        found: list[tuple[str, int]] = []
+        for _ in range(_LIST_SCANS_PER_PAGE):
+            if cursor is None:
+                rows = await self._session.execute(
+                    action,
+                    "SELECT DISTINCT namespace_id, name, task_type FROM tasks LIMIT ?",
+                    (_LIST_SCAN_SIZE,),
+                    idempotent=True,
+                )
+            else:
+                rows = await self._session.execute(
+                    action,
+                    "SELECT DISTINCT namespace_id, name, task_type FROM tasks "
+                    "WHERE token(namespace_id, name, task_type) > token(?, ?, ?) LIMIT ?",
+                    (*cursor, _LIST_SCAN_SIZE),
+                    idempotent=True,
+                )
+            for row in rows:
+                cursor = [row["namespace_id"], row["name"], int(row["task_type"])]
+                if row["namespace_id"] == namespace_id:
+                    found.append((row["name"], int(row["task_type"])))
+                    if len(found) == page_size:
+                        break
+            if len(found) == page_size or len(rows) < _LIST_SCAN_SIZE:
+                exhausted = len(found) < page_size
+                break
+        else:
+            exhausted = False
+        records = []
+        for name, task_type in found:
+            queue = await self._session.execute(
+                action,
+                f"SELECT range_id, ack_level, data FROM tasks WHERE {_QUEUE_ROW}",
+                (namespace_id, name, task_type),
+                idempotent=True,
+            )
+            head = queue[0] if queue and queue[0]["range_id"] is not None else None
+            records.append(
+                TaskQueueRecord(
+                    namespace_id=namespace_id,
+                    name=name,
+                    task_type=task_type,
+                    range_id=int(head["range_id"]) if head else 0,
+                    ack_level=int(head["ack_level"] or 0) if head else 0,
+                    data=bytes(head["data"] or b"") if head else b"",
+                )
+            )
+        return records, b"" if exhausted or cursor is None else encode_token(*cursor)
+
+    async def delete_task_queue(self, *, namespace_id: str, name: str, task_type: int) -> None:
+        action = f"delete task queue {name!r}"
+        key = (namespace_id, name, task_type)
+        # The lease row goes by LWT, as it is written, so a host still holding the lease
+        # fails its next conditional write; then the backlog.
+        await self._session.execute(action, f"DELETE FROM tasks WHERE {_QUEUE_ROW} IF EXISTS", key)
+        await self._session.execute(
+            action, f"DELETE FROM tasks WHERE {_PARTITION} AND row_type = 1", key, idempotent=True
         )

@@ -111,3 +111,9 @@ class MySQLNamespaceStore(NamespaceStore):
             return records, encode_token(records[-1].name) if len(rows) > page_size else b""
 
         return await self._db.read("list namespaces", body)
+
+    async def delete_namespace(self, *, id: str) -> None:
+        def body(cursor: Cursor) -> None:
+            cursor.execute("DELETE FROM namespaces WHERE id = %s", (id,))
+
+        await self._db.write(f"delete namespace {id!r}", body)

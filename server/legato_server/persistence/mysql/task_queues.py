@@ -16,6 +16,7 @@ from legato_server.persistence.interface import (
     TaskQueueStore,
 )
 from legato_server.persistence.mysql.database import Cursor, Database
+from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 
 _KEY = "namespace_id = %s AND name = %s AND task_type = %s"
 
@@ -132,3 +133,45 @@ class MySQLTaskQueueStore(TaskQueueStore):
             )
 
         await self._db.write(f"complete task {task_id} of queue {name!r}", body)
+
+    async def list_task_queues(
+        self, *, namespace_id: str, page_size: int, page_token: bytes = b""
+    ) -> tuple[list[TaskQueueRecord], bytes]:
+        check_page_size(page_size)
+        after = decode_token(page_token, what="task queues", types=(str, int)) if page_token else None
+
+        def body(cursor: Cursor) -> tuple[list[TaskQueueRecord], bytes]:
+            columns = (
+                "SELECT name, task_type, range_id, ack_level, data FROM task_queues WHERE namespace_id = %s"
+            )
+            if after is None:
+                cursor.execute(f"{columns} ORDER BY name, task_type LIMIT %s", (namespace_id, page_size + 1))
+            else:
+                cursor.execute(
+                    f"{columns} AND (name > %s OR (name = %s AND task_type > %s)) "
+                    "ORDER BY name, task_type LIMIT %s",
+                    (namespace_id, after[0], after[0], after[1], page_size + 1),
+                )
+            rows = cursor.fetchall()
+            records = [
+                TaskQueueRecord(
+                    namespace_id=namespace_id,
+                    name=name,
+                    task_type=int(task_type),
+                    range_id=int(range_id),
+                    ack_level=int(ack_level),
+                    data=bytes(data),
+                )
+                for name, task_type, range_id, ack_level, data in rows[:page_size]
+            ]
+            more = len(rows) > page_size
+            return records, encode_token(records[-1].name, records[-1].task_type) if more else b""
+
+        return await self._db.read(f"list task queues of namespace {namespace_id}", body)
+
+    async def delete_task_queue(self, *, namespace_id: str, name: str, task_type: int) -> None:
+        def body(cursor: Cursor) -> None:
+            cursor.execute(f"DELETE FROM queued_tasks WHERE {_KEY}", (namespace_id, name, task_type))
+            cursor.execute(f"DELETE FROM task_queues WHERE {_KEY}", (namespace_id, name, task_type))
+
+        await self._db.write(f"delete task queue {name!r}", body)

@@ -89,3 +89,7 @@ class SQLiteNamespaceStore(NamespaceStore):
                 ).fetchall()
         records = [_to_record(row) for row in rows[:page_size]]
         return records, encode_token(records[-1].name) if len(rows) > page_size else b""
+
+    async def delete_namespace(self, *, id: str) -> None:
+        with self._database.write(f"delete namespace {id!r}") as connection:
+            connection.execute("DELETE FROM namespaces WHERE id = ?", (id,))

@@ -20,6 +20,7 @@ from legato_server.persistence.interface import (
     TaskQueueRecord,
     TaskQueueStore,
 )
+from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 from legato_server.persistence.sqlite.database import Database
 
 _KEY = "namespace_id = ? AND name = ? AND task_type = ?"
@@ -120,6 +121,44 @@ class SQLiteTaskQueueStore(TaskQueueStore):
         key = (namespace_id, name, task_type)
         with self._database.write(f"complete task {task_id} of {_describe(*key)}") as connection:
             connection.execute(f"DELETE FROM queued_tasks WHERE {_KEY} AND task_id = ?", (*key, task_id))
+
+    async def list_task_queues(
+        self, *, namespace_id: str, page_size: int, page_token: bytes = b""
+    ) -> tuple[list[TaskQueueRecord], bytes]:
+        check_page_size(page_size)
+        after = decode_token(page_token, what="task queues", types=(str, int)) if page_token else None
+        with self._database.read(f"list task queues of namespace {namespace_id}") as connection:
+            if after is None:
+                rows = connection.execute(
+                    "SELECT name, task_type, range_id, ack_level, data FROM task_queues "
+                    "WHERE namespace_id = ? ORDER BY name, task_type LIMIT ?",
+                    (namespace_id, page_size + 1),
+                ).fetchall()
+            else:
+                rows = connection.execute(
+                    "SELECT name, task_type, range_id, ack_level, data FROM task_queues "
+                    "WHERE namespace_id = ? AND (name, task_type) > (?, ?) ORDER BY name, task_type LIMIT ?",
+                    (namespace_id, after[0], after[1], page_size + 1),
+                ).fetchall()
+        records = [
+            TaskQueueRecord(
+                namespace_id=namespace_id,
+                name=name,
+                task_type=task_type,
+                range_id=range_id,
+                ack_level=ack_level,
+                data=data,
+            )
+            for name, task_type, range_id, ack_level, data in rows[:page_size]
+        ]
+        more = len(rows) > page_size
+        return records, encode_token(records[-1].name, records[-1].task_type) if more else b""
+
+    async def delete_task_queue(self, *, namespace_id: str, name: str, task_type: int) -> None:
+        key = (namespace_id, name, task_type)
+        with self._database.write(f"delete {_describe(*key)}") as connection:
+            connection.execute(f"DELETE FROM queued_tasks WHERE {_KEY}", key)
+            connection.execute(f"DELETE FROM task_queues WHERE {_KEY}", key)
 
 
 def _lease_lost(connection: sqlite3.Connection, key: tuple[str, str, int], range_id: int) -> str:
