@@ -94,6 +94,7 @@ from legato_server.matching import metrics as matching_metrics
 from legato_server.matching.client import MatchingClient, RingQueueRouter, queue_owner
 from legato_server.membership import MembershipMonitor
 from legato_server.namespace import NamespaceRegistry
+from legato_server.namespace.deleter import NamespaceDeleter
 from legato_server.persistence.config import PersistenceConfig
 from legato_server.persistence.factory import create_persistence
 from legato_server.persistence.interface import Persistence
@@ -161,6 +162,13 @@ class ServerConfig:
     """Where this process serves Prometheus ``/metrics``; None = not served (docs/metrics.md)."""
     log_format: str = "text"
     """"text" or "json" (one JSON object per line; see ``common.log_format``). Applied by the CLI."""
+    namespace_deletion_interval: timedelta = timedelta(seconds=5)
+    """How often history hosts look for namespaces being deleted (``namespace.deleter``)."""
+    namespace_deletion_grace: timedelta = timedelta(seconds=15)
+    """How long a deleted namespace must stay empty before its record goes and its name is free;
+    longer than the namespace cache's refresh (10 s), so no host still accepts work in it."""
+    namespace_deletion_rate: float = 200.0
+    """At most this many runs of deleted namespaces are removed per second, per history host."""
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.services) - set(ROLES))
@@ -199,6 +207,7 @@ class RunningServer:
     shard_controller: ShardController | None = None
     time_skipper: TimeSkipper | None = None
     scheduler: SchedulerLoop | None = None
+    namespace_deleter: NamespaceDeleter | None = None
     _grpc: grpc.aio.Server | None = None
     _health: Any = None
     _health_task: asyncio.Task[None] | None = None
@@ -230,6 +239,8 @@ class RunningServer:
                 self.matching.release_pollers()
             if self.scheduler is not None:
                 await _quietly("scheduler", self.scheduler.stop())
+            if self.namespace_deleter is not None:
+                await _quietly("namespace deleter", self.namespace_deleter.stop())
             if self.shard_controller is not None:
                 await _quietly("history shards", self.shard_controller.stop())
             if self._grpc is not None:
@@ -348,6 +359,7 @@ async def _assemble(
     history: Any = None
     controller: ShardController | None = None
     scheduler: SchedulerLoop | None = None
+    deleter: NamespaceDeleter | None = None
     skipper: TimeSkipper | None = None
     if config.time_skipping:
         skipper = TimeSkipper(clock=SkippingClock(), persistence=persistence, num_history_shards=shards)
@@ -383,6 +395,22 @@ async def _assemble(
         )
         scheduler.start()
         cleanup.append(scheduler.stop)
+        # A deleted namespace is emptied by the host owning the shard of (its id, ""); see
+        # legato_server.namespace.deleter. Any history host would be correct, this makes it usually one.
+        deleter = NamespaceDeleter(
+            registry=namespaces,
+            visibility=persistence.visibility,
+            schedules=persistence.schedules,
+            task_queues=persistence.task_queues,
+            history=history.client,
+            clock=engine.clock,
+            responsible_for=lambda namespace_id: shard_for(namespace_id, "", shards) in engine.shards,
+            poll_interval_s=config.namespace_deletion_interval.total_seconds(),
+            grace_s=config.namespace_deletion_grace.total_seconds(),
+            executions_per_second=config.namespace_deletion_rate,
+        )
+        deleter.start()
+        cleanup.append(deleter.stop)
         owned = controller.owned
         metrics_stops.append(register_state("legato_history_shards_owned", lambda: [((), len(owned()))]))
     else:
@@ -467,6 +495,7 @@ async def _assemble(
         shard_controller=controller,
         time_skipper=skipper,
         scheduler=scheduler,
+        namespace_deleter=deleter,
         _grpc=server,
         _health=health_servicer,
         _health_task=health_task,

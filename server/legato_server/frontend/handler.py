@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -36,6 +36,7 @@ from legato_server.frontend.roles import HistoryForFrontend, MatchingForFrontend
 from legato_server.internal.v1 import history_service_pb2 as hs
 from legato_server.internal.v1 import matching_service_pb2 as ms
 from legato_server.namespace import (
+    DEFAULT_NAMESPACE,
     DEFAULT_RETENTION,
     NamespaceEntry,
     NamespaceRegistry,
@@ -100,11 +101,13 @@ class FrontendHandler:
         history: HistoryForFrontend,
         matching: MatchingForFrontend,
         visibility: VisibilityStore,
+        protected_namespaces: Iterable[str] = (DEFAULT_NAMESPACE,),
     ) -> None:
         self._namespaces = namespaces
         self._history = history
         self._matching = matching
         self._visibility = visibility
+        self._protected_namespaces = frozenset(protected_namespaces)
         self._version = _server_version()
 
     # ------------------------------------------------------------ namespaces
@@ -170,12 +173,22 @@ class FrontendHandler:
         described = entry.to_proto()
         return ws.UpdateNamespaceResponse(namespace_info=described.namespace_info, config=described.config)
 
+    async def DeleteNamespace(self, request: ws.DeleteNamespaceRequest) -> ws.DeleteNamespaceResponse:
+        validate_namespace_name(request.namespace)
+        if request.namespace in self._protected_namespaces:
+            raise errors.FailedPrecondition(
+                f'namespace "{request.namespace}" is the server\'s own namespace and cannot be deleted; '
+                "SDKs and workers use it when no namespace is named"
+            )
+        entry = await self._namespaces.mark_deleted(name=request.namespace)
+        return ws.DeleteNamespaceResponse(namespace_info=entry.to_proto().namespace_info)
+
     # ------------------------------------------------------------ workflow lifecycle
 
     async def StartWorkflowExecution(
         self, request: ws.StartWorkflowExecutionRequest
     ) -> ws.StartWorkflowExecutionResponse:
-        entry = await self._namespace(request.namespace)
+        entry = await self._accepting_work(request.namespace)
         start = ws.StartWorkflowExecutionRequest()
         start.CopyFrom(request)
         _check_start(start)
@@ -188,7 +201,7 @@ class FrontendHandler:
     async def SignalWorkflowExecution(
         self, request: ws.SignalWorkflowExecutionRequest
     ) -> ws.SignalWorkflowExecutionResponse:
-        entry = await self._namespace(request.namespace)
+        entry = await self._accepting_work(request.namespace)
         check.workflow_id(request.workflow_execution.workflow_id, "workflow_execution.workflow_id")
         check.require_text(request.signal_name, "signal_name")
         check.identity(request.identity)
@@ -204,7 +217,7 @@ class FrontendHandler:
     async def SignalWithStartWorkflowExecution(
         self, request: ws.SignalWithStartWorkflowExecutionRequest
     ) -> ws.SignalWithStartWorkflowExecutionResponse:
-        entry = await self._namespace(request.namespace)
+        entry = await self._accepting_work(request.namespace)
         signal_with_start = ws.SignalWithStartWorkflowExecutionRequest()
         signal_with_start.CopyFrom(request)
         _check_start(signal_with_start)
@@ -233,7 +246,7 @@ class FrontendHandler:
     async def UpdateWorkflowExecution(
         self, request: ws.UpdateWorkflowExecutionRequest
     ) -> ws.UpdateWorkflowExecutionResponse:
-        entry = await self._namespace(request.namespace)
+        entry = await self._accepting_work(request.namespace)
         check.workflow_id(request.workflow_execution.workflow_id, "workflow_execution.workflow_id")
         return await self._history.UpdateWorkflowExecution(
             hs.UpdateWorkflowExecutionRequest(namespace_id=entry.id, request=_checked_update(request))
@@ -252,7 +265,7 @@ class FrontendHandler:
     async def UpdateWithStartWorkflowExecution(
         self, request: ws.UpdateWithStartWorkflowExecutionRequest
     ) -> ws.UpdateWithStartWorkflowExecutionResponse:
-        entry = await self._namespace(request.start.namespace)
+        entry = await self._accepting_work(request.start.namespace)
         if request.update.namespace and request.update.namespace != request.start.namespace:
             raise errors.InvalidArgument("update.namespace must be empty or the same as start.namespace")
         start = ws.StartWorkflowExecutionRequest()
@@ -296,7 +309,7 @@ class FrontendHandler:
     async def ResetWorkflowExecution(
         self, request: ws.ResetWorkflowExecutionRequest
     ) -> ws.ResetWorkflowExecutionResponse:
-        entry = await self._namespace(request.namespace)
+        entry = await self._accepting_work(request.namespace)
         check.workflow_id(request.workflow_execution.workflow_id, "workflow_execution.workflow_id")
         check.identity(request.identity)
         check.check_length(request.reason, "reason", max_length=check.MAX_DESCRIPTION_LENGTH)
@@ -382,7 +395,7 @@ class FrontendHandler:
     async def PollWorkflowTaskQueue(
         self, request: ws.PollWorkflowTaskQueueRequest
     ) -> ws.PollWorkflowTaskQueueResponse:
-        entry = await self._namespace(request.namespace)
+        entry = await self._accepting_work(request.namespace)
         check.task_queue(request.task_queue)
         check.identity(request.identity)
         response = await self._matching.PollWorkflowTaskQueue(
@@ -397,7 +410,7 @@ class FrontendHandler:
     async def PollActivityTaskQueue(
         self, request: ws.PollActivityTaskQueueRequest
     ) -> ws.PollActivityTaskQueueResponse:
-        entry = await self._namespace(request.namespace)
+        entry = await self._accepting_work(request.namespace)
         check.task_queue(request.task_queue, allow_sticky=False)
         check.identity(request.identity)
         response = await self._matching.PollActivityTaskQueue(
@@ -572,6 +585,12 @@ class FrontendHandler:
     async def _namespace(self, name: str) -> NamespaceEntry:
         validate_namespace_name(name)
         return await self._namespaces.get_by_name(name)
+
+    async def _accepting_work(self, name: str) -> NamespaceEntry:
+        """The namespace, or FailedPrecondition if it is being deleted (for calls that make new work)."""
+        entry = await self._namespace(name)
+        entry.check_accepts_work()
+        return entry
 
     async def _token_namespace(self, task_token: bytes, namespace: str) -> str:
         """The namespace id a task token names, checked against the request's namespace if given."""

@@ -24,15 +24,18 @@ class ScheduleHandler:
         self._namespaces = namespaces
         self._schedules = schedules
 
-    async def _namespace_id(self, name: str) -> str:
+    async def _namespace_id(self, name: str, *, new_work: bool = False) -> str:
+        """The namespace's id; with ``new_work``, FailedPrecondition if it is being deleted."""
         if not name:
             raise errors.InvalidArgument("namespace is required")
         entry = await self._namespaces.get_by_name(name)
+        if new_work:
+            entry.check_accepts_work()
         return str(entry.id)
 
     async def CreateSchedule(self, request: sp.CreateScheduleRequest) -> sp.CreateScheduleResponse:
         check.well_formed(request)
-        namespace_id = await self._namespace_id(request.namespace)
+        namespace_id = await self._namespace_id(request.namespace, new_work=True)
         token = await self._schedules.create(
             namespace_id=namespace_id,
             namespace=request.namespace,
@@ -53,7 +56,7 @@ class ScheduleHandler:
 
     async def UpdateSchedule(self, request: sp.UpdateScheduleRequest) -> sp.UpdateScheduleResponse:
         check.well_formed(request)
-        namespace_id = await self._namespace_id(request.namespace)
+        namespace_id = await self._namespace_id(request.namespace, new_work=True)
         await self._schedules.update(
             namespace_id=namespace_id,
             schedule_id=request.schedule_id,
@@ -64,7 +67,7 @@ class ScheduleHandler:
 
     async def PatchSchedule(self, request: sp.PatchScheduleRequest) -> sp.PatchScheduleResponse:
         check.well_formed(request)
-        namespace_id = await self._namespace_id(request.namespace)
+        namespace_id = await self._namespace_id(request.namespace, new_work=True)
         await self._schedules.patch(
             namespace_id=namespace_id,
             schedule_id=request.schedule_id,

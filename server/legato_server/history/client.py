@@ -71,6 +71,7 @@ _ROUTES: dict[str, Callable[[Any], tuple[str, str]]] = {
     "RespondActivityTaskCanceled": _token_route("cancel_request"),
     "RecordActivityTaskHeartbeat": _token_route("heartbeat_request"),
     "RecordChildExecutionCompleted": lambda r: (r.namespace_id, r.parent_execution.workflow_id),
+    "DeleteWorkflowExecution": lambda r: (r.namespace_id, r.workflow_execution.workflow_id),
 }
 
 assert set(_ROUTES) == {m.name for m in hsvc.DESCRIPTOR.services_by_name["HistoryService"].methods}
@@ -146,6 +147,9 @@ class HistoryClient:
     ]
     RecordChildExecutionCompleted: Callable[
         [hsvc.RecordChildExecutionCompletedRequest], Awaitable[hsvc.RecordChildExecutionCompletedResponse]
+    ]
+    DeleteWorkflowExecution: Callable[
+        [hsvc.DeleteWorkflowExecutionRequest], Awaitable[hsvc.DeleteWorkflowExecutionResponse]
     ]
 
     def __init__(self, router: ShardRouter, *, num_history_shards: int) -> None:

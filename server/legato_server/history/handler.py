@@ -19,6 +19,7 @@ from legato_server.history.operations import (
     activity_task,
     cancel,
     children,
+    delete,
     describe,
     history_read,
     query,
@@ -87,3 +88,4 @@ class HistoryHandler:
     RespondActivityTaskCanceled = _rpc(activity_task.respond_activity_task_canceled)
     RecordActivityTaskHeartbeat = _rpc(activity_task.record_activity_task_heartbeat)
     RecordChildExecutionCompleted = _rpc(children.record_child_completed)
+    DeleteWorkflowExecution = _rpc(delete.delete_workflow)

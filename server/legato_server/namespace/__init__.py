@@ -1,6 +1,7 @@
 """Namespaces: the registry every role uses to resolve names to ids and settings."""
 
 from legato_server.namespace.registry import (
+    DEFAULT_NAMESPACE,
     DEFAULT_RETENTION,
     MIN_RETENTION,
     NamespaceEntry,
@@ -10,6 +11,7 @@ from legato_server.namespace.registry import (
 )
 
 __all__ = [
+    "DEFAULT_NAMESPACE",
     "DEFAULT_RETENTION",
     "MIN_RETENTION",
     "NamespaceEntry",

@@ -26,6 +26,8 @@ version. Stores never parse it.
 
 from __future__ import annotations
 
+import builtins
+import dataclasses
 import re
 import time
 import uuid
@@ -46,6 +48,8 @@ from legato_server.persistence.interface import (
 )
 from legato_server.visibility import attributes as search_attributes
 
+DEFAULT_NAMESPACE = "default"
+"""The namespace start-dev registers and SDKs use by default; DeleteNamespace refuses it."""
 DEFAULT_RETENTION = timedelta(days=3)
 MIN_RETENTION = timedelta(hours=1)
 MAX_RETENTION = timedelta(days=3650)
@@ -96,6 +100,19 @@ class NamespaceEntry:
     """The store's version of the record; updates are conditional on it."""
     search_attributes: Mapping[str, search_attributes.ValueType] = field(default_factory=dict)
     """Custom search attributes registered here: name -> type (added, never retyped)."""
+
+    @property
+    def deleted(self) -> bool:
+        """DeleteNamespace was called: no new work; the deleter is removing what it holds."""
+        return self.state == enums_pb2.NAMESPACE_STATE_DELETED
+
+    def check_accepts_work(self) -> None:
+        """FailedPrecondition if the namespace is being deleted (it takes no new work)."""
+        if self.deleted:
+            raise errors.FailedPrecondition(
+                f'namespace "{self.name}" is being deleted; it accepts no new work '
+                "(register it again once the deletion is done)"
+            )
 
     def to_proto(self) -> workflow_service_pb2.DescribeNamespaceResponse:
         """The public description of this namespace (also the stored blob)."""
@@ -231,6 +248,15 @@ class NamespaceRegistry:
         try:
             await self._store.create_namespace(record)
         except AlreadyExistsError:
+            try:
+                taken = NamespaceEntry.from_record(await self._store.get_namespace(name=name))
+            except NotFoundError:
+                taken = None  # removed since: the caller may simply retry
+            if taken is not None and taken.deleted:
+                raise errors.FailedPrecondition(
+                    f'namespace "{name}" is being deleted; register it again once the deletion is done '
+                    "(it is done when DescribeNamespace answers NOT_FOUND)"
+                ) from None
             raise errors.AlreadyExists(f'namespace "{name}" already exists') from None
         return self._remember(record)
 
@@ -270,6 +296,8 @@ class NamespaceRegistry:
                 self._forget_name(name)
                 raise errors.NotFound(f'namespace "{name}" not found') from None
             current = NamespaceEntry.from_record(record)
+            if current.deleted:
+                raise errors.FailedPrecondition(f'namespace "{name}" is being deleted; it cannot be updated')
             merged = dict(current.data)
             merged.update(data or {})
             merged_attributes = _add_search_attributes(current.search_attributes, add_search_attributes or {})
@@ -297,6 +325,56 @@ class NamespaceRegistry:
                 continue  # another writer won; re-read and apply our change on top of theirs
             return self._remember(new_record)
         raise errors.Unavailable(f'namespace "{name}" is being updated concurrently; retry')
+
+    async def mark_deleted(self, *, name: str) -> NamespaceEntry:
+        """Move the namespace to NAMESPACE_STATE_DELETED (durably; idempotent); NotFound if missing.
+
+        From then on the frontend refuses new work in it and the deleter
+        (``namespace.deleter``) removes its contents, then the record.
+        """
+        for _ in range(_UPDATE_ATTEMPTS):
+            try:
+                record = await self._store.get_namespace(name=name)
+            except NotFoundError:
+                self._forget_name(name)
+                raise errors.NotFound(f'namespace "{name}" not found') from None
+            current = NamespaceEntry.from_record(record)
+            if current.deleted:
+                return self._remember(record)
+            deleted = dataclasses.replace(current, state=enums_pb2.NAMESPACE_STATE_DELETED)
+            new_record = NamespaceRecord(
+                id=record.id,
+                name=record.name,
+                data=deleted.to_proto().SerializeToString(),
+                notification_version=record.notification_version + 1,
+            )
+            try:
+                await self._store.update_namespace(
+                    new_record, previous_notification_version=record.notification_version
+                )
+            except ConditionFailedError:
+                continue
+            return self._remember(new_record)
+        raise errors.Unavailable(f'namespace "{name}" is being updated concurrently; retry')
+
+    async def deleted_namespaces(self) -> builtins.list[NamespaceEntry]:
+        """Every namespace in state DELETED, read from the store (not the cache)."""
+        found: builtins.list[NamespaceEntry] = []
+        token = b""
+        while True:
+            records, token = await self._store.list_namespaces(page_size=100, page_token=token)
+            found.extend(entry for entry in map(NamespaceEntry.from_record, records) if entry.deleted)
+            if not token:
+                return found
+
+    async def remove(self, entry: NamespaceEntry) -> None:
+        """Remove a DELETED namespace's record for good, freeing its name (the deleter's last step)."""
+        if not entry.deleted:
+            raise errors.FailedPrecondition(f'namespace "{entry.name}" is not being deleted; it is kept')
+        await self._store.delete_namespace(id=entry.id)
+        self._by_id.pop(entry.id, None)
+        if self._id_by_name.get(entry.name) == entry.id:
+            del self._id_by_name[entry.name]
 
     # ------------------------------------------------------------ cache
 

@@ -82,6 +82,7 @@ class NamespaceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NAMESPACE_STATE_UNSPECIFIED: _ClassVar[NamespaceState]
     NAMESPACE_STATE_REGISTERED: _ClassVar[NamespaceState]
     NAMESPACE_STATE_DEPRECATED: _ClassVar[NamespaceState]
+    NAMESPACE_STATE_DELETED: _ClassVar[NamespaceState]
 
 class HistoryEventFilterType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -226,6 +227,7 @@ CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE: ContinueAsNewInitiator
 NAMESPACE_STATE_UNSPECIFIED: NamespaceState
 NAMESPACE_STATE_REGISTERED: NamespaceState
 NAMESPACE_STATE_DEPRECATED: NamespaceState
+NAMESPACE_STATE_DELETED: NamespaceState
 HISTORY_EVENT_FILTER_TYPE_UNSPECIFIED: HistoryEventFilterType
 HISTORY_EVENT_FILTER_TYPE_ALL_EVENT: HistoryEventFilterType
 HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT: HistoryEventFilterType

@@ -54,6 +54,11 @@ class WorkflowServiceStub:
                 request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateNamespaceRequest.SerializeToString,
                 response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateNamespaceResponse.FromString,
                 _registered_method=True)
+        self.DeleteNamespace = channel.unary_unary(
+                '/legato.api.v1.WorkflowService/DeleteNamespace',
+                request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.DeleteNamespaceRequest.SerializeToString,
+                response_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.DeleteNamespaceResponse.FromString,
+                _registered_method=True)
         self.StartWorkflowExecution = channel.unary_unary(
                 '/legato.api.v1.WorkflowService/StartWorkflowExecution',
                 request_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.StartWorkflowExecutionRequest.SerializeToString,
@@ -225,6 +230,16 @@ class WorkflowServiceServicer:
 
     def UpdateNamespace(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteNamespace(self, request, context):
+        """Mark the namespace DELETED (idempotent); the server then terminates and
+        removes its workflows, schedules and task queues in the background and
+        finally the namespace itself. NOT_FOUND if there is no such namespace;
+        FAILED_PRECONDITION for the server's own "default" namespace.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -436,6 +451,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.UpdateNamespace,
                     request_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateNamespaceRequest.FromString,
                     response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateNamespaceResponse.SerializeToString,
+            ),
+            'DeleteNamespace': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteNamespace,
+                    request_deserializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.DeleteNamespaceRequest.FromString,
+                    response_serializer=legato_dot_api_dot_v1_dot_workflow__service__pb2.DeleteNamespaceResponse.SerializeToString,
             ),
             'StartWorkflowExecution': grpc.unary_unary_rpc_method_handler(
                     servicer.StartWorkflowExecution,
@@ -691,6 +711,33 @@ class WorkflowService:
             '/legato.api.v1.WorkflowService/UpdateNamespace',
             legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateNamespaceRequest.SerializeToString,
             legato_dot_api_dot_v1_dot_workflow__service__pb2.UpdateNamespaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteNamespace(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/legato.api.v1.WorkflowService/DeleteNamespace',
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.DeleteNamespaceRequest.SerializeToString,
+            legato_dot_api_dot_v1_dot_workflow__service__pb2.DeleteNamespaceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
+from legato_server.common.errors import FailedPrecondition
+from legato_server.history.operations.delete import delete_closed_run
 from legato_server.history.operations.history_read import read_started_event
 from legato_server.history.shards.engine import HistoryEngine
 from legato_server.history.shards.shard import Shard
@@ -30,7 +32,6 @@ from legato_server.history.workflow.workflow_run import (
     spec_from_started,
 )
 from legato_server.internal.v1 import history_state_pb2 as hs
-from legato_server.persistence import interface as p
 
 log = logging.getLogger(__name__)
 ET = enums_pb2.EventType
@@ -175,17 +176,7 @@ async def _workflow_timeout(shard: Shard, ms: MutableState, retention_ms: int) -
 
 
 async def _delete_execution(engine: HistoryEngine, shard: Shard, task: hs.TimerTaskInfo) -> None:
-    key = (task.namespace_id, task.workflow_id, task.run_id)
-    if await shard.read(key, lambda ms: ms.is_running):
-        return  # never delete an open run
     try:
-        await shard.persistence.executions.delete_workflow_execution(
-            shard_id=shard.shard_id,
-            namespace_id=task.namespace_id,
-            workflow_id=task.workflow_id,
-            run_id=task.run_id,
-        )
-    except p.NotFoundError:
-        pass
-    shard.forget(key)
-    await shard.persistence.visibility.delete_execution(namespace_id=task.namespace_id, run_id=task.run_id)
+        await delete_closed_run(shard, (task.namespace_id, task.workflow_id, task.run_id))
+    except FailedPrecondition:
+        return  # never delete an open run

@@ -236,3 +236,17 @@ class RecordChildExecutionCompletedRequest(_message.Message):
 class RecordChildExecutionCompletedResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class DeleteWorkflowExecutionRequest(_message.Message):
+    __slots__ = ("namespace_id", "workflow_execution", "reason")
+    NAMESPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_EXECUTION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    namespace_id: str
+    workflow_execution: _common_pb2.WorkflowExecution
+    reason: str
+    def __init__(self, namespace_id: _Optional[str] = ..., workflow_execution: _Optional[_Union[_common_pb2.WorkflowExecution, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class DeleteWorkflowExecutionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -145,6 +145,11 @@ class HistoryServiceStub:
                 request_serializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.RecordChildExecutionCompletedRequest.SerializeToString,
                 response_deserializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.RecordChildExecutionCompletedResponse.FromString,
                 _registered_method=True)
+        self.DeleteWorkflowExecution = channel.unary_unary(
+                '/legato_server.internal.v1.history.HistoryService/DeleteWorkflowExecution',
+                request_serializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.DeleteWorkflowExecutionRequest.SerializeToString,
+                response_deserializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.DeleteWorkflowExecutionResponse.FromString,
+                _registered_method=True)
 
 
 class HistoryServiceServicer:
@@ -287,6 +292,15 @@ class HistoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteWorkflowExecution(self, request, context):
+        """The namespace deleter: terminate the run if it is still open (with
+        `reason`), then remove it as retention would (mutable state, history,
+        current row, visibility). Idempotent: a run already gone is no error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HistoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -399,6 +413,11 @@ def add_HistoryServiceServicer_to_server(servicer, server):
                     servicer.RecordChildExecutionCompleted,
                     request_deserializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.RecordChildExecutionCompletedRequest.FromString,
                     response_serializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.RecordChildExecutionCompletedResponse.SerializeToString,
+            ),
+            'DeleteWorkflowExecution': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWorkflowExecution,
+                    request_deserializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.DeleteWorkflowExecutionRequest.FromString,
+                    response_serializer=legato__server_dot_internal_dot_v1_dot_history__service__pb2.DeleteWorkflowExecutionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -995,6 +1014,33 @@ class HistoryService:
             '/legato_server.internal.v1.history.HistoryService/RecordChildExecutionCompleted',
             legato__server_dot_internal_dot_v1_dot_history__service__pb2.RecordChildExecutionCompletedRequest.SerializeToString,
             legato__server_dot_internal_dot_v1_dot_history__service__pb2.RecordChildExecutionCompletedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWorkflowExecution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/legato_server.internal.v1.history.HistoryService/DeleteWorkflowExecution',
+            legato__server_dot_internal_dot_v1_dot_history__service__pb2.DeleteWorkflowExecutionRequest.SerializeToString,
+            legato__server_dot_internal_dot_v1_dot_history__service__pb2.DeleteWorkflowExecutionResponse.FromString,
             options,
             channel_credentials,
             insecure,
