@@ -119,6 +119,39 @@ def test_describing_an_unknown_namespace_is_not_found(cli: Cli) -> None:
     assert missing.stdout == ""
 
 
+def test_namespace_delete_asks_first_then_marks_it_deleted_and_refuses_new_work(cli: Cli) -> None:
+    name = unique("ns")
+    ok(cli.run("namespace", "create", name))
+    start_workflow(cli, "--namespace", name)
+
+    unconfirmed = cli.run("namespace", "delete", name)  # stdin is no terminal: --yes is required
+    assert unconfirmed.returncode == 1
+    assert "pass --yes" in unconfirmed.stderr
+    assert fields(ok(cli.run("namespace", "describe", name)))["State"] == "Registered"
+
+    deleted = ok(cli.run("namespace", "delete", name, "--yes"))
+    assert f"Namespace {name} is being deleted" in deleted
+    assert fields(ok(cli.run("namespace", "describe", name)))["State"] == "Deleted"
+    refused = cli.run("-n", name, "workflow", "start", "--type", "T", "--task-queue", "q")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("legato: error: FAILED_PRECONDITION: ")
+    assert "is being deleted" in refused.stderr
+    again = ok(cli.run("namespace", "delete", name, "--yes"))  # idempotent
+    assert "is being deleted" in again
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("default", "FAILED_PRECONDITION"), ("no-such-namespace", "NOT_FOUND")],
+    ids=["the-default-namespace", "unknown"],
+)
+def test_namespace_delete_refusals(cli: Cli, name: str, code: str) -> None:
+    refused = cli.run("namespace", "delete", name, "--yes")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(f"legato: error: {code}: ")
+    assert name in refused.stderr
+
+
 # ---- starting and inspecting ------------------------------------------------------
 
 

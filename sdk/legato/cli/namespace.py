@@ -1,12 +1,19 @@
-"""``legato namespace create|list|describe|update``.
+"""``legato namespace create|list|describe|update|delete``.
 
 Namespaces are named by a positional argument here rather than by ``-n``, since
 they are the object of the command, not the scope it runs in.
+
+``delete`` asks before it acts, as ``legato workflow terminate --query`` does:
+``--yes`` skips the question and is required when stdin is not a terminal.
+It returns once the namespace is marked deleted; the server removes its
+workflows, schedules and task queues in the background, and the name can be
+registered again when ``describe`` answers "not found".
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from google.protobuf import json_format
 
@@ -14,7 +21,7 @@ from legato.api.v1 import enums_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato.cli.arguments import CommandGroup, Context, add_output_option, duration_arg, key_value_arg
 from legato.cli.durations import format_duration
-from legato.cli.errors import UsageError
+from legato.cli.errors import CliError, UsageError
 from legato.cli.format import enum_label, messages_json, render_fields, render_table
 
 _PAGE_SIZE = 100
@@ -22,7 +29,7 @@ _PAGE_SIZE = 100
 
 def register(root: argparse._SubParsersAction, *, parents: list[argparse.ArgumentParser]) -> None:
     commands = CommandGroup(
-        root, "namespace", help="create, list, describe and update namespaces", parents=parents
+        root, "namespace", help="create, list, describe, update and delete namespaces", parents=parents
     )
 
     create = commands.add("create", create_namespace, "register a new namespace")
@@ -39,6 +46,12 @@ def register(root: argparse._SubParsersAction, *, parents: list[argparse.Argumen
     update = commands.add("update", update_namespace, "change a namespace's settings")
     update.add_argument("name", metavar="NAME")
     _add_settings(update, retention_help="new retention of closed workflows")
+
+    delete = commands.add(
+        "delete", delete_namespace, "delete a namespace with all its workflows, schedules and task queues"
+    )
+    delete.add_argument("name", metavar="NAME")
+    delete.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
 
 def _add_settings(parser: argparse.ArgumentParser, *, retention_help: str) -> None:
@@ -168,6 +181,25 @@ def update_namespace(args: argparse.Namespace, context: Context) -> int:
         )
     response = context.connection.call("UpdateNamespace", request)
     print(_namespace_fields(response))
+    return 0
+
+
+def delete_namespace(args: argparse.Namespace, context: Context) -> int:
+    if not args.yes:
+        question = (
+            f"Delete namespace {args.name} and all its workflows (running ones are terminated), "
+            "schedules and task queues?"
+        )
+        if not sys.stdin.isatty():
+            raise CliError(f"{question} Not confirmed: pass --yes to delete without a terminal")
+        if input(f"{question} [y/N] ").strip().lower() not in ("y", "yes"):
+            raise CliError("not confirmed; nothing was deleted")
+    context.connection.call("DeleteNamespace", ws.DeleteNamespaceRequest(namespace=args.name))
+    print(
+        f"Namespace {args.name} is being deleted: it accepts no new work, and its workflows, schedules "
+        "and task queues are removed in the background. The name is free again once "
+        f"`legato namespace describe {args.name}` says it is not found."
+    )
     return 0
 
 
