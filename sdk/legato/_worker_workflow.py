@@ -46,7 +46,7 @@ from legato._worker_activity import build_activity_chain
 from legato._worker_cache import WorkflowCache
 from legato._worker_local_activity import LocalActivityRunner
 from legato._worker_metrics import PollObserver
-from legato._worker_shared import poll_loop
+from legato._worker_shared import poll_loop, start_in_slot
 from legato._workflow_instance import StaleInstanceError, WorkflowInstance, get_workflow_definition
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
@@ -86,6 +86,8 @@ class WorkflowWorkerStats:
     """Workflow tasks completed early to keep long local activities going."""
     eager_activities: int = 0
     """Activity tasks the server handed back with a completion (eager dispatch), run by this worker."""
+    eager_starts: int = 0
+    """First workflow tasks received in a start response of this worker's client (eager start)."""
 
 
 MAX_EAGER_ACTIVITIES = 3
@@ -146,13 +148,14 @@ class WorkflowWorker:
         self.sticky_queue = f"{identity}-{uuid.uuid4().hex}-sticky" if max_cached > 0 else None
         self.stats = WorkflowWorkerStats()
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(max_concurrent)
         self.observer: PollObserver | None = None
         """Set by ``Worker(metrics=...)``: told of each poll and task."""
 
     # ------------------------------------------------------------ polling
 
     async def run(self) -> None:
-        slots = asyncio.Semaphore(self._max_concurrent)
+        slots = self._slots
         queues = [common_pb2.TaskQueue(name=self._task_queue, kind=enums_pb2.TASK_QUEUE_KIND_NORMAL)]
         if self.sticky_queue is not None:
             queues.append(
@@ -192,6 +195,30 @@ class WorkflowWorker:
             return response
 
         return poll
+
+    # ------------------------------------------------------------ eager start
+
+    # The client asks these only while ``Worker.run`` has this worker registered with it.
+
+    async def reserve_eager_start(self) -> bool:
+        if self._slots.locked():
+            return False
+        await self._slots.acquire()  # free (not locked), so this does not wait
+        return True
+
+    def release_eager_start(self) -> None:
+        self._slots.release()
+
+    def run_eager_start(self, task: ws.PollWorkflowTaskQueueResponse) -> None:
+        self.stats.eager_starts += 1
+        start_in_slot(
+            task,
+            name="workflow-eager-start",
+            slots=self._slots,
+            handle=self._handle,
+            in_flight=self._in_flight,
+            observer=self.observer,
+        )
 
     async def drain(self) -> None:
         """Wait for workflow tasks in progress (they are short), then give up stickiness."""

@@ -48,6 +48,7 @@ from legato._batch import (
 )
 from legato._client_reset import ResetType, reset_request
 from legato._client_updates import WorkflowUpdateHandle, WorkflowUpdateStage, send_update, update_request
+from legato._eager_start import EagerStartRegistry, EagerStartSlots
 from legato._schedules import ScheduleClient, ScheduleHandle
 from legato._service import RUN_ID_METADATA, RPCRetryConfig, ServiceClient, TLSConfig
 from legato._worker_shared import to_datetime, to_timedelta
@@ -132,6 +133,10 @@ class StartWorkflowOptions(TypedDict, total=False):
     result_type: Any
     """The type to rebuild the result as (when the workflow is given by name)."""
     rpc_timeout: timedelta | None
+    request_eager_start: bool
+    """Ask for the first workflow task in the start response when a worker built on this client
+    polls ``task_queue`` and has a free slot (eager workflow start: no trip through the task
+    queue). Ignored with ``start_signal``, ``start_delay`` or ``cron_schedule``."""
 
 
 # ---------------------------------------------------------------- names of things
@@ -291,6 +296,8 @@ class Client:
         self.data_converter = data_converter
         self.interceptors = list(interceptors)
         self.identity = identity or f"{os.getpid()}@{socket.gethostname()}"
+        self._eager_start = EagerStartRegistry()
+        """Workers built on this client, for ``request_eager_start`` (they add themselves)."""
         chain: ClientOutboundInterceptor = _ClientCalls(self)
         for interceptor in reversed(self.interceptors):
             chain = interceptor.intercept_client(chain)
@@ -395,6 +402,7 @@ class Client:
         start_signal_args: Sequence[Any] = (),
         result_type: Any = None,
         rpc_timeout: timedelta | None = None,
+        request_eager_start: bool = False,
     ) -> WorkflowHandle[Any]:
         """Start a workflow (or, with ``start_signal``, signal it, starting it if needed); returns its handle.
 
@@ -425,6 +433,7 @@ class Client:
                     "request_id": request_id,
                     "result_type": result_type if result_type is not None else _return_type(workflow),
                     "rpc_timeout": rpc_timeout,
+                    "request_eager_start": request_eager_start,
                 },
             )
         )
@@ -898,10 +907,13 @@ class _ClientCalls(ClientOutboundInterceptor):
         rpc = (
             "SignalWithStartWorkflowExecution" if input.signal_name is not None else "StartWorkflowExecution"
         )
+        eager = await self._reserve_eager_start(request, input.task_queue, opts)
         try:
             response = await client.service.call(rpc, request, deadline=_seconds(opts.get("rpc_timeout")))
-        except RPCError as err:
-            if err.status == grpc.StatusCode.ALREADY_EXISTS:
+        except BaseException as err:
+            if eager is not None:
+                eager.release_eager_start()
+            if isinstance(err, RPCError) and err.status == grpc.StatusCode.ALREADY_EXISTS:
                 raise WorkflowAlreadyStartedError(
                     input.workflow_id,
                     input.workflow_type,
@@ -909,6 +921,13 @@ class _ClientCalls(ClientOutboundInterceptor):
                     message=err.details,
                 ) from err
             raise
+        if eager is not None:
+            if isinstance(response, ws.StartWorkflowExecutionResponse) and response.HasField(
+                "eager_workflow_task"
+            ):
+                eager.run_eager_start(response.eager_workflow_task)
+            else:
+                eager.release_eager_start()
         return WorkflowHandle(
             client,
             input.workflow_id,
@@ -918,6 +937,23 @@ class _ClientCalls(ClientOutboundInterceptor):
             result_type=opts.get("result_type"),
             started_run_id=response.run_id,
         )
+
+    async def _reserve_eager_start(
+        self,
+        request: ws.StartWorkflowExecutionRequest | ws.SignalWithStartWorkflowExecutionRequest,
+        task_queue: str,
+        opts: Mapping[str, Any],
+    ) -> EagerStartSlots | None:
+        if (
+            not opts.get("request_eager_start")
+            or not isinstance(request, ws.StartWorkflowExecutionRequest)
+            or request.cron_schedule
+            or request.HasField("workflow_start_delay")
+        ):
+            return None
+        worker = await self._client._eager_start.reserve(task_queue)
+        request.request_eager_execution = worker is not None
+        return worker
 
     async def signal_workflow(self, input: SignalWorkflowInput) -> None:
         client = self._client

@@ -210,6 +210,8 @@ class Worker:
         self._stopped.clear()
         self._shutdown_requested = asyncio.Event()
         self._pollers = asyncio.create_task(self._poll_all(), name="legato-worker-pollers")
+        if self._workflow_worker is not None:
+            self.client._eager_start.add(self.task_queue, self._workflow_worker)
         waiter = asyncio.create_task(self._shutdown_requested.wait())
         fatal: BaseException | None = None
         try:
@@ -231,6 +233,8 @@ class Worker:
 
     async def _stop(self) -> None:
         """Stop polling, drain, reset stickiness; shielded so a cancelled run() still cleans up."""
+        if self._workflow_worker is not None:
+            self.client._eager_start.remove(self.task_queue, self._workflow_worker)
         pollers = self._pollers
         if pollers is not None and not pollers.done():
             pollers.cancel()

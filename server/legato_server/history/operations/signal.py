@@ -123,10 +123,10 @@ async def signal_with_start(
         if policy == enums_pb2.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING:
             policy = enums_pb2.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE  # the running case signals instead
         try:
-            new_run_id, started = await create_run(engine, make_spec, reuse_policy=policy)
+            created = await create_run(engine, make_spec, reuse_policy=policy)
         except WorkflowAlreadyStarted as err:
             if err.run_id and err.run_id != run_id:
                 continue  # a run started meanwhile: signal it
             raise
-        return ws.SignalWithStartWorkflowExecutionResponse(run_id=new_run_id, started=started)
+        return ws.SignalWithStartWorkflowExecutionResponse(run_id=created.run_id, started=created.started)
     raise Unavailable("signal-with-start raced with other starts of the same workflow id; retry")

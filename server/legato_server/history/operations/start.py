@@ -17,6 +17,7 @@ The loop re-reads and retries when another start races with ours.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
@@ -28,6 +29,7 @@ from legato_server.common.errors import (
 )
 from legato_server.common.limits import quote
 from legato_server.history.operations.terminate import terminate_run
+from legato_server.history.operations.workflow_task import StartedTask, poll_response, started_task
 from legato_server.history.shards.engine import HistoryEngine
 from legato_server.history.workflow import events as ev
 from legato_server.history.workflow.cron import CronError, parse_cron
@@ -128,8 +130,30 @@ async def start_workflow(
             start_delay_ms=ev.duration_ms(start.workflow_start_delay),
         )
 
-    run_id, started = await create_run(engine, make_spec, reuse_policy=start.workflow_id_reuse_policy)
-    return ws.StartWorkflowExecutionResponse(run_id=run_id, started=started)
+    def make_eager_spec() -> RunSpec:
+        spec = make_spec()
+        spec.eager_start = spec.first_task_backoff_ms == 0
+        return spec
+
+    created = await create_run(
+        engine,
+        make_eager_spec if start.request_eager_execution and parent is None else make_spec,
+        reuse_policy=start.workflow_id_reuse_policy,
+    )
+    response = ws.StartWorkflowExecutionResponse(run_id=created.run_id, started=created.started)
+    if created.eager_task is not None:
+        shard = engine.shard(request.namespace_id, start.workflow_id)
+        response.eager_workflow_task.CopyFrom(await poll_response(shard, created.eager_task))
+    return response
+
+
+@dataclass(frozen=True)
+class CreatedRun:
+    run_id: str
+    started: bool
+    """False when the request id matched the earlier start that created ``run_id``."""
+    eager_task: StartedTask | None = None
+    """The first workflow task, started in the creating write (eager start)."""
 
 
 async def create_run(
@@ -137,24 +161,26 @@ async def create_run(
     make_spec: Callable[[], RunSpec],
     *,
     reuse_policy: int,
-) -> tuple[str, bool]:
-    """Create the run per the id reuse policy; (run_id, started) — started False for a retried request."""
+) -> CreatedRun:
+    """Create the run per the id reuse policy (a retried request gets the run it created)."""
     mode = p.CreateMode.BRAND_NEW
     previous_run_id = ""
     for _ in range(MAX_START_ATTEMPTS):
         spec = make_spec()
         shard = engine.shard(spec.namespace_id, spec.workflow_id)
         ms = build_new_run(spec, now_ms=engine.clock.now_ms())
+        # Captured before the write: once committed, the cached state may move on.
+        eager_task = started_task(ms, partial_history=False) if spec.eager_start else None
         try:
             await shard.create(ms, mode=mode, previous_run_id=previous_run_id)
-            return ms.run_id, True
+            return CreatedRun(ms.run_id, True, eager_task)
         except p.CurrentWorkflowConditionFailedError as err:
             current = err.current
         if current is None:
             mode, previous_run_id = p.CreateMode.BRAND_NEW, ""
             continue
         if spec.request_id and current.create_request_id == spec.request_id:
-            return current.run_id, False
+            return CreatedRun(current.run_id, False)
         if current.state != p.ExecutionState.COMPLETED:
             if reuse_policy != POLICY.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING:
                 raise WorkflowAlreadyStarted(

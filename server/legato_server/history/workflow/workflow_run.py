@@ -70,6 +70,9 @@ class RunSpec:
     signal: history_pb2.WorkflowExecutionSignaledEventAttributes | None = None
     # The trace context of the run this one follows (continue-as-new, retry, cron).
     previous_trace_context: dict[str, str] | None = None
+    # Eager start: the first workflow task is started for the caller in the
+    # creating write (no dispatch through matching); only without a backoff.
+    eager_start: bool = False
 
 
 def build_new_run(spec: RunSpec, *, now_ms: int) -> MutableState:
@@ -122,6 +125,9 @@ def build_new_run(spec: RunSpec, *, now_ms: int) -> MutableState:
     if spec.first_task_backoff_ms > 0:
         ms.wt.waiting_for_backoff = True
         ms.add_timer_task(now_ms + spec.first_task_backoff_ms, hs.TIMER_TASK_TYPE_WORKFLOW_BACKOFF)
+    elif spec.eager_start:
+        ms.schedule_workflow_task(dispatch=False)
+        ms.start_workflow_task(request_id=spec.request_id or str(uuid.uuid4()), identity=spec.identity)
     else:
         ms.schedule_workflow_task()
     deadlines = [
