@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from legato.client import Client
 from legato.testing import find_free_port, server_command
 from legato.worker import Worker
 from tests.server.test_start_dev import START_DEADLINE_S, wait_until_serving
+from tests.waiting import wait_until
 
 WORKFLOWS = 20
 STEPS = 6
@@ -66,14 +66,6 @@ def start_server(db_file: Path, port: int, log: Path) -> subprocess.Popen[str]:
     return process
 
 
-async def wait_for(predicate: Callable[[], bool], *, within: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not predicate():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
-
-
 async def test_workflows_survive_kill_9_of_the_server(tmp_path: Path) -> None:
     db_file, log = tmp_path / "legato.db", tmp_path / "server.log"
     port = find_free_port()
@@ -85,7 +77,7 @@ async def test_workflows_survive_kill_9_of_the_server(tmp_path: Path) -> None:
             for index, workflow_id in enumerate(ids):
                 await client.start_workflow(CrashChain.run, index, id=workflow_id, task_queue=TASK_QUEUE)
             # Kill once every workflow is under way but far from done.
-            await wait_for(lambda: completed_steps >= WORKFLOWS, within=60, what="first steps")
+            await wait_until(lambda: completed_steps >= WORKFLOWS, within=60, what="first steps")
             assert completed_steps < WORKFLOWS * STEPS
             server.kill()
             server.wait()

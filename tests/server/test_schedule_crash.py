@@ -14,7 +14,6 @@ exact crash window is ``tests/server/history/test_schedules.py``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from legato.schedules import schedule_action
 from legato.testing import find_free_port
 from legato.worker import Worker
 from tests.server.test_crash_durability import start_server
+from tests.waiting import wait_until
 
 TASK_QUEUE = "schedule-crash"
 PREFIX = "tick"
@@ -99,11 +99,3 @@ async def test_a_schedule_fires_each_second_once_across_kill_9(tmp_path: Path) -
         if server.poll() is None:
             server.terminate()
             server.wait(timeout=30)
-
-
-async def wait_until(check: Callable[[], Awaitable[bool]], *, within: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)

@@ -7,9 +7,6 @@ Waits are on conditions with deadlines.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-
 import grpc
 import pytest
 from google.protobuf import duration_pb2
@@ -20,6 +17,7 @@ from legato.client import Client
 from legato.exceptions import RPCError
 from legato.schedules import schedule_action
 from legato.worker import Worker
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -29,13 +27,6 @@ class ScheduledJob:
     @workflow.run
     async def run(self, label: str) -> str:
         return f"done {label}"
-
-
-async def wait_for(check: Callable[[], Awaitable[bool]], *, within: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 async def test_a_schedule_runs_pauses_triggers_and_is_deleted(
@@ -51,7 +42,7 @@ async def test_a_schedule_runs_pauses_triggers_and_is_deleted(
         async def two_actions() -> bool:
             return (await handle.describe()).info.action_count >= 2
 
-        await wait_for(two_actions, within=30, what="two scheduled starts")
+        await wait_until(two_actions, within=30, what="two scheduled starts")
         described = await handle.describe()
         first = described.info.recent_actions[0].start_workflow_result
         assert first.workflow_id.startswith(f"{workflow_id}-20")
@@ -68,7 +59,7 @@ async def test_a_schedule_runs_pauses_triggers_and_is_deleted(
             info = (await handle.describe()).info
             return info.action_count > count and info.recent_actions[-1].manual
 
-        await wait_for(triggered, within=30, what="the triggered start")
+        await wait_until(triggered, within=30, what="the triggered start")
 
     ids = [entry.schedule_id async for entry in client.list_schedules()]
     assert workflow_id in ids

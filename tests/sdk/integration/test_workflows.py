@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import grpc
@@ -24,16 +23,7 @@ from legato.exceptions import (
     WorkflowQueryFailedError,
 )
 from legato.worker import Worker
-
-
-async def wait_until(predicate: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
-    """Poll an async predicate until it holds (tests wait on conditions, never on fixed sleeps)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
+from tests.waiting import wait_until
 
 
 @workflow.defn

@@ -7,9 +7,8 @@ RecordActivityTaskStarted as matching would, and answers them.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -22,24 +21,13 @@ from legato_server.persistence.config import SQLiteConfig
 from legato_server.persistence.interface import Persistence
 from legato_server.persistence.sqlite import open_sqlite_persistence
 from tests.server.history.fakes import FakeClock, FakeMatching, FakeNamespaces, Namespace
+from tests.waiting import wait_until
 
 NS_ID = "ns-default-id"
 NS = "default"
 OTHER_NS_ID = "ns-other-id"
 TASK_QUEUE = "tq"
 NUM_SHARDS = 4
-
-
-async def wait_until(condition: Callable[[], Any], *, within_s: float = 5.0, what: str = "condition") -> Any:
-    """Poll ``condition`` (yielding to the loop) until it is truthy; fail after ``within_s`` real seconds."""
-    deadline = asyncio.get_running_loop().time() + within_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.001)
 
 
 class Harness:
