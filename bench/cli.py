@@ -162,6 +162,13 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
         help="a database process on this machine (mariadbd, Cassandra's java) whose CPU seconds per "
         "workflow go into the JSON as db_cpu_s_per_wf; repeat for several",
     )
+    parser.add_argument(
+        "--eager-start",
+        action="store_true",
+        help="start workflows with request_eager_start (the first workflow task comes back in the start "
+        "response, since the harness's worker shares its client); the JSON says eager_start and counts "
+        "eager_starts",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines, only the final table")
     parser.add_argument("--no-uvloop", action="store_true", help="use the standard asyncio loop")
     return parser
@@ -275,6 +282,7 @@ async def _run(args: argparse.Namespace, *, loop_name: str) -> int:
                 "dirty": git_dirty(),
                 "python": platform.python_version(),
                 "tracing": args.trace_to or "off",
+                "eager_start": args.eager_start,
             },
         )
 
@@ -295,6 +303,7 @@ async def _run(args: argparse.Namespace, *, loop_name: str) -> int:
                 max_concurrent_activities=args.max_concurrent_activities,
                 interceptors=sdk_tracing.interceptors() if sdk_tracing is not None else (),
                 db_pids=tuple(args.db_pid),
+                eager_start=args.eager_start,
             ),
             server=server,
             emit=emit,

@@ -49,6 +49,8 @@ class RunOptions:
     """Client (and worker) interceptors, e.g. the SDK's TracingInterceptor for --trace-to."""
     db_pids: tuple[int, ...] = ()
     """Database processes on this machine (--db-pid) whose CPU per workflow is reported."""
+    eager_start: bool = False
+    """Start every workflow with ``request_eager_start`` (--eager-start)."""
 
 
 async def run_workloads(
@@ -73,6 +75,7 @@ async def run_workloads(
     if options.max_concurrent_activities is not None:
         worker_options["max_concurrent_activities"] = options.max_concurrent_activities
 
+    start_options = {"request_eager_start": True} if options.eager_start else {}
     measurements = []
     try:
         async with Worker(
@@ -85,7 +88,11 @@ async def run_workloads(
                 def operation_for(id_prefix: str, driver: Any = driver) -> Callable[[int], Any]:
                     async def operation(index: int) -> None:
                         await driver(
-                            client, index=index, workflow_id=f"{id_prefix}-{index}", task_queue=task_queue
+                            client,
+                            index=index,
+                            workflow_id=f"{id_prefix}-{index}",
+                            task_queue=task_queue,
+                            **start_options,
                         )
 
                     return operation
@@ -192,7 +199,7 @@ def _db_extras(before: float | None, after: float | None, *, n: int) -> dict[str
     return {"db_cpu_s_per_wf": round((after - before) / n, 6)}
 
 
-_COUNTERS = ("workflow_tasks", "full_replays", "task_failures", "eager_activities")
+_COUNTERS = ("workflow_tasks", "full_replays", "task_failures", "eager_activities", "eager_starts")
 
 
 def _worker_counters(worker: Any) -> dict[str, int] | None:
@@ -213,6 +220,7 @@ def _counter_extras(before: dict[str, int] | None, after: dict[str, int] | None,
         "full_replays": delta["full_replays"],
         "workflow_task_failures": delta["task_failures"],
         "eager_activities": delta["eager_activities"],
+        "eager_starts": delta["eager_starts"],
     }
 
 

@@ -124,42 +124,46 @@ def _expect(actual: Any, expected: Any) -> None:
         raise UnexpectedResultError(f"expected {expected!r}, got {actual!r}")
 
 
-async def drive_hello(client: Any, *, index: int, workflow_id: str, task_queue: str) -> None:
+async def drive_hello(client: Any, *, index: int, workflow_id: str, task_queue: str, **start: Any) -> None:
     name = f"bench-{index}"
-    handle = await client.start_workflow(HelloWorkflow.run, name, id=workflow_id, task_queue=task_queue)
-    _expect(await handle.result(), f"Hello, {name}!")
-
-
-async def drive_local(client: Any, *, index: int, workflow_id: str, task_queue: str) -> None:
-    name = f"bench-{index}"
-    handle = await client.start_workflow(LocalHelloWorkflow.run, name, id=workflow_id, task_queue=task_queue)
-    _expect(await handle.result(), f"Hello, {name}!")
-
-
-async def drive_chain(client: Any, *, index: int, workflow_id: str, task_queue: str) -> None:
     handle = await client.start_workflow(
-        ChainWorkflow.run, CHAIN_LENGTH, id=workflow_id, task_queue=task_queue
+        HelloWorkflow.run, name, id=workflow_id, task_queue=task_queue, **start
+    )
+    _expect(await handle.result(), f"Hello, {name}!")
+
+
+async def drive_local(client: Any, *, index: int, workflow_id: str, task_queue: str, **start: Any) -> None:
+    name = f"bench-{index}"
+    handle = await client.start_workflow(
+        LocalHelloWorkflow.run, name, id=workflow_id, task_queue=task_queue, **start
+    )
+    _expect(await handle.result(), f"Hello, {name}!")
+
+
+async def drive_chain(client: Any, *, index: int, workflow_id: str, task_queue: str, **start: Any) -> None:
+    handle = await client.start_workflow(
+        ChainWorkflow.run, CHAIN_LENGTH, id=workflow_id, task_queue=task_queue, **start
     )
     _expect(await handle.result(), CHAIN_LENGTH)
 
 
-async def drive_signal(client: Any, *, index: int, workflow_id: str, task_queue: str) -> None:
+async def drive_signal(client: Any, *, index: int, workflow_id: str, task_queue: str, **start: Any) -> None:
     value = f"signal-{index}"
-    handle = await client.start_workflow(SignalWorkflow.run, id=workflow_id, task_queue=task_queue)
+    handle = await client.start_workflow(SignalWorkflow.run, id=workflow_id, task_queue=task_queue, **start)
     await handle.signal(SignalWorkflow.deliver, value)
     _expect(await handle.result(), value)
 
 
-async def drive_timer(client: Any, *, index: int, workflow_id: str, task_queue: str) -> None:
+async def drive_timer(client: Any, *, index: int, workflow_id: str, task_queue: str, **start: Any) -> None:
     handle = await client.start_workflow(
-        TimerWorkflow.run, TIMER_SECONDS, id=workflow_id, task_queue=task_queue
+        TimerWorkflow.run, TIMER_SECONDS, id=workflow_id, task_queue=task_queue, **start
     )
     _expect(await handle.result(), TIMER_SECONDS)
 
 
-async def drive_fanout(client: Any, *, index: int, workflow_id: str, task_queue: str) -> None:
+async def drive_fanout(client: Any, *, index: int, workflow_id: str, task_queue: str, **start: Any) -> None:
     handle = await client.start_workflow(
-        FanoutWorkflow.run, FANOUT_WIDTH, id=workflow_id, task_queue=task_queue
+        FanoutWorkflow.run, FANOUT_WIDTH, id=workflow_id, task_queue=task_queue, **start
     )
     _expect(await handle.result(), sum(range(1, FANOUT_WIDTH + 1)))
 

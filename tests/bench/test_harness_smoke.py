@@ -46,3 +46,27 @@ def test_every_workload_end_to_end() -> None:
     timer = next(record for record in records if record["workload"] == "timer")
     assert timer["latency_kind"] == "timer_lateness"
     assert "workload" in completed.stderr and "hello" in completed.stderr  # the table
+
+
+def test_eager_start_hands_each_first_task_back_with_the_start() -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "bench",
+        "--workload",
+        "hello",
+        "--n",
+        "3",
+        "--conc",
+        "2",
+        "--eager-start",
+    ]
+    completed = subprocess.run(
+        [*command, "--timeout", "60"], cwd=REPO, capture_output=True, text=True, timeout=200
+    )
+    assert completed.returncode == 0, f"exit {completed.returncode}\nstderr:\n{completed.stderr[-4000:]}"
+    (hello,) = [json.loads(line) for line in completed.stdout.splitlines() if line.strip()]
+    assert hello["errors"] == 0 and hello["completed"] == 3, hello.get("error_summary")
+    assert hello["eager_start"] is True
+    # The worker shares the harness's client and has free slots: every start was granted.
+    assert hello["eager_starts"] == 3 and hello["workflow_tasks_per_wf"] == 2.0, hello
