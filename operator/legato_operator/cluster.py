@@ -15,7 +15,9 @@ function and a missed event costs one timer interval at most. Order matters:
    missing add-on is a condition of its own (``ServiceMonitorReady=False/
    ServiceMonitorCRDMissing``, ``FrontendCertificateReady=False/
    CertManagerCRDMissing``) and a Warning Event, never a failed pass: the
-   rest of the cluster is reconciled as usual.
+   rest of the cluster is reconciled as usual. Pods carry the
+   ``prometheus.io/scrape`` annotations only while no ServiceMonitor of the
+   cluster scrapes them (one scrape per pod, not two).
 4. **Schema Job first**: its name digests the migration's inputs (see
    ``render.schema_job_name``), so a new version, a fixed password Secret or
    the retry annotation each start a new Job, and a failed Job is kept as it is
@@ -28,7 +30,9 @@ function and a missed event costs one timer interval at most. Order matters:
    its ClusterIP Service. ``Ready`` only when every role answers SERVING.
 
 Every child is adopted (owner reference), so deleting the LegatoCluster
-deletes them all through the garbage collector.
+deletes them all through the garbage collector; so is the frontend's Secret
+that cert-manager issues for the cluster's Certificate, once it exists (as an
+owner, not the controller: see ``_adopt_issued_secret``).
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ from legato_operator.conditions import (
 from legato_operator.kube import Kube
 
 LOG_TAIL_LINES = 15
+CERTIFICATE_NAME_ANNOTATION = "cert-manager.io/certificate-name"
+"""What cert-manager sets on each Secret it issues, naming the Certificate."""
 HEALTH_TIMEOUT_S = 2.0
 log = logging.getLogger(__name__)
 
@@ -128,10 +134,12 @@ def reconcile(kube: Kube, body: dict[str, Any], *, adopt: Adopt) -> Outcome:
         schema = SchemaState(False, secret_version, previous.get("schemaJob"), previous.get("schemaVersion"))
     else:
         _ensure_supporting_objects(kube, name, namespace, spec, adopt=adopt)
-        extras = _ensure_addons(kube, name, namespace, spec, adopt=adopt)
+        extras = _ensure_addons(kube, name, namespace, spec, adopt=adopt, owner=_owner_reference(body))
         schema = _ensure_schema(kube, name, namespace, spec, body, secret_version, previous, adopt=adopt)
         if schema.ready:
-            _ensure_roles(kube, name, namespace, spec, adopt=adopt)
+            # A ServiceMonitor in place scrapes the pods: their scrape annotations would make it twice.
+            monitored = any(c.type == SERVICE_MONITOR_READY and c.status is True for c in extras)
+            _ensure_roles(kube, name, namespace, spec, service_monitor=monitored, adopt=adopt)
     if schema.condition.reason != _condition_reason(previous, SCHEMA_READY):
         if schema.condition.status is False and schema.condition.reason != "Migrating":
             events.append(Event("Warning", schema.condition.reason, schema.condition.message))
@@ -195,18 +203,42 @@ def _ensure_supporting_objects(
         kube.ensure(obj)
 
 
+def _owner_reference(body: dict[str, Any]) -> dict[str, Any]:
+    """The LegatoCluster as an owner, but not the controller, of an object another controller made.
+
+    cert-manager may already be the controller of the Secret it issues (its
+    ``--enable-certificate-owner-ref``), and an object has at most one; any
+    owner being deleted is enough for the garbage collector.
+    """
+    meta = body["metadata"]
+    return {
+        "apiVersion": str(body.get("apiVersion") or render.api_version()),
+        "kind": str(body.get("kind") or "LegatoCluster"),
+        "name": meta["name"],
+        "uid": meta["uid"],
+    }
+
+
 def _ensure_addons(
-    kube: Kube, name: str, namespace: str, spec: dict[str, Any], *, adopt: Adopt
+    kube: Kube, name: str, namespace: str, spec: dict[str, Any], *, adopt: Adopt, owner: dict[str, Any]
 ) -> list[Condition]:
     """The ServiceMonitor and the frontend Certificate, as far as the spec asks and the cluster has them."""
     conditions: list[Condition] = []
-    steps = (
-        (SERVICE_MONITOR_READY, "ServiceMonitor", _ensure_service_monitor),
-        (FRONTEND_CERTIFICATE_READY, "Certificate", _ensure_frontend_certificate),
+    steps: tuple[tuple[str, str, Callable[[], Condition | None]], ...] = (
+        (
+            SERVICE_MONITOR_READY,
+            "ServiceMonitor",
+            lambda: _ensure_service_monitor(kube, name, namespace, spec, adopt=adopt),
+        ),
+        (
+            FRONTEND_CERTIFICATE_READY,
+            "Certificate",
+            lambda: _ensure_frontend_certificate(kube, name, namespace, spec, adopt=adopt, owner=owner),
+        ),
     )
     for kind, what, step in steps:
         try:
-            condition = step(kube, name, namespace, spec, adopt=adopt)
+            condition = step()
         except ApiException as error:
             # An add-on's API refusing (e.g. RBAC without its rules) must not stop the cluster's pass.
             log.warning("LegatoCluster %s/%s: %s step failed: %s", namespace, name, what, error)
@@ -269,7 +301,7 @@ def _ensure_service_monitor(
 
 
 def _ensure_frontend_certificate(
-    kube: Kube, name: str, namespace: str, spec: dict[str, Any], *, adopt: Adopt
+    kube: Kube, name: str, namespace: str, spec: dict[str, Any], *, adopt: Adopt, owner: dict[str, Any]
 ) -> Condition | None:
     wanted = render.frontend_certificate(name, namespace, spec)
     certificate = render.frontend_tls_certificate_name(name)
@@ -291,13 +323,14 @@ def _ensure_frontend_certificate(
     live = kube.ensure(wanted)
     secret = kube.get("Secret", namespace, certificate)
     data = (secret or {}).get("data") or {}
-    if "tls.crt" in data and "tls.key" in data:
+    if secret is not None and "tls.crt" in data and "tls.key" in data:
+        ownership = _adopt_issued_secret(kube, namespace, secret, certificate=certificate, owner=owner)
         return Condition(
             FRONTEND_CERTIFICATE_READY,
             True,
             "CertificateIssued",
             f"Secret {certificate} holds the frontend certificate (Certificate {certificate}, "
-            f"{issuer['kind']} {issuer['name']})",
+            f"{issuer['kind']} {issuer['name']}); {ownership}",
         )
     said = next(
         (
@@ -316,6 +349,40 @@ def _ensure_frontend_certificate(
         + (f". cert-manager says: {said}" if said else "")
         + f". See kubectl describe certificate {certificate}.",
     )
+
+
+def _adopt_issued_secret(
+    kube: Kube, namespace: str, secret: dict[str, Any], *, certificate: str, owner: dict[str, Any]
+) -> str:
+    """Make the cluster an owner of the Secret cert-manager issued, so deleting the cluster deletes it.
+
+    cert-manager writes the Secret without an owner (unless it runs with
+    ``--enable-certificate-owner-ref``, and then its owner is the Certificate),
+    so without this it would outlive the LegatoCluster and its Certificate.
+    Only a Secret cert-manager says it issued for this Certificate (its
+    ``cert-manager.io/certificate-name`` annotation) is adopted: one of the
+    same name that someone else made is theirs to keep. Returns what the
+    condition says about it.
+    """
+    meta = secret.get("metadata") or {}
+    if any(ref.get("uid") == owner["uid"] for ref in meta.get("ownerReferences") or []):
+        return "it is owned by the LegatoCluster and deleted with it"
+    issued_for = (meta.get("annotations") or {}).get(CERTIFICATE_NAME_ANNOTATION)
+    if issued_for != certificate:
+        return (
+            f"it lacks annotation {CERTIFICATE_NAME_ANNOTATION}={certificate}, so cert-manager did not issue "
+            "it: it is left as it is and outlives the LegatoCluster"
+        )
+    try:
+        kube.add_owner_reference("Secret", namespace, meta["name"], owner)
+    except ApiException as error:
+        log.warning("LegatoCluster %s/%s: could not adopt Secret %s: %s", namespace, owner["name"],
+                    meta["name"], _api_reason(error))  # fmt: skip
+        return (
+            f"it could not be given the LegatoCluster as owner ({_api_reason(error)}; the operator needs "
+            "patch on secrets), so it would outlive the LegatoCluster"
+        )
+    return "it is owned by the LegatoCluster and deleted with it"
 
 
 def _ensure_schema(
@@ -377,11 +444,18 @@ def _forget_old_schema_jobs(kube: Kube, namespace: str, name: str, *, keep: str)
             kube.delete("Job", namespace, job["metadata"]["name"])
 
 
-def _ensure_roles(kube: Kube, name: str, namespace: str, spec: dict[str, Any], *, adopt: Adopt) -> None:
+def _ensure_roles(
+    kube: Kube, name: str, namespace: str, spec: dict[str, Any], *, service_monitor: bool, adopt: Adopt
+) -> None:
     config_map = render.config_map(name, namespace, spec)
     for role in render.ROLES:
         deployment = render.role_deployment(
-            name, namespace, spec, role, config_digest=render.config_hash(config_map, role)
+            name,
+            namespace,
+            spec,
+            role,
+            config_digest=render.config_hash(config_map, role),
+            service_monitor=service_monitor,
         )
         adopt(deployment)
         kube.ensure(deployment)

@@ -10,6 +10,9 @@ it on every pass is what makes reconciling level-based. A field other
 managers also set stays theirs: an autoscaled Deployment is rendered without
 ``replicas``, and the count the HPA (or ``kubectl scale``) wrote stands.
 
+One object the operator does not make gets only its owner reference
+(``add_owner_reference``): the frontend's Secret that cert-manager issues.
+
 Two kinds come from add-ons that may not be installed: prometheus-operator's
 ServiceMonitor and cert-manager's Certificate. They go through the same
 ``get``/``ensure``/``delete`` (by the custom objects API), and ``serves``
@@ -34,6 +37,7 @@ from kubernetes import client, config
 from legato_operator import GROUP, VERSION, render
 
 APPLY = "application/apply-patch+yaml"  # JSON is YAML
+STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 FIELD_MANAGER = "legato-operator"
 
 # kind -> (API class, method suffix)
@@ -133,6 +137,30 @@ class Kube:
             force=True,
             _content_type=APPLY,
         )
+
+    def add_owner_reference(self, kind: str, namespace: str, name: str, reference: dict[str, Any]) -> bool:
+        """Add ``reference`` to an existing object's owners (typed kinds); False when it is gone.
+
+        A strategic merge patch, which merges ``ownerReferences`` by uid: the
+        owners others set stay, and a missing object is a 404, never created
+        (as a server-side apply would).
+        """
+        body = {"metadata": {"ownerReferences": [reference]}}
+        try:
+            self._call(
+                kind,
+                "patch",
+                name,
+                namespace,
+                body,
+                field_manager=FIELD_MANAGER,
+                _content_type=STRATEGIC_MERGE,
+            )
+        except client.ApiException as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
 
     def delete(self, kind: str, namespace: str, name: str) -> bool:
         """Delete (children too, in the background); False when it was already gone."""

@@ -20,7 +20,9 @@ and unit-tested without a cluster:
   ``legato.dev/metrics`` label a ServiceMonitor selects by; the pod template
   carries the ``prometheus.io/scrape``, ``/port`` and ``/path`` annotations
   that annotation-based scrape configs read. Pods only, not Services, so such
-  a config does not scrape twice; a ``pod.annotations`` override of the same
+  a config does not scrape twice; and not when a ServiceMonitor scrapes the
+  pods (the reconciler created one), so a Prometheus that reads both does not
+  scrape each pod twice either. A ``pod.annotations`` override of the same
   keys wins. With ``metrics.enabled: false`` none of this is rendered (no
   port, no label, no annotations, no ``metrics:`` in the server config);
 * with ``metrics.serviceMonitor.enabled``, a ``monitoring.coreos.com/v1``
@@ -394,20 +396,38 @@ def with_default_tracing(spec: dict[str, Any], endpoint: str | None) -> dict[str
     return {**spec, "tracing": {**(spec.get("tracing") or {}), "otlpEndpoint": endpoint}}
 
 
+def scrape_annotations(spec: dict[str, Any], *, service_monitor: bool) -> dict[str, str]:
+    """The ``prometheus.io/*`` pod annotations: none with metrics off or a ServiceMonitor scraping the pods."""
+    port = metrics_port(spec)
+    if port is None or service_monitor:
+        return {}
+    return {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(port),
+        "prometheus.io/path": METRICS_PATH,
+    }
+
+
 def role_deployment(
-    name: str, namespace: str, spec: dict[str, Any], role: str, *, config_digest: str
+    name: str,
+    namespace: str,
+    spec: dict[str, Any],
+    role: str,
+    *,
+    config_digest: str,
+    service_monitor: bool = False,
 ) -> dict[str, Any]:
-    """One role's Deployment; without ``replicas`` when the role autoscales (the HPA owns it)."""
+    """One role's Deployment; without ``replicas`` when the role autoscales (the HPA owns it).
+
+    ``service_monitor``: whether the cluster's ServiceMonitor exists and scrapes
+    the pods (then they carry no scrape annotations).
+    """
     role_settings = role_spec(spec, role)
     pod_overrides = role_settings.get("pod") or {}
     version = str(spec["version"])
     pod_labels = {**(pod_overrides.get("labels") or {}), **labels(name, role, version=version)}
     port = metrics_port(spec)
-    scrape = (
-        {"prometheus.io/scrape": "true", "prometheus.io/port": str(port), "prometheus.io/path": METRICS_PATH}
-        if port is not None
-        else {}
-    )
+    scrape = scrape_annotations(spec, service_monitor=service_monitor)
     pod_annotations = {
         **scrape,
         **(pod_overrides.get("annotations") or {}),
@@ -569,8 +589,10 @@ def frontend_certificate(name: str, namespace: str, spec: dict[str, Any]) -> dic
     Its DNS names are the frontend Service's, short to fully qualified (how
     clients in the cluster address it), then ``extraDNSNames`` (how clients
     outside reach a LoadBalancer); ``secretName`` is what the frontend
-    pods mount. cert-manager renews it into the same Secret and the server
-    re-reads changed certificate files (docs/tls.md), so a renewal needs no roll.
+    pods mount, and ``secretTemplate`` gives that Secret the cluster's labels
+    (the reconciler then adds the cluster as its owner). cert-manager renews
+    it into the same Secret and the server re-reads changed certificate files
+    (docs/tls.md), so a renewal needs no roll.
     """
     tls = role_spec(spec, "frontend").get("tls") or {}
     issuer = tls.get("issuerRef")
@@ -596,6 +618,8 @@ def frontend_certificate(name: str, namespace: str, spec: dict[str, Any]) -> dic
         "metadata": _meta(frontend_tls_certificate_name(name), namespace, labels(name, "frontend")),
         "spec": {
             "secretName": frontend_tls_certificate_name(name),
+            # cert-manager copies these onto the Secret it writes: it shows as this cluster's.
+            "secretTemplate": {"labels": labels(name, "frontend")},
             "dnsNames": names,
             "usages": ["digital signature", "key encipherment", "server auth"],
             "issuerRef": reference,

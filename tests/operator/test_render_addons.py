@@ -94,6 +94,29 @@ def test_metrics_disabled_renders_no_port_no_label_no_annotations_no_config() ->
     assert render.service_monitor("prod", "ns", off) is None
 
 
+def test_pods_a_service_monitor_scrapes_carry_no_scrape_annotations() -> None:
+    monitored = spec(metrics={"serviceMonitor": {"enabled": True}})
+    for role in render.ROLES:
+        plain = render.role_deployment("prod", "ns", monitored, role, config_digest="x")
+        scraped = render.role_deployment(
+            "prod", "ns", monitored, role, config_digest="x", service_monitor=True
+        )
+        annotations = scraped["spec"]["template"]["metadata"]["annotations"]
+        assert not any(key.startswith("prometheus.io/") for key in annotations), role
+        assert annotations[render.CONFIG_HASH_ANNOTATION] == "x"
+        assert plain["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+        # Only the annotations differ: the metrics port stays for the ServiceMonitor.
+        del plain["spec"]["template"]["metadata"]["annotations"]
+        del scraped["spec"]["template"]["metadata"]["annotations"]
+        assert plain == scraped, role
+    # What the user put on the pods stays theirs.
+    overridden = spec(history={"pod": {"annotations": {"prometheus.io/scrape": "false"}}})
+    scraped = render.role_deployment(
+        "prod", "ns", overridden, "history", config_digest="x", service_monitor=True
+    )
+    assert scraped["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape"] == "false"
+
+
 def test_no_service_monitor_unless_asked() -> None:
     assert render.service_monitor("prod", "ns", spec()) is None
     assert render.service_monitor("prod", "ns", spec(metrics={"serviceMonitor": {"enabled": False}})) is None
@@ -207,6 +230,7 @@ class _AddonKube:
         self.applied: list[dict[str, Any]] = []
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
         self.deleted: list[tuple[str, str]] = []
+        self.adopted: list[str] = []
 
     def serves(self, kind: str) -> bool:
         return kind in self.kinds
@@ -225,9 +249,23 @@ class _AddonKube:
         self.deleted.append((kind, name))
         return self.objects.pop((kind, name), None) is not None
 
+    def add_owner_reference(self, kind: str, namespace: str, name: str, reference: dict[str, Any]) -> bool:
+        assert kind == "Secret"
+        if name not in self.secrets:
+            return False
+        meta = self.secrets[name].setdefault("metadata", {"name": name})
+        owners = meta.setdefault("ownerReferences", [])
+        # As the strategic merge patch does: merged by uid.
+        meta["ownerReferences"] = [o for o in owners if o["uid"] != reference["uid"]] + [reference]
+        self.adopted.append(name)
+        return True
+
+
+OWNER = {"apiVersion": "legato.dev/v1alpha1", "kind": "LegatoCluster", "name": "prod", "uid": "uid-of-prod"}
+
 
 def _addons(kube: _AddonKube, cluster_spec: dict[str, Any]) -> dict[str, Any]:
-    conditions = cluster._ensure_addons(kube, "prod", "ns", cluster_spec, adopt=lambda _: None)  # type: ignore[arg-type]
+    conditions = cluster._ensure_addons(kube, "prod", "ns", cluster_spec, adopt=lambda _: None, owner=OWNER)  # type: ignore[arg-type]
     return {c.type: c for c in conditions}
 
 
@@ -273,9 +311,92 @@ def test_certificate_conditions_follow_cert_manager() -> None:
     assert "prod-frontend-tls" in waiting.message
     assert [o["kind"] for o in kube.applied] == ["Certificate"]
 
-    kube.secrets["prod-frontend-tls"] = {"data": {"tls.crt": "eA==", "tls.key": "eA=="}}
+    kube.secrets["prod-frontend-tls"] = _issued_secret()
     issued = _addons(kube, _issued_spec())[FRONTEND_CERTIFICATE_READY]
     assert (issued.status, issued.reason) == (True, "CertificateIssued")
+
+
+def _issued_secret(**annotations: str) -> dict[str, Any]:
+    """The Secret as cert-manager writes it for Certificate prod-frontend-tls (no owner)."""
+    return {
+        "metadata": {
+            "name": "prod-frontend-tls",
+            "annotations": {"cert-manager.io/certificate-name": "prod-frontend-tls", **annotations},
+        },
+        "data": {"tls.crt": "eA==", "tls.key": "eA=="},
+    }
+
+
+def test_the_certificate_has_cert_manager_label_the_secret_as_the_clusters() -> None:
+    certificate = render.frontend_certificate("prod", "ns", _issued_spec())
+    assert certificate is not None
+    assert certificate["spec"]["secretTemplate"] == {"labels": render.labels("prod", "frontend")}
+
+
+def test_the_issued_secret_gets_the_cluster_as_owner_once() -> None:
+    kube = _AddonKube(serves={"Certificate"})
+    secret = _issued_secret()
+    # cert-manager running with --enable-certificate-owner-ref: its Certificate is the controller.
+    by_cert_manager = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "name": "prod-frontend-tls",
+                       "uid": "uid-of-certificate", "controller": True, "blockOwnerDeletion": True}  # fmt: skip
+    secret["metadata"]["ownerReferences"] = [by_cert_manager]
+    kube.secrets["prod-frontend-tls"] = secret
+
+    issued = _addons(kube, _issued_spec())[FRONTEND_CERTIFICATE_READY]
+
+    assert (issued.status, issued.reason) == (True, "CertificateIssued")
+    assert "owned by the LegatoCluster and deleted with it" in issued.message
+    owners = kube.secrets["prod-frontend-tls"]["metadata"]["ownerReferences"]
+    assert owners == [by_cert_manager, OWNER]
+    # Not a second controller (the API server refuses two), and no finalizer rights needed.
+    assert "controller" not in OWNER and "blockOwnerDeletion" not in OWNER
+    # Already owned: the next passes write nothing.
+    _addons(kube, _issued_spec())
+    _addons(kube, _issued_spec())
+    assert kube.adopted == ["prod-frontend-tls"]
+
+
+def test_owner_reference_is_the_resource_itself() -> None:
+    body = {"apiVersion": "legato.dev/v1alpha1", "kind": "LegatoCluster",
+            "metadata": {"name": "prod", "namespace": "ns", "uid": "abc"}}  # fmt: skip
+    assert cluster._owner_reference(body) == {
+        "apiVersion": "legato.dev/v1alpha1",
+        "kind": "LegatoCluster",
+        "name": "prod",
+        "uid": "abc",
+    }
+
+
+def test_a_same_named_secret_cert_manager_did_not_issue_is_not_adopted() -> None:
+    kube = _AddonKube(serves={"Certificate"})
+    secret = _issued_secret()
+    del secret["metadata"]["annotations"]["cert-manager.io/certificate-name"]
+    kube.secrets["prod-frontend-tls"] = secret
+
+    issued = _addons(kube, _issued_spec())[FRONTEND_CERTIFICATE_READY]
+
+    assert (issued.status, issued.reason) == (True, "CertificateIssued")
+    assert "lacks annotation cert-manager.io/certificate-name=prod-frontend-tls" in issued.message
+    assert kube.adopted == []
+    assert "ownerReferences" not in kube.secrets["prod-frontend-tls"]["metadata"]
+
+
+def test_an_adoption_the_api_refuses_says_what_permission_is_missing() -> None:
+    from kubernetes.client import ApiException
+
+    kube = _AddonKube(serves={"Certificate"})
+    kube.secrets["prod-frontend-tls"] = _issued_secret()
+
+    def refuse(kind: str, namespace: str, name: str, reference: dict[str, Any]) -> bool:
+        error = ApiException(status=403, reason="Forbidden")
+        error.body = json.dumps({"message": 'secrets "prod-frontend-tls" is forbidden: cannot patch'})
+        raise error
+
+    kube.add_owner_reference = refuse  # type: ignore[method-assign]
+    issued = _addons(kube, _issued_spec())[FRONTEND_CERTIFICATE_READY]
+    # The certificate is there and used: still issued, with what keeps it from being cleaned up.
+    assert (issued.status, issued.reason) == (True, "CertificateIssued")
+    assert "403 secrets" in issued.message and "needs patch on secrets" in issued.message
 
 
 def test_waiting_quotes_what_cert_manager_said() -> None:
