@@ -31,8 +31,7 @@ namespace while a shard moves, or a host that restarts mid-way, do no harm:
 the durable DELETED state is the whole of the deleter's progress, and the next
 pass picks up whatever is left.
 
-Pacing: at most ``executions_per_second`` runs are deleted per second, a page
-at a time, so a namespace with a million runs drains steadily instead of
+Pacing: run deletions start at least ``1 / executions_per_second`` apart, so a namespace with a million runs drains steadily instead of
 taking the shards' capacity from the namespaces still in use.
 """
 
@@ -118,6 +117,8 @@ class NamespaceDeleter:
         self._page_size = page_size
         self._executions_per_second = executions_per_second
         self._empty_since_ms: dict[str, int] = {}
+        self._next_slot = 0.0
+        """When the next run deletion may start (event-loop time; see ``_pace``)."""
         self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> list[str]:
@@ -183,8 +184,8 @@ class NamespaceDeleter:
                 if records:  # rows that did not go away: try again on the next pass
                     outcome.complete = False
                 return
-            started = asyncio.get_running_loop().time()
             for record in fresh:
+                await self._pace()
                 attempted.add(record.run_id)
                 try:
                     await self._history.DeleteWorkflowExecution(
@@ -203,11 +204,15 @@ class NamespaceDeleter:
                     )
                     continue
                 outcome.executions += 1
-            # Pace: a page of n runs takes at least n / executions_per_second seconds.
-            budget_s = len(fresh) / self._executions_per_second
-            spent_s = asyncio.get_running_loop().time() - started
-            if budget_s > spent_s:
-                await asyncio.sleep(budget_s - spent_s)
+
+    async def _pace(self) -> None:
+        """Wait for the next slot: run deletions start at most ``executions_per_second`` apart."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        slot = max(self._next_slot, now)
+        self._next_slot = slot + 1.0 / self._executions_per_second
+        if slot > now:
+            await asyncio.sleep(slot - now)
 
     async def _delete_task_queues(self, entry: NamespaceEntry, outcome: DeletionPass) -> None:
         token = b""
