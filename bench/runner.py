@@ -30,7 +30,8 @@ from bench import procstat
 from bench.loadgen import LoadProgress, LoadResult, report_progress, run_closed_loop
 from bench.report import WorkloadMeasurement
 from bench.server import DevServer, tail
-from bench.specs import PlannedWorkload
+from bench.specs import LATENCY_TIMER_LATENESS, PlannedWorkload
+from bench.stats import percentile_of_sorted
 
 
 class ServerDiedError(RuntimeError):
@@ -60,7 +61,7 @@ async def run_workloads(
     server: DevServer | None,
     emit: Callable[[WorkloadMeasurement], None],
 ) -> list[WorkloadMeasurement]:
-    from bench.workloads import ACTIVITIES, DRIVERS, WORKFLOWS
+    from bench.workloads import ACTIVITIES, DRIVERS, WORKFLOWS, timer_fire_delays_s
     from legato.client import Client
     from legato.worker import Worker
 
@@ -105,6 +106,9 @@ async def run_workloads(
                     options=options,
                     server=server,
                 )
+                if planned.spec.latency_kind == LATENCY_TIMER_LATENESS:
+                    delays = await timer_fire_delays_s(client, [f"{prefix}-{i}" for i in range(planned.n)])
+                    measurement.extra.update(_timer_fire_extras(delays))
                 emit(measurement)
                 measurements.append(measurement)
     finally:
@@ -181,6 +185,17 @@ async def _run_one(
             **_db_extras(db_cpu_before, db_cpu_after, n=planned.n),
         },
     )
+
+
+def _timer_fire_extras(delays_s: list[float]) -> dict[str, Any]:
+    """Percentiles of how late the timers fired in the server (see ``timer_fire_delays_s``)."""
+    ordered = sorted(delays_s)
+
+    def ms(p: float) -> float | None:
+        value = percentile_of_sorted(ordered, p)
+        return round(value * 1000, 1) if value is not None else None
+
+    return {"timer_fired_late_p50_ms": ms(50), "timer_fired_late_p99_ms": ms(99)}
 
 
 def _db_cpu(pids: tuple[int, ...]) -> float | None:

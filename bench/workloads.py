@@ -168,6 +168,35 @@ async def drive_fanout(client: Any, *, index: int, workflow_id: str, task_queue:
     _expect(await handle.result(), sum(range(1, FANOUT_WIDTH + 1)))
 
 
+async def timer_fire_delays_s(client: Any, workflow_ids: list[str]) -> list[float]:
+    """How late each run's timer fired: TimerFired's time minus TimerStarted's time plus its duration.
+
+    Read from the histories after the load (not timed), so the figure isolates
+    the server's timer queue from the workflow tasks around it, which the
+    workload's end-to-end lateness also contains.
+    """
+    from legato.api.v1 import enums_pb2
+
+    semaphore = asyncio.Semaphore(20)
+
+    async def delay(workflow_id: str) -> float | None:
+        async with semaphore:
+            history = await client.get_workflow_handle(workflow_id).fetch_history()
+        due_s = fired_s = None
+        for event in history.events:
+            if event.event_type == enums_pb2.EVENT_TYPE_TIMER_STARTED:
+                attrs = event.timer_started_event_attributes
+                due_s = (
+                    event.event_time.ToNanoseconds() / 1e9 + attrs.start_to_fire_timeout.ToNanoseconds() / 1e9
+                )
+            elif event.event_type == enums_pb2.EVENT_TYPE_TIMER_FIRED:
+                fired_s = event.event_time.ToNanoseconds() / 1e9
+        return fired_s - due_s if due_s is not None and fired_s is not None else None
+
+    delays = await asyncio.gather(*(delay(workflow_id) for workflow_id in workflow_ids))
+    return [d for d in delays if d is not None]
+
+
 Driver = Callable[..., Awaitable[None]]
 
 DRIVERS: dict[str, Driver] = {

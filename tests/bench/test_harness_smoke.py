@@ -45,6 +45,8 @@ def test_every_workload_end_to_end() -> None:
     assert hello["eager_activities"] == 3 and hello["workflow_tasks_per_wf"] == 2.0, hello
     timer = next(record for record in records if record["workload"] == "timer")
     assert timer["latency_kind"] == "timer_lateness"
+    # How late the timers fired in the server, read from the histories: never early, and well under a minute.
+    assert 0 <= timer["timer_fired_late_p50_ms"] <= timer["timer_fired_late_p99_ms"] < 60_000, timer
     assert "workload" in completed.stderr and "hello" in completed.stderr  # the table
 
 
