@@ -7,9 +7,17 @@ when description, owner or retention differ. Every failure becomes a
 condition with a message; the timer tries again.
 
 Deletion never waits for a healthy cluster. With ``deletionPolicy: Retain``
-(the default) nothing is called. With ``Delete``, one short attempt marks the
-namespace deleted in its data (the server has no namespace deletion RPC yet);
-an unreachable frontend, a missing cluster or "not found" all count as done.
+(the default) nothing is called. With ``Delete``, one short ``DeleteNamespace``
+call (``RPC_TIMEOUT_S``): the server marks the namespace DELETED at once and
+removes its workflows, schedules and task queues, then the namespace, in the
+background, so the call itself is quick. An unreachable frontend, a missing
+cluster or "not found" all count as done, with the reason logged: the
+resource goes either way.
+
+A namespace being deleted on the server (state DELETED) cannot be registered
+again until the server is done; a LegatoNamespace of that name shows
+``Ready=False/NamespaceBeingDeleted`` meanwhile and is registered by a later
+pass of the timer.
 """
 
 from __future__ import annotations
@@ -21,14 +29,13 @@ from typing import Any
 import grpc
 from google.protobuf import duration_pb2
 
-from legato.api.v1 import workflow_service_pb2, workflow_service_pb2_grpc
+from legato.api.v1 import enums_pb2, workflow_service_pb2, workflow_service_pb2_grpc
 from legato_operator import render
 from legato_operator.conditions import READY, Condition, merge
 from legato_operator.kube import Kube
 
 RPC_TIMEOUT_S = 5.0
 MIN_RETENTION_S = 3600
-DELETED_MARKER = "legato.dev/deleted"
 
 
 class NamespaceProblem(Exception):
@@ -105,6 +112,12 @@ def register_or_update(target: str, want: Wanted) -> tuple[str, str]:
         stub = workflow_service_pb2_grpc.WorkflowServiceStub(channel)
         try:
             current = _describe(stub, want.name)
+            if current is not None and current.namespace_info.state == enums_pb2.NAMESPACE_STATE_DELETED:
+                raise NamespaceProblem(
+                    "NamespaceBeingDeleted",
+                    f"namespace {want.name} is being deleted on the server; it is registered again "
+                    "once the server has removed it",
+                )
             if current is None:
                 stub.RegisterNamespace(
                     workflow_service_pb2.RegisterNamespaceRequest(
@@ -176,18 +189,21 @@ def on_delete(kube: Kube, body: dict[str, Any]) -> str:
         target = frontend_target(kube, body["metadata"]["namespace"], body["spec"]["clusterRef"]["name"])
         with grpc.insecure_channel(target) as channel:
             stub = workflow_service_pb2_grpc.WorkflowServiceStub(channel)
-            stub.UpdateNamespace(
-                workflow_service_pb2.UpdateNamespaceRequest(
-                    namespace=want.name, data={DELETED_MARKER: "true"}
-                ),
-                timeout=RPC_TIMEOUT_S,
+            stub.DeleteNamespace(
+                workflow_service_pb2.DeleteNamespaceRequest(namespace=want.name), timeout=RPC_TIMEOUT_S
             )
     except NamespaceProblem as problem:
         return f"nothing to delete: {problem}"
     except grpc.RpcError as error:
         if error.code() == grpc.StatusCode.NOT_FOUND:
             return "the Legato namespace was already gone"
-        return f"the frontend did not answer ({error.code().name}); not waiting for it"
+        return (
+            f"the frontend did not delete it ({error.code().name}: {error.details()}); "
+            "not waiting: the Legato namespace may remain"
+        )
     except Exception as error:  # noqa: BLE001 - deletion must never be blocked
         return f"skipped: {error}"
-    return f"marked {DELETED_MARKER}=true (the server has no namespace deletion RPC yet)"
+    return (
+        f"namespace {want.name} is being deleted by the server "
+        "(its workflows, schedules and task queues are removed in the background)"
+    )
