@@ -207,8 +207,10 @@ def _owner_reference(body: dict[str, Any]) -> dict[str, Any]:
     """The LegatoCluster as an owner, but not the controller, of an object another controller made.
 
     cert-manager may already be the controller of the Secret it issues (its
-    ``--enable-certificate-owner-ref``), and an object has at most one; any
-    owner being deleted is enough for the garbage collector.
+    ``--enable-certificate-owner-ref`` makes the Certificate that), and an
+    object has at most one. The garbage collector deletes an object once all
+    its owners are gone: that Certificate is the cluster's child, so deleting
+    the cluster removes both owners.
     """
     meta = body["metadata"]
     return {
