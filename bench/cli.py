@@ -98,10 +98,13 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--address", type=_address, help="use this running server, start none (HOST:PORT)")
     parser.add_argument(
         "--store",
+        nargs="+",
         choices=("sqlite", "mysql", "cassandra"),
-        default="sqlite",
+        default=["sqlite"],
+        metavar="STORE",
         help="database of the started server: sqlite (start-dev, default) or mysql/cassandra "
-        "(`legato-server start` on a fresh database; scripts/infra/*.sh start them)",
+        "(`legato-server start` on a fresh database; scripts/infra/*.sh start them); several run one "
+        "after another, each on its own server, into one table (e.g. --store sqlite mysql cassandra)",
     )
     parser.add_argument(
         "--cluster",
@@ -181,11 +184,12 @@ def parse_args(argv: Sequence[str] | None = None, *, description: str | None = N
         parser.error(
             "--db-file, --in-memory and --server-arg configure the started server; not with --address"
         )
-    if args.cluster and args.store == "sqlite":
+    args.store = list(dict.fromkeys(args.store))
+    if args.cluster and "sqlite" in args.store:
         parser.error("--cluster needs --store mysql or cassandra (SQLite is for one process)")
-    if args.address and (args.cluster or args.store != "sqlite"):
+    if args.address and (args.cluster or args.store != ["sqlite"]):
         parser.error("--store and --cluster configure the started server; not with --address")
-    if args.store != "sqlite" and (args.db_file or args.in_memory or args.server_arg):
+    if args.store != ["sqlite"] and (args.db_file or args.in_memory or args.server_arg):
         parser.error("--db-file, --in-memory and --server-arg are for the SQLite dev server")
     names = args.workload or list(WORKLOAD_NAMES)
     args.workload = list(dict.fromkeys(names))  # keep order, drop repeats
@@ -228,16 +232,12 @@ def _stderr(message: str) -> None:
 
 
 async def _run(args: argparse.Namespace, *, loop_name: str) -> int:
-    from bench.runner import RunOptions, ServerDiedError, run_workloads
-    from bench.server import DevServer, DevServerOptions, ServerStartError
-
     plan = plan_workloads(args)
     # SIGTERM (timeout(1), CI cancelling a job) takes the same path as Ctrl-C: cancel
     # the run so the finally below stops the server, which sits in its own session.
     main_task = asyncio.current_task()
     assert main_task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
-    server = None
     records: list[dict[str, Any]] = []
     failed = interrupted = False
     sdk_tracing = None
@@ -246,13 +246,67 @@ async def _run(args: argparse.Namespace, *, loop_name: str) -> int:
 
         sdk_tracing = export_to(args.trace_to)
     try:
+        for kind in args.store:
+            failed, interrupted = await _run_store(
+                args, kind, plan=plan, loop_name=loop_name, records=records, sdk_tracing=sdk_tracing
+            )
+            if failed or interrupted:
+                break
+    finally:
+        if sdk_tracing is not None:
+            sdk_tracing.close()
+    if records:
+        _stderr("")
+        _stderr(format_table(records))
+    if failed:
+        return EXIT_INFRASTRUCTURE
+    if interrupted:
+        return EXIT_INTERRUPTED
+    bad = [r for r in records if r["errors"] or r["warmup_errors"]]
+    if bad:
+        _stderr("")
+        for record in bad:
+            _stderr(
+                f"{record['store']} {record['workload']}: {record['errors']} of {record['n']} failed"
+                f" (+{record['warmup_errors']} in warm-up)"
+            )
+            for entry in record.get("error_summary", []):
+                _stderr(f"  {entry['count']:>5} x {entry['error']}")
+        return EXIT_WORKFLOW_ERRORS
+    return EXIT_OK
+
+
+async def _run_store(
+    args: argparse.Namespace,
+    kind: str,
+    *,
+    plan: list[PlannedWorkload],
+    loop_name: str,
+    records: list[dict[str, Any]],
+    sdk_tracing: Any,
+) -> tuple[bool, bool]:
+    """Start the server on ``kind`` (unless --address), run the plan, stop it; (failed, interrupted)."""
+    from bench import procstat
+    from bench.runner import RunOptions, ServerDiedError, run_workloads
+    from bench.server import DevServer, DevServerOptions, ServerStartError
+    from bench.stores import database_port
+
+    server: Any = None
+    failed = interrupted = False
+    db_pids = list(args.db_pid)
+    if not db_pids and not args.address:
+        port = database_port(kind)
+        listener = procstat.listening_pid(port) if port is not None else None
+        if listener is not None:
+            db_pids.append(listener)  # the local database, for db_cpu_s_per_wf
+    try:
         if args.address:
             address, store = args.address, "external"
-        elif args.store != "sqlite":
+        elif kind != "sqlite":
             from bench.stores import StoreServer
 
             server = await StoreServer.start(
-                kind=args.store, cluster=args.cluster, startup_timeout_s=max(args.startup_timeout, 60.0)
+                kind=kind, cluster=args.cluster, startup_timeout_s=max(args.startup_timeout, 60.0)
             )
             address, store = server.address, server.store
             _stderr(
@@ -302,7 +356,7 @@ async def _run(args: argparse.Namespace, *, loop_name: str) -> int:
                 max_concurrent_workflow_tasks=args.max_concurrent_workflow_tasks,
                 max_concurrent_activities=args.max_concurrent_activities,
                 interceptors=sdk_tracing.interceptors() if sdk_tracing is not None else (),
-                db_pids=tuple(args.db_pid),
+                db_pids=tuple(db_pids),
                 eager_start=args.eager_start,
             ),
             server=server,
@@ -317,24 +371,4 @@ async def _run(args: argparse.Namespace, *, loop_name: str) -> int:
     finally:
         if server is not None:
             server.stop(keep_workdir=failed)
-        if sdk_tracing is not None:
-            sdk_tracing.close()
-    if records:
-        _stderr("")
-        _stderr(format_table(records))
-    if failed:
-        return EXIT_INFRASTRUCTURE
-    if interrupted:
-        return EXIT_INTERRUPTED
-    bad = [r for r in records if r["errors"] or r["warmup_errors"]]
-    if bad:
-        _stderr("")
-        for record in bad:
-            _stderr(
-                f"{record['workload']}: {record['errors']} of {record['n']} failed"
-                f" (+{record['warmup_errors']} in warm-up)"
-            )
-            for entry in record.get("error_summary", []):
-                _stderr(f"  {entry['count']:>5} x {entry['error']}")
-        return EXIT_WORKFLOW_ERRORS
-    return EXIT_OK
+    return failed, interrupted

@@ -166,3 +166,37 @@ class PeakRssSampler:
             self._thread.join()
         self.sample()
         return self.peak_bytes
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on TCP ``port`` on this machine (a local database), or None.
+
+    Found as the kernel shows it: the listening socket's inode in
+    ``/proc/net/tcp`` (and ``tcp6``), then the process holding that socket
+    among ``/proc/*/fd``. None when nothing here listens on the port, or the
+    listener belongs to a process we may not inspect.
+    """
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        text = _read(table) or ""
+        for line in text.splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])  # state 0A is LISTEN
+    if not inodes:
+        return None
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            descriptors = os.listdir(f"/proc/{entry}/fd")
+        except (FileNotFoundError, PermissionError, ProcessLookupError):
+            continue
+        for descriptor in descriptors:
+            try:
+                if os.readlink(f"/proc/{entry}/fd/{descriptor}") in wanted:
+                    return int(entry)
+            except OSError:
+                continue
+    return None

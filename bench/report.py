@@ -150,13 +150,15 @@ def format_table(records: Sequence[dict[str, Any]]) -> str:
         "rss MB",
         "errors",
     )
+    several_stores = len({record.get("store") for record in records}) > 1
     rows = []
     for record in records:
         timer = record.get("latency_kind") == LATENCY_TIMER_LATENESS
+        name = f"{record.get('store')} {record['workload']}" if several_stores else record["workload"]
         cpu = record.get("server_cpu_s_per_wf")
         rows.append(
             (
-                record["workload"] + (" *" if timer else ""),
+                name + (" *" if timer else ""),
                 _cell(record["n"]),
                 _cell(record["conc"]),
                 _cell(record["wf_per_s"]),

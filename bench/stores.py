@@ -77,6 +77,19 @@ def _store_config(kind: str, database: str) -> dict[str, Any]:
     }
 
 
+def database_port(kind: str) -> int | None:
+    """The port of the database a ``kind`` server uses, when that database runs on this machine."""
+    env = os.environ
+    if kind == "mysql" and env.get("LEGATO_TEST_MYSQL_HOST", "127.0.0.1") in ("127.0.0.1", "localhost"):
+        return int(env.get("LEGATO_TEST_MYSQL_PORT", "3306"))
+    if kind == "cassandra" and env.get("LEGATO_TEST_CASSANDRA_HOST", "127.0.0.1") in (
+        "127.0.0.1",
+        "localhost",
+    ):
+        return int(env.get("LEGATO_TEST_CASSANDRA_PORT", "9042"))
+    return None
+
+
 def _create_schema(kind: str, store: dict[str, Any], database: str, log: Path) -> None:
     settings = store[kind]
     if kind == "mysql":

@@ -87,7 +87,7 @@ def test_address_and_store_options() -> None:
 
 def test_store_and_cluster_options() -> None:
     args = parse_args(["--store", "cassandra", "--cluster", "frontend=1,history=2,matching=1"])
-    assert args.store == "cassandra"
+    assert args.store == ["cassandra"]
     assert args.cluster == {"frontend": 1, "history": 2, "matching": 1}
     assert parse_args(["--store", "mysql"]).cluster is None
 

@@ -12,8 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.report import REQUIRED_KEYS
 from bench.specs import WORKLOAD_NAMES
+from tests.infra import require_cassandra, require_mysql
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,3 +75,20 @@ def test_eager_start_hands_each_first_task_back_with_the_start() -> None:
     assert hello["eager_start"] is True
     # The worker shares the harness's client and has free slots: every start was granted.
     assert hello["eager_starts"] == 3 and hello["workflow_tasks_per_wf"] == 2.0, hello
+
+
+@pytest.mark.mysql
+@pytest.mark.cassandra
+def test_one_command_compares_the_three_stores() -> None:
+    require_mysql()
+    require_cassandra()
+    command = [sys.executable, "-m", "bench", "--store", "sqlite", "mysql", "cassandra"]
+    command += ["--workload", "hello", "--n", "3", "--conc", "2", "--warmup", "1", "--timeout", "60"]
+    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=280)
+    assert completed.returncode == 0, f"exit {completed.returncode}\nstderr:\n{completed.stderr[-4000:]}"
+    records = [json.loads(line) for line in completed.stdout.splitlines() if line.strip()]
+    assert [record["store"] for record in records] == ["sqlite-file", "mysql", "cassandra"]
+    assert all(record["completed"] == 3 and record["errors"] == 0 for record in records), records
+    # The local databases were found by their ports and measured without --db-pid.
+    assert "db_cpu_s_per_wf" not in records[0]
+    assert records[1]["db_cpu_s_per_wf"] > 0 and records[2]["db_cpu_s_per_wf"] > 0, records

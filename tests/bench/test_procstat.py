@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -100,3 +101,13 @@ def test_sampler_of_a_short_run_still_has_a_value() -> None:
     sampler = procstat.PeakRssSampler(os.getpid(), interval_s=60)
     sampler.start()
     assert sampler.stop() is not None
+
+
+def test_the_listener_of_a_port_is_found() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        assert procstat.listening_pid(port) is None  # bound, not yet listening
+        listener.listen()
+        assert procstat.listening_pid(port) == os.getpid()
+    assert procstat.listening_pid(port) is None

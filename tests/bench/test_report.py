@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -89,3 +90,12 @@ def test_table_aligns_columns_and_marks_the_timer() -> None:
     assert "128.0" in table[2]
     assert table[3].startswith("timer *")
     assert "lateness" in table[-1]
+
+
+def test_a_table_of_several_stores_names_the_store_on_each_row() -> None:
+    records = [
+        build_record(measurement("hello", [0.1]), dataclasses.replace(CONTEXT, store=store))
+        for store in ("sqlite-file", "mysql")
+    ]
+    rows = format_table(records).splitlines()[2:4]
+    assert [row.split()[:2] for row in rows] == [["sqlite-file", "hello"], ["mysql", "hello"]]
