@@ -629,6 +629,7 @@ async def _quietly(what: str, awaitable: Any) -> None:
 # ---------------------------------------------------------------- config files
 
 _TOP_LEVEL_KEYS = {
+    "namespace_deletion",
     "host",
     "port",
     "services",
@@ -672,6 +673,7 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
         matching: {poll_timeout_seconds: 60, sticky_poller_recency_seconds: 10}
         shutdown_grace_seconds: 5
         membership: {heartbeat_seconds: 5, refresh_seconds: 1, ttl_seconds: 20}
+        namespace_deletion: {interval_seconds: 5, grace_seconds: 15, runs_per_second: 200}
         tls:                            # public API over TLS (docs/tls.md)
           cert_file: /etc/legato/tls/tls.crt
           key_file: /etc/legato/tls/tls.key
@@ -739,6 +741,7 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
         advertise_address=data.get("advertise_address"),
         shutdown_grace=timedelta(seconds=float(data.get("shutdown_grace_seconds", 5))),
         **_membership_from_mapping(data.get("membership") or {}),
+        **_namespace_deletion_from_mapping(data.get("namespace_deletion") or {}),
         tls=_tls_from_mapping(data.get("tls")),
         internode_tls=_internode_tls_from_mapping(data.get("internode_tls")),
         tracing=tracing.tracing_config_from_mapping(data.get("tracing")),
@@ -838,6 +841,39 @@ def _membership_from_mapping(data: dict[str, Any]) -> _MembershipIntervals:
     if any(value <= timedelta(0) for value in values.values()):
         raise ValueError(f"membership: every interval must be positive; got {data}")
     return cast(_MembershipIntervals, values)  # its keys are values of `keys`: unknown ones were rejected
+
+
+class _NamespaceDeletion(TypedDict, total=False):
+    """The ``ServerConfig`` fields a ``namespace_deletion:`` section sets (those it names)."""
+
+    namespace_deletion_interval: timedelta
+    namespace_deletion_grace: timedelta
+    namespace_deletion_rate: float
+
+
+def _namespace_deletion_from_mapping(data: Any) -> _NamespaceDeletion:
+    if not isinstance(data, dict):
+        raise ValueError(f"namespace_deletion: expected a mapping, got {data!r}")
+    _reject_unknown(data, {"interval_seconds", "grace_seconds", "runs_per_second"}, "namespace_deletion.")
+    values: _NamespaceDeletion = {}
+    try:
+        if "interval_seconds" in data:
+            values["namespace_deletion_interval"] = timedelta(seconds=float(data["interval_seconds"]))
+        if "grace_seconds" in data:
+            values["namespace_deletion_grace"] = timedelta(seconds=float(data["grace_seconds"]))
+        if "runs_per_second" in data:
+            values["namespace_deletion_rate"] = float(data["runs_per_second"])
+    except (TypeError, ValueError):
+        raise ValueError(f"namespace_deletion: every value must be a number; got {data}") from None
+    if values.get("namespace_deletion_interval", timedelta(1)) <= timedelta(0) or (
+        values.get("namespace_deletion_rate", 1.0) <= 0
+    ):
+        raise ValueError(
+            f"namespace_deletion: interval_seconds and runs_per_second must be positive; got {data}"
+        )
+    if values.get("namespace_deletion_grace", timedelta(0)) < timedelta(0):
+        raise ValueError(f"namespace_deletion.grace_seconds must be zero or more; got {data}")
+    return values
 
 
 def _tls_from_mapping(data: Any) -> ServerTLSConfig | None:

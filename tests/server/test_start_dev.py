@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -160,6 +161,21 @@ def test_start_with_a_yaml_config(tmp_path: Path) -> None:
         ),
         pytest.param("services: [gateway]\n", "services must be a non-empty subset", id="unknown-role"),
         pytest.param("persistence: {kind: sqlite, sqlite: {file: x}}\n", "persistence:", id="bad-store-key"),
+        pytest.param(
+            "namespace_deletion: {grace: 3}\n",
+            "unknown config key namespace_deletion.grace",
+            id="namespace-deletion-unknown-key",
+        ),
+        pytest.param(
+            "namespace_deletion: {runs_per_second: 0}\n",
+            "interval_seconds and runs_per_second must be positive",
+            id="namespace-deletion-zero-rate",
+        ),
+        pytest.param(
+            "namespace_deletion: {interval_seconds: soon}\n",
+            "namespace_deletion: every value must be a number",
+            id="namespace-deletion-not-a-number",
+        ),
     ],
 )
 def test_start_rejects_a_bad_config_file(
@@ -189,6 +205,24 @@ def test_environment_variables_override_the_config_file() -> None:
     assert config.services == ("history", "matching")
     assert config.host_id is None
     assert config.num_history_shards == 8
+
+
+def test_namespace_deletion_settings_come_from_the_config_file() -> None:
+    from legato_server.server import server_config_from_mapping
+
+    config = server_config_from_mapping(
+        {"namespace_deletion": {"interval_seconds": 2, "grace_seconds": 30, "runs_per_second": 50}}
+    )
+    assert (config.namespace_deletion_interval, config.namespace_deletion_grace) == (
+        timedelta(seconds=2),
+        timedelta(seconds=30),
+    )
+    assert config.namespace_deletion_rate == 50.0
+    defaults = server_config_from_mapping({})
+    assert (defaults.namespace_deletion_interval, defaults.namespace_deletion_grace) == (
+        timedelta(seconds=5),
+        timedelta(seconds=15),
+    )
 
 
 def test_a_bad_port_from_the_environment_is_named() -> None:
