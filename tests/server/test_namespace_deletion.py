@@ -337,3 +337,28 @@ async def test_deletion_waits_out_the_grace_before_freeing_the_name() -> None:
         assert state == enums_pb2.NAMESPACE_STATE_DELETED
     finally:
         await graceful.stop()
+
+
+async def test_history_refuses_runs_that_do_not_pass_through_the_frontend(server: RunningServer) -> None:
+    """A schedule firing or a child start reach history directly: history checks the state too."""
+    from legato.api.v1 import common_pb2
+    from legato_server.common.errors import FailedPrecondition
+    from legato_server.internal.v1 import history_service_pb2 as hsvc
+
+    admin = await _client(server, "default")
+    await _register(admin, "sealed")
+    namespace_id = (await _describe(admin, "sealed")).namespace_info.id
+    await admin.delete_namespace("sealed")
+    start = ws.StartWorkflowExecutionRequest(
+        namespace="sealed",
+        workflow_id="child",
+        workflow_type=common_pb2.WorkflowType(name="Quick"),
+        task_queue=common_pb2.TaskQueue(name=QUEUE, kind=enums_pb2.TASK_QUEUE_KIND_NORMAL),
+        request_id="r-1",
+    )
+    start.workflow_task_timeout.FromSeconds(10)
+
+    with pytest.raises(FailedPrecondition, match='namespace "sealed" is being deleted'):
+        await server.history.client.StartWorkflowExecution(
+            hsvc.StartWorkflowExecutionRequest(namespace_id=namespace_id, start_request=start)
+        )

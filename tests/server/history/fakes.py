@@ -84,6 +84,7 @@ class Namespace:
     id: str
     name: str
     retention: timedelta = timedelta(days=1)
+    deleted: bool = False
 
 
 class FakeNamespaces:

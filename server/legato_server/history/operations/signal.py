@@ -92,7 +92,7 @@ async def signal_with_start(
     validate_start_options(r)
     if not r.signal_name:
         raise InvalidArgument("signal_name is required")
-    namespace = await engine.namespace_name(request.namespace_id)
+    namespace = await engine.namespace_for_new_run(request.namespace_id)
     shard = engine.shard(request.namespace_id, r.workflow_id)
     for _ in range(5):
         try:

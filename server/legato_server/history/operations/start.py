@@ -117,7 +117,7 @@ async def start_workflow(
     validate_start_options(start)
     if ev.duration_ms(start.workflow_start_delay) < 0:
         raise InvalidArgument("workflow_start_delay must not be negative")
-    namespace = await engine.namespace_name(request.namespace_id)
+    namespace = await engine.namespace_for_new_run(request.namespace_id)
     parent = request.parent_execution_info if request.HasField("parent_execution_info") else None
 
     def make_spec() -> RunSpec:

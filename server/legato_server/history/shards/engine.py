@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, Protocol
 
-from legato_server.common.errors import NotOwner, Unavailable
+from legato_server.common.errors import FailedPrecondition, NotOwner, Unavailable
 from legato_server.common.log_context import workflow_fields
 from legato_server.history.clock import Clock
 from legato_server.history.queues.timer_queue import TimerQueueProcessor
@@ -38,6 +38,9 @@ class NamespaceEntry(Protocol):
     id: str
     name: str
     retention: timedelta
+
+    @property
+    def deleted(self) -> bool: ...
 
 
 class NamespaceRegistry(Protocol):
@@ -166,4 +169,19 @@ class HistoryEngine:
 
     async def namespace_name(self, namespace_id: str) -> str:
         entry = await self.namespaces.get_by_id(namespace_id)
+        return str(entry.name)
+
+    async def namespace_for_new_run(self, namespace_id: str) -> str:
+        """The namespace's name; FailedPrecondition if it is being deleted.
+
+        The frontend refuses starts in such a namespace already; this also stops
+        the ones that do not pass through it (a schedule firing, a child started
+        by a run the deleter has not terminated yet).
+        """
+        entry = await self.namespaces.get_by_id(namespace_id)
+        if entry.deleted:
+            raise FailedPrecondition(
+                f'namespace "{entry.name}" is being deleted; it accepts no new work '
+                "(register it again once the deletion is done)"
+            )
         return str(entry.name)
