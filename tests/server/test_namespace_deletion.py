@@ -15,6 +15,7 @@ stops the server while it is half-way through a namespace.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -362,3 +363,43 @@ async def test_history_refuses_runs_that_do_not_pass_through_the_frontend(server
         await server.history.client.StartWorkflowExecution(
             hsvc.StartWorkflowExecutionRequest(namespace_id=namespace_id, start_request=start)
         )
+
+
+async def test_two_deleters_working_on_one_namespace_at_once_finish_it_without_errors(
+    server: RunningServer,
+) -> None:
+    """As when a shard moves mid-deletion: every step is idempotent, so a second host does no harm."""
+    from legato_server.namespace.deleter import NamespaceDeleter
+
+    admin = await _client(server, "default")
+    await _register(admin, "contested")
+    doomed = await _client(server, "contested")
+    namespace_id = (await _describe(admin, "contested")).namespace_info.id
+    async with Worker(doomed, task_queue=QUEUE, workflows=[Sleeper, Quick]):
+        await _populate(doomed, sleepers=5, quick=5)
+    await wait_until(
+        lambda: _visible_runs_count_is(server.persistence, namespace_id, 10),
+        within=10,
+        what="10 visible runs",
+    )
+    await admin.delete_namespace("contested")
+    assert server.namespace_deleter is not None
+    other_host = NamespaceDeleter(
+        registry=server.namespaces,
+        visibility=server.persistence.visibility,
+        schedules=server.persistence.schedules,
+        task_queues=server.persistence.task_queues,
+        history=server.history.client,
+        clock=server.history.engine.clock,
+        responsible_for=lambda namespace_id: True,
+        grace_s=0,
+    )
+
+    passes = [
+        await asyncio.gather(server.namespace_deleter.run_once(), other_host.run_once()) for _ in range(2)
+    ]
+
+    assert any("contested" in removed for round in passes for removed in round), passes
+    assert await _visible_runs(server.persistence, namespace_id) == []
+    gone = await _rpc_error(_describe(admin, "contested"))
+    assert gone.status == grpc.StatusCode.NOT_FOUND
