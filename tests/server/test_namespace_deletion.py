@@ -403,3 +403,43 @@ async def test_two_deleters_working_on_one_namespace_at_once_finish_it_without_e
     assert await _visible_runs(server.persistence, namespace_id) == []
     gone = await _rpc_error(_describe(admin, "contested"))
     assert gone.status == grpc.StatusCode.NOT_FOUND
+
+
+class _VisibilityDownFor:
+    """The visibility store, failing (as an outage does) for one namespace id while ``down``."""
+
+    def __init__(self, store: object, namespace_id: str) -> None:
+        self._store = store
+        self._namespace_id = namespace_id
+        self.down = True
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    async def list_executions(self, *, namespace_id: str, **kwargs: object) -> object:
+        from legato_server.persistence.interface import TransientError
+
+        if self.down and namespace_id == self._namespace_id:
+            raise TransientError("visibility store unreachable (test)")
+        return await self._store.list_executions(namespace_id=namespace_id, **kwargs)  # type: ignore[attr-defined]
+
+
+async def test_a_store_outage_for_one_namespace_neither_stalls_the_others_nor_loses_it(
+    server: RunningServer,
+) -> None:
+    admin = await _client(server, "default")
+    for name in ("stuck", "flowing"):
+        await _register(admin, name)
+        await admin.delete_namespace(name)
+    stuck_id = (await _describe(admin, "stuck")).namespace_info.id
+    deleter = server.namespace_deleter
+    assert deleter is not None
+    outage = _VisibilityDownFor(deleter._visibility, stuck_id)
+    deleter._visibility = outage  # type: ignore[assignment]
+
+    assert await deleter.run_once() == ["flowing"]
+    assert await deleter.run_once() == []
+    assert (await _describe(admin, "stuck")).namespace_info.state == enums_pb2.NAMESPACE_STATE_DELETED
+
+    outage.down = False
+    assert await deleter.run_once() == ["stuck"]

@@ -128,7 +128,16 @@ class NamespaceDeleter:
         for gone in set(self._empty_since_ms) - {e.id for e in deleted}:
             del self._empty_since_ms[gone]
         for entry in deleted:
-            outcome = await self.delete_contents(entry)
+            try:
+                outcome = await self.delete_contents(entry)
+            except Unavailable as err:  # the store or a history host is down: quiet, retried next pass
+                transient_log.failed("namespace deletion", f"namespace {entry.name!r}: {err}")
+                self._empty_since_ms.pop(entry.id, None)
+                continue
+            except Exception:  # one namespace's trouble must not stall the others
+                log.exception('namespace "%s": deletion pass failed; retried on the next pass', entry.name)
+                self._empty_since_ms.pop(entry.id, None)
+                continue
             if outcome.removed or not outcome.complete:
                 self._empty_since_ms.pop(entry.id, None)
                 if outcome.removed:
