@@ -7,15 +7,13 @@ a child process) so the loop keeps serving the worker meanwhile.
 from __future__ import annotations
 
 import asyncio
-import time
-
-import pytest
 
 from legato import workflow
 from legato.api.v1 import enums_pb2
 from legato.client import Client
 from legato.worker import Worker
 from tests.cli.harness import Cli, CliRun, DevServer, fields, ok, unique
+from tests.waiting import wait_until
 
 HISTORY_DEADLINE = 30.0
 
@@ -45,19 +43,24 @@ async def test_cli_reset_refuses_a_bad_point_then_starts_a_new_run(dev_server: D
     try:
         async with Worker(client, task_queue=task_queue, workflows=[CliResettable]):
             handle = await client.start_workflow(CliResettable.run, id=workflow_id, task_queue=task_queue)
+
+            async def reached(event_type: int) -> bool:
+                return event_type in {e.event_type for e in (await handle.fetch_history()).events}
+
+            # The signal is sent only after the first workflow task completed, so a reset to
+            # that task leaves it out for sure (sent earlier, it could land before the task).
+            await wait_until(
+                lambda: reached(enums_pb2.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
+                within=HISTORY_DEADLINE,
+                what="the first workflow task to complete",
+            )
             await handle.signal(CliResettable.add, "a")
-            deadline = time.monotonic() + HISTORY_DEADLINE
-            wanted = {
-                enums_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
-                enums_pb2.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
-            }
-            while not wanted <= {e.event_type for e in (await handle.fetch_history()).events}:
-                if time.monotonic() > deadline:
-                    pytest.fail("the signal and a completed workflow task never reached the history")
-                await asyncio.sleep(0.05)
+            await wait_until(
+                lambda: reached(enums_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED),
+                within=HISTORY_DEADLINE,
+                what="the signal in the history",
+            )
             old_run = (await handle.describe()).run_id
-            # The first completed workflow task's event id depends on whether the signal
-            # landed before that task started (4 or 5); the allowed list starts with it.
             first_completed = next(
                 e.event_id
                 for e in (await handle.fetch_history()).events
