@@ -410,7 +410,13 @@ def _ensure_schema(
         )
     states = {c["type"]: c["status"] for c in (job.get("status") or {}).get("conditions") or []}
     if states.get("Complete") == "True":
-        version = previous.get("schemaVersion") if previous.get("schemaJob") == job_name else None
+        # The version a previous pass read from this Job's log; not the one carried over from the
+        # Job before it while this one was still migrating (status keeps showing the old version then).
+        seen_complete = (
+            previous.get("schemaJob") == job_name
+            and _condition_reason(previous, SCHEMA_READY) == "SchemaUpToDate"
+        )
+        version = previous.get("schemaVersion") if seen_complete else None
         if version is None:
             version = render.parse_schema_version(_job_log(kube, namespace, job_name)) or "unknown"
         _forget_old_schema_jobs(kube, namespace, name, keep=job_name)

@@ -21,6 +21,8 @@ class FakeKube:
         self.kinds = set(serves)
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
         self.applied: list[dict[str, Any]] = []
+        self.logs: dict[str, str] = {}
+        """Pod name -> its log (``pod_log``)."""
 
     def put(self, obj: dict[str, Any]) -> None:
         """Create an object as someone else (a Secret, cert-manager's Secret, a completed Job)."""
@@ -65,7 +67,7 @@ class FakeKube:
         return []
 
     def pod_log(self, namespace: str, pod: str, *, tail_lines: int) -> str:
-        return ""
+        return "\n".join(self.logs.get(pod, "").splitlines()[-tail_lines:])
 
     def deployment(self, name: str, role: str) -> dict[str, Any]:
         found = self.get("Deployment", "", render.deployment_name(name, role))
@@ -79,6 +81,15 @@ def completed_schema_job(name: str, namespace: str, spec: dict[str, Any]) -> dic
     job = render.schema_job(name, namespace, spec, job_name=job_name)
     job["status"] = {"conditions": [{"type": "Complete", "status": "True"}]}
     return job
+
+
+def complete(kube: FakeKube, job_name: str, *, log: str) -> None:
+    """The Job controller's part: the Job's pod ran, left ``log``, and the Job completed."""
+    job = kube.objects[("Job", job_name)]
+    job["status"] = {"conditions": [{"type": "Complete", "status": "True"}]}
+    pod = f"{job_name}-x1"
+    kube.put({"kind": "Pod", "metadata": {"name": pod, "labels": {"job-name": job_name}}})
+    kube.logs[pod] = log
 
 
 def password_secret(namespace: str) -> dict[str, Any]:
