@@ -63,6 +63,8 @@ class Cluster:
     processes: list[Process] = field(default_factory=list)
     metrics: bool = False
     """Each process serves /metrics on a port of its own (``Process.metrics_url``)."""
+    extra_config: dict[str, object] = field(default_factory=dict)
+    """More top-level keys of every process's YAML config (e.g. ``namespace_deletion``)."""
 
     def store_config(self) -> dict[str, object]:
         if self.kind == "mysql":
@@ -107,6 +109,7 @@ class Cluster:
                         "ttl_seconds": TTL_S,
                     },
                     "shutdown_grace_seconds": 5,
+                    **self.extra_config,
                 }
             )
         )
