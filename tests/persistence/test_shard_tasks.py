@@ -139,20 +139,6 @@ async def test_timer_task_ranges(
     assert [t.visibility_time_ms - T0 for t in found] == expected_offsets
 
 
-async def test_complete_timer_task_deletes_exactly_one_and_tolerates_repeats(
-    persistence: Persistence, shard: ShardInfo
-) -> None:
-    tasks = await _with_timer_tasks(persistence, shard, [(100, 1), (100, 2), (200, 3)])
-    done = tasks[1]
-
-    for _ in range(2):
-        await persistence.executions.complete_timer_task(
-            shard_id=shard.shard_id, visibility_time_ms=done.visibility_time_ms, task_id=done.task_id
-        )
-
-    assert await timer_tasks_of(persistence, shard.shard_id) == [tasks[0], tasks[2]]
-
-
 async def test_complete_timer_tasks_before_deletes_the_range_below_only(
     persistence: Persistence, shard: ShardInfo
 ) -> None:

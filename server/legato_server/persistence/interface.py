@@ -423,10 +423,6 @@ class ExecutionStore(abc.ABC):
         """Timer tasks with min <= visibility_time_ms < max, ascending by (time, task_id)."""
 
     @abc.abstractmethod
-    async def complete_timer_task(self, *, shard_id: int, visibility_time_ms: int, task_id: int) -> None:
-        """Delete one timer task (no error if it is gone)."""
-
-    @abc.abstractmethod
     async def complete_timer_tasks_before(self, *, shard_id: int, exclusive_max_time_ms: int) -> None:
         """Delete every timer task with visibility_time_ms < max (those below the shard's ack level)."""
 

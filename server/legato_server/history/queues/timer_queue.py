@@ -12,8 +12,14 @@ Loading is windowed: ``loaded_until`` is raised *before* each store read, so a
 task committed during the read arrives through ``add_tasks`` (or the read) and
 is deduplicated by id; tasks beyond the window are read when the window moves.
 A fired task is executed (the executor drops it if stale, e.g. the timer was
-canceled or the activity already completed), then deleted from the store. The
-persisted ack level is the earliest time still unfinished.
+canceled or the activity already completed). The persisted ack level is the
+earliest time still unfinished, and every few seconds one range delete removes
+all tasks below it. Fired tasks are not deleted one by one: that was a database
+transaction per timer (two per workflow for the workflow-task timeouts alone),
+the most frequent write after the workflow updates themselves. A task fired
+but not yet below the ack level when its shard moves is fired again by the
+new owner, which its executor drops as stale (or, for a dispatch, matching
+drops as already started), as it would after a crash between fire and delete.
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ import heapq
 import logging
 from collections.abc import Awaitable, Callable
 
-from legato_server.common.errors import Unavailable
 from legato_server.common.metrics import TIMER_LATENESS
 from legato_server.history.queues.queue_common import (
     QueueShard,
@@ -150,14 +155,6 @@ class TimerQueueProcessor:
             )
             if not done:
                 return
-            try:
-                await self._shard.persistence.executions.complete_timer_task(
-                    shard_id=self._shard.shard_id, visibility_time_ms=fire_ms, task_id=task_id
-                )
-            except Unavailable:
-                pass  # the range delete below the ack level removes it once the store is back
-            except Exception:
-                log.exception("shard %d: deleting timer task %d failed", self._shard.shard_id, task_id)
         self._known.pop(task_id, None)
 
     def compute_ack_level(self) -> int:
@@ -172,12 +169,7 @@ class TimerQueueProcessor:
         return max(level, self._ack_level)
 
     async def advance_ack_level(self) -> None:
-        """Persist the ack level (fenced), then delete every timer task below it.
-
-        The per-task delete after firing keeps the table small; this range
-        delete is what makes cleanup complete: a task whose own delete failed
-        is below the ack level once everything before it is done, and goes here.
-        """
+        """Persist the ack level (fenced), then delete every timer task below it (fired or stale)."""
         level = self.compute_ack_level()
         if level > self._ack_level:
             await self._shard.persist_ack_levels(timer_ack_ms=level)

@@ -496,11 +496,3 @@ class CassandraExecutionStore(ExecutionStore):
             (shard_id, ROW_TIMER, exclusive_max_time_ms),
             idempotent=True,
         )
-
-    async def complete_timer_task(self, *, shard_id: int, visibility_time_ms: int, task_id: int) -> None:
-        await self._session.execute(
-            f"complete timer task {task_id} of shard {shard_id}",
-            f"DELETE FROM executions WHERE {ROW_KEY}",
-            (shard_id, ROW_TIMER, "", "", "", visibility_time_ms, task_id),
-            idempotent=True,
-        )

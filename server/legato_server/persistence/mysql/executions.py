@@ -461,12 +461,3 @@ class MySQLExecutionStore(ExecutionStore):
             )
 
         await self._db.write(f"complete timer tasks of shard {shard_id}", body)
-
-    async def complete_timer_task(self, *, shard_id: int, visibility_time_ms: int, task_id: int) -> None:
-        def body(cursor: Cursor) -> None:
-            cursor.execute(
-                "DELETE FROM timer_tasks WHERE shard_id = %s AND visibility_time_ms = %s AND task_id = %s",
-                (shard_id, visibility_time_ms, task_id),
-            )
-
-        await self._db.write(f"complete timer task {task_id} of shard {shard_id}", body)

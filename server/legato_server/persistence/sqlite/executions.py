@@ -401,9 +401,3 @@ class SQLiteExecutionStore(ExecutionStore):
             shard_tasks.delete_timer_tasks_before(
                 connection, shard_id=shard_id, exclusive_max_time_ms=exclusive_max_time_ms
             )
-
-    async def complete_timer_task(self, *, shard_id: int, visibility_time_ms: int, task_id: int) -> None:
-        with self._database.write(f"complete timer task {task_id} of shard {shard_id}") as connection:
-            shard_tasks.delete_timer_task(
-                connection, shard_id=shard_id, visibility_time_ms=visibility_time_ms, task_id=task_id
-            )

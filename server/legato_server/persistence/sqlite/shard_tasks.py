@@ -78,12 +78,3 @@ def delete_timer_tasks_before(
         "DELETE FROM timer_tasks WHERE shard_id = ? AND visibility_time_ms < ?",
         (shard_id, exclusive_max_time_ms),
     )
-
-
-def delete_timer_task(
-    connection: sqlite3.Connection, *, shard_id: int, visibility_time_ms: int, task_id: int
-) -> None:
-    connection.execute(
-        "DELETE FROM timer_tasks WHERE shard_id = ? AND visibility_time_ms = ? AND task_id = ?",
-        (shard_id, visibility_time_ms, task_id),
-    )
