@@ -46,6 +46,7 @@ from typing import Protocol
 from legato.api.v1 import common_pb2
 from legato_server.common.errors import ServiceError, Unavailable
 from legato_server.common.logs import TransientLog
+from legato_server.common.periodic import PeriodicPass
 from legato_server.internal.v1 import history_service_pb2 as hsvc
 from legato_server.namespace.registry import NamespaceEntry, NamespaceRegistry
 from legato_server.persistence.interface import (
@@ -112,14 +113,19 @@ class NamespaceDeleter:
         self._history = history
         self._clock = clock
         self._responsible_for = responsible_for
-        self._poll_interval_s = poll_interval_s
         self._grace_ms = int(grace_s * 1000)
         self._page_size = page_size
         self._executions_per_second = executions_per_second
         self._empty_since_ms: dict[str, int] = {}
         self._next_slot = 0.0
         """When the next run deletion may start (event-loop time; see ``_pace``)."""
-        self._task: asyncio.Task[None] | None = None
+        self._loop = PeriodicPass(
+            name="namespace deletion",
+            run_once=self.run_once,
+            sleep=self._clock.sleep,
+            interval_s=poll_interval_s,
+            log=log,
+        )
 
     async def run_once(self) -> list[str]:
         """One pass over every DELETED namespace this host is responsible for; returns the names removed."""
@@ -237,29 +243,8 @@ class NamespaceDeleter:
             if not token:
                 return
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Unavailable as err:  # the store or history is down: one WARNING, then quiet
-                transient_log.failed("namespace deletion", err)
-            except Exception:
-                log.exception("namespace deletion pass failed; retrying")
-            else:
-                transient_log.succeeded("namespace deletion")
-            await self._clock.sleep(self._poll_interval_s)
-
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="namespace-deleter")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await self._loop.stop()

@@ -15,7 +15,6 @@ so it takes effect within one poll interval.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable
@@ -23,6 +22,7 @@ from typing import Any, Protocol
 
 from legato_server.common.errors import Unavailable
 from legato_server.common.logs import TransientLog
+from legato_server.common.periodic import PeriodicPass
 from legato_server.persistence.interface import (
     ConditionFailedError,
     NotFoundError,
@@ -59,9 +59,14 @@ class SchedulerLoop:
         self._history = history
         self._clock = clock
         self._owned_shards = owned_shards
-        self._poll_interval_s = poll_interval_s
         self._batch_size = batch_size
-        self._task: asyncio.Task[None] | None = None
+        self._loop = PeriodicPass(
+            name="scheduler polls",
+            run_once=self.run_once,
+            sleep=self._clock.sleep,
+            interval_s=poll_interval_s,
+            log=log,
+        )
 
     async def run_once(self) -> int:
         """One poll of every owned shard; returns how many schedules were processed."""
@@ -146,29 +151,8 @@ class SchedulerLoop:
             "schedule %s: could not record %d starts; they run unlisted", record.schedule_id, len(started)
         )
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Unavailable as err:  # the store is down: one WARNING, then quiet until it is back
-                transient_log.failed("scheduler polls", err)
-            except Exception:
-                log.exception("scheduler poll failed; retrying")
-            else:
-                transient_log.succeeded("scheduler polls")
-            await self._clock.sleep(self._poll_interval_s)
-
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="scheduler")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await self._loop.stop()
