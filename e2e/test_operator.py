@@ -10,7 +10,9 @@ the operator only through custom resources, as a user would:
   then ``Ready=True`` from the roles' gRPC health; a LegatoNamespace shows in
   ``legato namespace list``; a worker Deployment and a starter Job run
   workflows through the frontend Service; deleting the cluster removes every
-  child, and a LegatoNamespace of a deleted cluster deletes at once;
+  child, and a LegatoNamespace of a deleted cluster deletes at once; a
+  LegatoNamespace with ``deletionPolicy: Delete`` deleted while the cluster is
+  up is gone from the server (DescribeNamespace NOT_FOUND);
 * a wrong password: ``SchemaReady=False/MigrationFailed`` quoting the Job's
   log, no role pods, the Job kept; fixing the Secret recovers by itself;
 * bad specs and immutable fields are refused by ``kubectl apply`` itself.
@@ -297,6 +299,24 @@ def test_cluster_comes_up_schema_first_runs_workflows_and_is_deleted_whole(
     kube.wait_for_job("list-namespaces", timeout=120)
     listing = kube.logs("job/list-namespaces")
     assert re.search(r"^orders\b", listing, re.MULTILINE) or "orders" in listing, listing
+
+    # deletionPolicy Delete on a healthy cluster: the Legato namespace really goes from the server
+    # (DeleteNamespace, then the history hosts' deleter removes the record: NOT_FOUND).
+    kube.apply([legato_namespace("scratch", deletion_policy="Delete")])
+    wait_condition(
+        kube, "Ready", status="True", reason="Registered", timeout=60, kind="legatonamespace", name="scratch"
+    )
+    kube.run("delete", "legatonamespace", "scratch", "--wait=true", "--timeout=30s")
+    until_gone = (
+        "for attempt in $(seq 90); do "
+        "legato namespace describe scratch 2>&1 | grep -q NOT_FOUND && exit 0; sleep 1; done; "
+        "legato namespace describe scratch; exit 1"
+    )
+    kube.apply(
+        [manifests.app_job(name="scratch-gone", image=legato_image, config_map=None, args=["sh", "-c", until_gone], deadline_s=150)]
+    )  # fmt: skip
+    kube.wait_for_job("scratch-gone", timeout=150)
+    timer.mark("LegatoNamespace (Delete) deleted on the server: NOT_FOUND")
 
     # A worker Deployment and a starter Job run workflows through the frontend Service.
     start_hello_worker(kube, legato_image)
