@@ -289,19 +289,13 @@ class NamespaceRegistry:
         """
         if retention is not None:
             validate_retention(retention)
-        for _ in range(_UPDATE_ATTEMPTS):
-            try:
-                record = await self._store.get_namespace(name=name)
-            except NotFoundError:
-                self._forget_name(name)
-                raise errors.NotFound(f'namespace "{name}" not found') from None
-            current = NamespaceEntry.from_record(record)
+
+        def change(current: NamespaceEntry) -> NamespaceEntry:
             if current.deleted:
                 raise errors.FailedPrecondition(f'namespace "{name}" is being deleted; it cannot be updated')
             merged = dict(current.data)
             merged.update(data or {})
-            merged_attributes = _add_search_attributes(current.search_attributes, add_search_attributes or {})
-            updated = NamespaceEntry(
+            return NamespaceEntry(
                 id=current.id,
                 name=current.name,
                 retention=retention if retention is not None else current.retention,
@@ -309,22 +303,12 @@ class NamespaceRegistry:
                 owner_email=owner_email if owner_email is not None else current.owner_email,
                 data=merged,
                 state=current.state,
-                search_attributes=merged_attributes,
+                search_attributes=_add_search_attributes(
+                    current.search_attributes, add_search_attributes or {}
+                ),
             )
-            new_record = NamespaceRecord(
-                id=record.id,
-                name=record.name,
-                data=updated.to_proto().SerializeToString(),
-                notification_version=record.notification_version + 1,
-            )
-            try:
-                await self._store.update_namespace(
-                    new_record, previous_notification_version=record.notification_version
-                )
-            except ConditionFailedError:
-                continue  # another writer won; re-read and apply our change on top of theirs
-            return self._remember(new_record)
-        raise errors.Unavailable(f'namespace "{name}" is being updated concurrently; retry')
+
+        return await self._change(name, change)
 
     async def mark_deleted(self, *, name: str) -> NamespaceEntry:
         """Move the namespace to NAMESPACE_STATE_DELETED (durably; idempotent); NotFound if missing.
@@ -332,20 +316,36 @@ class NamespaceRegistry:
         From then on the frontend refuses new work in it and the deleter
         (``namespace.deleter``) removes its contents, then the record.
         """
+        return await self._change(
+            name,
+            lambda current: (
+                None
+                if current.deleted
+                else dataclasses.replace(current, state=enums_pb2.NAMESPACE_STATE_DELETED)
+            ),
+        )
+
+    async def _change(
+        self, name: str, change: Callable[[NamespaceEntry], NamespaceEntry | None]
+    ) -> NamespaceEntry:
+        """Read the namespace, apply ``change`` (None: nothing to change) and write it if no one wrote first.
+
+        The write is conditional on the record's notification version; when
+        another writer won, the change is applied again on top of theirs.
+        """
         for _ in range(_UPDATE_ATTEMPTS):
             try:
                 record = await self._store.get_namespace(name=name)
             except NotFoundError:
                 self._forget_name(name)
                 raise errors.NotFound(f'namespace "{name}" not found') from None
-            current = NamespaceEntry.from_record(record)
-            if current.deleted:
+            changed = change(NamespaceEntry.from_record(record))
+            if changed is None:
                 return self._remember(record)
-            deleted = dataclasses.replace(current, state=enums_pb2.NAMESPACE_STATE_DELETED)
             new_record = NamespaceRecord(
                 id=record.id,
                 name=record.name,
-                data=deleted.to_proto().SerializeToString(),
+                data=changed.to_proto().SerializeToString(),
                 notification_version=record.notification_version + 1,
             )
             try:
