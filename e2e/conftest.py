@@ -12,6 +12,9 @@ runs ``pytest e2e``, tears down) or, with a cluster already up,
   ``CI`` set) they fail with the same message instead.
 * ``legato_image`` (session): builds the image (seconds when cached) and
   imports it into the cluster's containerd.
+* ``next_release`` (session): the same for this build's next release
+  (``e2e/next_release.py``: one minor up, one MySQL schema version more),
+  built from a copy of the sources; the upgrade test rolls to it.
 * ``database_host`` (session): the e2e MariaDB on the pod bridge
   (``e2e/infra/db.sh``).
 * ``cassandra_host`` (session): the e2e Cassandra on the pod bridge
@@ -29,6 +32,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +41,7 @@ from pathlib import Path
 import pytest
 
 from e2e.k8s import Kube, wait_until
+from e2e.next_release import NextRelease, write_source
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CLUSTER_SCRIPT = REPO_ROOT / "e2e" / "infra" / "cluster.sh"
@@ -78,9 +84,15 @@ def unavailable(reason: str, *, hint: str = START_HINT) -> None:
     pytest.skip(message)
 
 
-def run_script(*args: str | Path, what: str) -> str:
+def run_script(*args: str | Path, what: str, env: dict[str, str] | None = None) -> str:
     """Run one of the infra scripts; its stderr (the phase logs) is kept for the failure message."""
-    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S)
+    result = subprocess.run(
+        [str(a) for a in args],
+        capture_output=True,
+        text=True,
+        timeout=SCRIPT_TIMEOUT_S,
+        env=None if env is None else {**os.environ, **env},
+    )
     if result.returncode != 0:
         pytest.fail(f"{what} failed (exit {result.returncode}):\n{result.stderr[-3000:]}", pytrace=False)
     return result.stdout
@@ -124,6 +136,21 @@ def legato_image(cluster: Kube) -> str:
     archive = run_script(IMAGE_SCRIPT, what="scripts/image/build.sh").strip().splitlines()[-1]
     run_script(CLUSTER_SCRIPT, "import", archive, what="e2e/infra/cluster.sh import")
     return image_name()
+
+
+@pytest.fixture(scope="session")
+def next_release(cluster: Kube, legato_image: str) -> NextRelease:
+    """This build's next release, its image built (cached by content like ``legato_image``) and imported."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="legato-next-release-") as source:
+        release = write_source(REPO_ROOT, Path(source))
+        archive = run_script(
+            IMAGE_SCRIPT, what="scripts/image/build.sh (next release)", env={"LEGATO_IMAGE_SOURCE": source}
+        )
+    run_script(CLUSTER_SCRIPT, "import", archive.strip().splitlines()[-1], what="e2e/infra/cluster.sh import")
+    print(f"next release {release.image} (MySQL schema {release.schema_version}) ready in "
+          f"{time.monotonic() - started:.1f} s")  # fmt: skip
+    return release
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,9 @@
 # missing: Kubernetes/CoreDNS/pause (once, cached), the Legato image (seconds
 # when only code changed), then cluster up, image import, the e2e MariaDB and
 # Cassandra (e2e/infra/db.sh),
-# `pytest e2e`, and cluster down. Prints each phase's wall time.
+# `pytest e2e`, and cluster down. Prints each phase's wall time. The operator's
+# upgrade test builds and imports a second image in its fixture: this build's
+# next release (e2e/next_release.py), cached by content like the first.
 #
 #   scripts/e2e.sh                  # everything
 #   scripts/e2e.sh -k fifty -x      # extra arguments go to pytest

@@ -2,6 +2,12 @@
 # Build the Legato OCI image without a registry or a container engine.
 #
 #   scripts/image/build.sh            # prints the archive path on stdout
+#   LEGATO_IMAGE_SOURCE=DIR scripts/image/build.sh
+#                                     # the same, built from DIR instead of this
+#                                     # repository (a copy of its wheel sources,
+#                                     # e.g. the e2e upgrade test's next release,
+#                                     # e2e/next_release.py); DIR's files are
+#                                     # listed with find, not git
 #
 # The image ($LEGATO_IMAGE_REPO:<package version>, default
 # legato.local/legato/legato:0.1.0) holds legato-server, the SDK and the
@@ -14,7 +20,7 @@
 #         legato[server,operator].      key: base key + requirement strings
 #   app   the project's wheel, installed into that virtualenv without deps.
 #         key: the contents of pyproject.toml, README.md and the package
-#         folders pyproject.toml names (today sdk/ and server/)
+#         folders pyproject.toml names (today sdk/, server/ and operator/)
 #
 # A code change therefore repacks only the small app layer (seconds); a new
 # dependency rebuilds deps; only a new Debian package list runs debootstrap.
@@ -34,6 +40,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../infra/common.sh"
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PACK="$REPO_ROOT/scripts/image/oci_pack.py"
+# What the app layer (and the image's version) is built from.
+SOURCE_ROOT="$(cd "${LEGATO_IMAGE_SOURCE:-$REPO_ROOT}" && pwd)"
 IMAGE_CACHE="$LEGATO_E2E_CACHE/image"
 LOG_DIR="$LEGATO_E2E_CACHE/logs"
 mkdir -p "$IMAGE_CACHE" "$LOG_DIR"
@@ -77,7 +85,7 @@ debian_mirror() {
 }
 
 project_field() {
-    "$PYTHON" - "$REPO_ROOT/pyproject.toml" "$1" <<'PY'
+    "$PYTHON" - "$SOURCE_ROOT/pyproject.toml" "$1" <<'PY'
 import sys, tomllib
 project = tomllib.load(open(sys.argv[1], "rb"))["project"]
 if sys.argv[2] == "version":
@@ -163,8 +171,11 @@ fix_shebangs() {
 wheel_sources() {
     local folders
     mapfile -t folders < <(project_field sources)
-    (cd "$REPO_ROOT" && git ls-files -co --exclude-standard -- pyproject.toml README.md "${folders[@]}") \
-        | grep -v -e '/__pycache__/' -e '\.egg-info/' | LC_ALL=C sort
+    if [[ "$SOURCE_ROOT" == "$REPO_ROOT" ]]; then
+        (cd "$REPO_ROOT" && git ls-files -co --exclude-standard -- pyproject.toml README.md "${folders[@]}")
+    else
+        (cd "$SOURCE_ROOT" && find pyproject.toml README.md "${folders[@]}" -type f)
+    fi | grep -v -e '/__pycache__/' -e '\.egg-info/' | LC_ALL=C sort
 }
 
 # The app layer's key: every file that goes into the wheel, by content.
@@ -176,7 +187,7 @@ for name in sys.stdin.read().splitlines():
     path = os.path.join(sys.argv[1], name)
     if os.path.isfile(path):
         key.update(name.encode() + b"\0" + hashlib.sha256(open(path, "rb").read()).digest())
-print(key.hexdigest()[:16])' "$REPO_ROOT" "$DEPS_KEY"
+print(key.hexdigest()[:16])' "$SOURCE_ROOT" "$DEPS_KEY"
 }
 
 build_app() {
@@ -189,8 +200,8 @@ build_app() {
     mkdir -p "$dir/src" "$dir/wheel" "$dir/rootfs"
     # Build from a copy: an in-tree build would leave build/ and egg-info behind.
     wheel_sources | while read -r f; do
-        [[ -f "$REPO_ROOT/$f" ]] && printf '%s\0' "$f"
-    done | (cd "$REPO_ROOT" && xargs -0 cp --parents -t "$dir/src")
+        [[ -f "$SOURCE_ROOT/$f" ]] && printf '%s\0' "$f"
+    done | (cd "$SOURCE_ROOT" && xargs -0 cp --parents -t "$dir/src")
     run_logged app "$PYTHON" -m pip wheel --disable-pip-version-check --no-deps --no-build-isolation \
         -w "$dir/wheel" "$dir/src"
     local wheel
