@@ -15,6 +15,11 @@ the operator only through custom resources, as a user would:
   up is gone from the server (DescribeNamespace NOT_FOUND);
 * a wrong password: ``SchemaReady=False/MigrationFailed`` quoting the Job's
   log, no role pods, the Job kept; fixing the Secret recovers by itself;
+* an upgrade from this build's image to its next release's (``next_release``
+  fixture, ``e2e/next_release.py``: one minor up, one MySQL schema version
+  more) with workflows in flight: the new schema Job migrates the database
+  first, the new pods start after it, no workflow is lost; going back is
+  refused and changes nothing;
 * bad specs and immutable fields are refused by ``kubectl apply`` itself.
 
 Timings of each phase are printed (run with ``-s`` to see them).
@@ -39,6 +44,7 @@ import yaml
 from e2e import manifests
 from e2e.conftest import DB_PASSWORD, REPO_ROOT
 from e2e.k8s import Kube, KubectlError, wait_until
+from e2e.next_release import MARKER_TABLE, NextRelease
 
 CRD_DIR = REPO_ROOT / "operator" / "legato_operator" / "crds"
 DEPLOY_DIR = REPO_ROOT / "operator" / "deploy"
@@ -232,6 +238,17 @@ def children(kube: Kube) -> list[str]:
     return out.split()
 
 
+def deployment_states(kube: Kube) -> dict[str, tuple[int, str]]:
+    """Each role Deployment's generation and image: unchanged when a refused change applied nothing."""
+    return {
+        d["metadata"]["name"]: (
+            d["metadata"]["generation"],
+            d["spec"]["template"]["spec"]["containers"][0]["image"],
+        )
+        for d in kube.get("deployments", selector=f"app.kubernetes.io/instance={CLUSTER}")
+    }
+
+
 class Timer:
     def __init__(self) -> None:
         self.start = time.monotonic()
@@ -327,10 +344,7 @@ def test_cluster_comes_up_schema_first_runs_workflows_and_is_deleted_whole(
     assert f"completed {WORKFLOWS}/{WORKFLOWS}" in log, log[-3000:]
 
     # A version that skips a minor is refused: a condition and an Event, nothing applied.
-    deployments_before = {
-        d["metadata"]["name"]: d["metadata"]["generation"]
-        for d in kube.get("deployments", selector=f"app.kubernetes.io/instance={CLUSTER}")
-    }
+    deployments_before = deployment_states(kube)
     kube.run(
         "patch", "legatocluster", CLUSTER, "--type", "merge", "-p", json.dumps({"spec": {"version": "0.3.0"}})
     )
@@ -339,11 +353,7 @@ def test_cluster_comes_up_schema_first_runs_workflows_and_is_deleted_whole(
     assert "SkipsMinorVersions" in kube.run(
         "get", "events", "--field-selector", "involvedObject.kind=LegatoCluster"
     )
-    deployments_after = {
-        d["metadata"]["name"]: d["metadata"]["generation"]
-        for d in kube.get("deployments", selector=f"app.kubernetes.io/instance={CLUSTER}")
-    }
-    assert deployments_after == deployments_before
+    assert deployment_states(kube) == deployments_before
     kube.run(
         "patch",
         "legatocluster",
@@ -531,11 +541,14 @@ def _after_two_timer_rounds_of(kube: Kube) -> None:
 @pytest.mark.timeout(900)
 @pytest.mark.usefixtures("operator_logs_on_failure")
 def test_upgrade_runs_the_schema_job_before_rolling_and_loses_no_workflow(
-    namespace: Kube, legato_image: str, database_host: str, database: str
+    namespace: Kube, legato_image: str, next_release: NextRelease, database_host: str, database: str
 ) -> None:
-    """A database left at the first schema version is migrated version by version before any pod
-    starts; then 0.1.0 -> 0.2.0 with ``image`` pinned to this build (the e2e cluster has no second
-    build): the policy allows one minor, the schema Job of the new version runs first, pods roll after it."""
+    """This build (A) to its next release (B, ``e2e/next_release.py``: one minor up, one MySQL schema
+    version more), with workflows in flight: B's schema Job migrates the database first, B's pods
+    come only after it, nothing is lost. Then a downgrade back to A is refused and changes nothing.
+
+    It starts from a database left at the first schema version, so A's own Job migrates it version
+    by version before any pod starts."""
     kube = namespace
     timer = Timer()
     # The database of an older release: the schema tool stops at the first version.
@@ -547,54 +560,108 @@ def test_upgrade_runs_the_schema_job_before_rolling_and_loses_no_workflow(
         key=lambda v: tuple(int(part) for part in v.split(".")),
     )
     assert newest != "1.0"
+    version_a = legato_image.rsplit(":", 1)[1]
+    assert next_release.version != version_a and next_release.schema_version != newest
     resource = cluster_resource(db_host=database_host, database=database)
     resource["spec"]["image"] = legato_image
-    resource["spec"]["version"] = "0.1.0"
+    resource["spec"]["version"] = version_a
     kube.apply([manifests.db_secret(DB_PASSWORD), resource])
     wait_condition(kube, "Ready", status="True", timeout=300)
     first_job = kube.get("legatocluster", CLUSTER)["status"]["schemaJob"]
     assert kube.get("legatocluster", CLUSTER)["status"]["schemaVersion"] == newest
     assert f"schema version {newest} " in _schema_tool("version", database_host, database)
-    timer.mark(f"0.1.0 Ready, schema migrated 1.0 -> {newest} first")
+    assert not _has_table(database_host, database, MARKER_TABLE)
+    timer.mark(f"{version_a} Ready, schema migrated 1.0 -> {newest} first")
     start_hello_worker(kube, legato_image)
     count = 60
     start_hello_starter(kube, legato_image, count=count, pace=0.5)
-    wait_until(
-        lambda: "started " in kube.logs("job/hello-starter"),
-        timeout=120,
-        what="the starter to start workflows",
-    )
 
-    kube.run(
-        "patch", "legatocluster", CLUSTER, "--type", "merge", "-p", json.dumps({"spec": {"version": "0.2.0"}})
-    )
+    def started() -> int:
+        return len(re.findall(r"^started ", kube.logs("job/hello-starter"), re.MULTILINE))
+
+    wait_until(lambda: started() > 0, timeout=120, what="the starter to start workflows")
+
+    upgrade = {"version": next_release.version, "image": next_release.image}
+    kube.run("patch", "legatocluster", CLUSTER, "--type", "merge", "-p", json.dumps({"spec": upgrade}))
+    assert started() < count, "every workflow had started before the upgrade began"
+    timer.mark(f"patched to {next_release.version} ({next_release.image}) after {started()} starts")
     wait_until(
-        lambda: (kube.get("legatocluster", CLUSTER)["status"] or {}).get("runningVersion") == "0.2.0",
+        lambda: (
+            (kube.get("legatocluster", CLUSTER)["status"] or {}).get("runningVersion") == next_release.version
+        ),
         timeout=300,
-        what="runningVersion 0.2.0",
+        what=f"runningVersion {next_release.version}",
         describe=lambda: describe_status(kube),
         interval=1.0,
     )
-    timer.mark("rolled to 0.2.0")
+    timer.mark(f"rolled to {next_release.version}")
     ready = wait_condition(kube, "Ready", status="True", timeout=120)
     assert ready["observedGeneration"] == 2
     status = kube.get("legatocluster", CLUSTER)["status"]
     assert status["schemaJob"] != first_job
+    # B's schema Job ran B's image and brought the database to B's new version.
     (job,) = kube.get("jobs", selector="app.kubernetes.io/component=schema")
     assert job["metadata"]["name"] == status["schemaJob"]
-    assert job["metadata"]["labels"]["app.kubernetes.io/version"] == "0.2.0"
+    assert job["metadata"]["labels"]["app.kubernetes.io/version"] == next_release.version
+    assert job["spec"]["template"]["spec"]["containers"][0]["image"] == next_release.image
+    assert status["schemaVersion"] == next_release.schema_version
+    assert f"schema version {next_release.schema_version} " in _schema_tool(
+        "version", database_host, database
+    )
+    assert _has_table(database_host, database, MARKER_TABLE)
+    completed = job["status"]["completionTime"]
     for role in ("frontend", "history", "matching"):
         pods = kube.ready_pods(f"app.kubernetes.io/instance={CLUSTER},app.kubernetes.io/component={role}")
-        assert pods and all(p["metadata"]["labels"]["app.kubernetes.io/version"] == "0.2.0" for p in pods), (
-            role
-        )
-        # Pods of the new version were created only after its schema Job completed.
-        assert all(p["metadata"]["creationTimestamp"] >= job["status"]["completionTime"] for p in pods), role
+        assert pods, role
+        for pod in pods:
+            assert pod["metadata"]["labels"]["app.kubernetes.io/version"] == next_release.version, role
+            assert pod["spec"]["containers"][0]["image"] == next_release.image, role
+            # Pods of the new version were created only after its schema Job completed.
+            assert pod["metadata"]["creationTimestamp"] >= completed, role
 
     kube.wait_for_job("hello-starter", timeout=420)
     timer.mark(f"{count} workflows across the roll completed")
     log = kube.logs("job/hello-starter")
     assert f"completed {count}/{count}" in log, log[-3000:]
+
+    # Back to A is a downgrade below what the database now holds: refused with a condition and an
+    # Event, and nothing is applied (no Job, no roll, the schema as it is).
+    deployments = deployment_states(kube)
+    downgrade = {"version": version_a, "image": legato_image}
+    kube.run("patch", "legatocluster", CLUSTER, "--type", "merge", "-p", json.dumps({"spec": downgrade}))
+    refused = wait_condition(kube, "Degraded", status="True", reason="Downgrade", timeout=60)
+    assert f"refusing {next_release.version} -> {version_a}" in refused["message"], refused
+    assert condition(kube, "legatocluster", CLUSTER, "Progressing")["reason"] == "ChangeRefused"
+    wait_until(
+        lambda: (
+            "Downgrade" in kube.run("get", "events", "--field-selector", "involvedObject.kind=LegatoCluster")
+        ),
+        timeout=30,
+        what="a Downgrade Event",
+    )
+    assert deployment_states(kube) == deployments
+    assert [
+        j["metadata"]["name"] for j in kube.get("jobs", selector="app.kubernetes.io/component=schema")
+    ] == [status["schemaJob"]]
+    assert kube.get("legatocluster", CLUSTER)["status"]["runningVersion"] == next_release.version
+    assert f"schema version {next_release.schema_version} " in _schema_tool(
+        "version", database_host, database
+    )
+    kube.run("patch", "legatocluster", CLUSTER, "--type", "merge", "-p", json.dumps({"spec": upgrade}))
+    wait_condition(kube, "Degraded", status="False", timeout=60)
+    wait_condition(kube, "Ready", status="True", timeout=60)
+    timer.mark(f"downgrade to {version_a} refused, nothing changed, then withdrawn")
+
+
+def _has_table(host: str, database: str, table: str) -> bool:
+    """Whether the e2e MariaDB's ``database`` has ``table`` (asked with the mariadb client)."""
+    done = subprocess.run(
+        ["mariadb", "--no-defaults", "-h", host, "-u", "legato", f"-p{DB_PASSWORD}", "-N", "-e",
+         f"SHOW TABLES LIKE '{table}'", database],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split() == [table]
 
 
 @pytest.mark.timeout(900)

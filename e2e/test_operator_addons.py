@@ -16,7 +16,8 @@ with ``cryptography``. Real prometheus-operator and cert-manager were not run.
 * metrics and logs: a ServiceMonitor asked for while its CRD is missing is a
   condition and an Event (``ServiceMonitorCRDMissing``) while the pods still
   carry scrape annotations; once the CRD exists the operator creates the
-  ServiceMonitor, which selects exactly the roles' headless Services; the
+  ServiceMonitor, which selects exactly the roles' headless Services, and the
+  pod templates lose the scrape annotations (one scrape per pod); the
   pods serve ``/metrics`` on the configured port; ``logging.format: json``
   makes every line of a role pod's log a JSON object; ``metrics.enabled:
   false`` rolls the pods without port or annotations and removes the
@@ -25,7 +26,9 @@ with ``cryptography``. Real prometheus-operator and cert-manager were not run.
   apply; without the CRD, ``CertManagerCRDMissing``; with it, a Certificate
   for the frontend Service's names, ``WaitingForCertManager`` until the
   Secret exists, then the frontend serves TLS with that certificate (a gRPC
-  health check from this machine that trusts only the test issuer's CA).
+  health check from this machine that trusts only the test issuer's CA); the
+  operator makes the cluster an owner of that Secret, so deleting the
+  cluster deletes it.
 """
 
 from __future__ import annotations
@@ -227,6 +230,12 @@ def test_metrics_service_monitor_and_json_logs(
         assert {"name": "metrics", "port": METRICS_PORT} in [
             {k: p[k] for k in ("name", "port")} for p in service["spec"]["ports"]
         ]
+    # The ServiceMonitor scrapes the pods now, so their templates drop the scrape annotations
+    # (a Prometheus reading both would scrape each pod twice) and keep the metrics port.
+    for role in ("frontend", "history", "matching"):
+        template = kube.get("deployment", f"{CLUSTER}-{role}")["spec"]["template"]
+        assert not any(k.startswith("prometheus.io/") for k in template["metadata"]["annotations"]), role
+        assert "metrics" in [port["name"] for port in template["spec"]["containers"][0]["ports"]], role
 
     # Metrics off: the pods roll without port or annotations, the ServiceMonitor goes.
     off = {"metrics": {"enabled": False, "serviceMonitor": {"enabled": False}}}
@@ -340,13 +349,15 @@ def _issue(ca: tuple[Any, Any, bytes], dns_names: list[str]) -> Issued:
     )
 
 
-def _tls_secret(name: str, issued: Issued, ca_pem: bytes) -> dict[str, Any]:
+def _tls_secret(
+    name: str, issued: Issued, ca_pem: bytes, *, annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
     data = {"tls.crt": issued.cert, "tls.key": issued.key, "ca.crt": ca_pem}
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "type": "kubernetes.io/tls",
-        "metadata": {"name": name},
+        "metadata": {"name": name, "annotations": dict(annotations or {})},
         "data": {key: base64.b64encode(value).decode() for key, value in data.items()},
     }
 
@@ -413,9 +424,18 @@ def test_frontend_tls_from_a_cert_manager_issuer(
     assert "waiting for cert-manager" in waiting["message"], waiting
     timer.mark("Certificate created; waiting for cert-manager")
 
-    # The test plays cert-manager: the Secret the Certificate names, for its DNS names.
+    # The test plays cert-manager: the Secret the Certificate names, for its DNS names, with the
+    # annotation cert-manager puts on what it issues, the Certificate's Secret labels, and no owner.
+    secret_name = certificate["spec"]["secretName"]
     issued = _issue(issuer_ca, dns_names)
-    kube.apply([_tls_secret(certificate["spec"]["secretName"], issued, issuer_ca[2])])
+    issued_secret = _tls_secret(
+        secret_name,
+        issued,
+        issuer_ca[2],
+        annotations={"cert-manager.io/certificate-name": certificate["metadata"]["name"]},
+    )
+    issued_secret["metadata"]["labels"] = certificate["spec"]["secretTemplate"]["labels"]
+    kube.apply([issued_secret])
     wait_condition(kube, "FrontendCertificateReady", status="True", reason="CertificateIssued", timeout=60)
     wait_condition(kube, "Ready", status="True", reason="AllRolesServing", timeout=300)
     timer.mark("Ready=True with the issued frontend certificate")
@@ -444,3 +464,24 @@ def test_frontend_tls_from_a_cert_manager_issuer(
     )
     assert health.check(address, timeout=3, tls=wrong).startswith("UNREACHABLE")
     timer.mark("frontend Service serves TLS with the issued certificate")
+
+    # cert-manager's Secret is the cluster's (an owner, not the controller): it goes with the cluster.
+    def secret_owners() -> list[dict[str, Any]]:
+        return list((kube.get("secret", secret_name) or {}).get("metadata", {}).get("ownerReferences") or [])
+
+    wait_until(
+        lambda: [ref["uid"] for ref in secret_owners()] == [owner],
+        timeout=30,
+        what=f"Secret {secret_name} to be owned by the LegatoCluster",
+        describe=lambda: str(secret_owners()),
+    )
+    assert not secret_owners()[0].get("controller")
+    assert certificate["spec"]["secretTemplate"]["labels"]["app.kubernetes.io/instance"] == CLUSTER
+    kube.run("delete", "legatocluster", CLUSTER, "--wait=true", "--timeout=60s")
+    wait_until(
+        lambda: kube.get("secret", secret_name) is None and kube.get("certificate", secret_name) is None,
+        timeout=90,
+        what=f"Secret {secret_name} and its Certificate to be deleted with the LegatoCluster",
+    )
+    assert kube.get("secret", "internode-tls") is not None, "the user's own Secret is not the operator's"
+    timer.mark("LegatoCluster deleted: the issued Secret went with it")
