@@ -1,4 +1,4 @@
-"""DeleteNamespace in cluster mode: roles in separate processes over one MariaDB.
+"""DeleteNamespace in cluster mode: roles in separate processes over one MariaDB or Cassandra.
 
 One frontend, two history hosts and one matching host. A namespace's runs
 spread over the shards of both history hosts, so the deleter (on the host
@@ -30,7 +30,7 @@ from legato.exceptions import RPCError
 from legato.schedules import schedule_action
 from legato.worker import Worker
 from legato_server.history.routing import shard_for
-from legato_server.persistence.config import PersistenceConfig
+from legato_server.persistence.config import CassandraConfig, PersistenceConfig
 from legato_server.persistence.factory import create_persistence
 from legato_server.persistence.interface import NotFoundError, VisibilityFilter
 from tests import infra
@@ -58,10 +58,10 @@ class Brief:
         return "done"
 
 
-@pytest.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
+@pytest.fixture(params=["mysql", "cassandra"])
+async def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Cluster]:
     made = Cluster(
-        kind="mysql",
+        kind=request.param,
         workdir=tmp_path,
         extra_config={"namespace_deletion": {"interval_seconds": 1, "grace_seconds": 3}},
     )
@@ -139,9 +139,7 @@ async def test_a_deleted_namespace_is_emptied_across_history_hosts_and_its_name_
         except AssertionError as err:
             pytest.fail(f"{err}\n{cluster.logs()}")
 
-        persistence = await create_persistence(
-            PersistenceConfig(kind="mysql", mysql=infra.mysql_config(cluster.database))
-        )
+        persistence = await create_persistence(_store_config(cluster))
         try:
             records, _ = await persistence.visibility.list_executions(
                 namespace_id=tenant_id, filter=VisibilityFilter(), page_size=100
@@ -169,6 +167,17 @@ async def test_a_deleted_namespace_is_emptied_across_history_hosts_and_its_name_
             assert await handle.result() == "done"
         still = await bystander.get_workflow_handle("survivor").describe()
         assert still.status == enums_pb2.WORKFLOW_EXECUTION_STATUS_RUNNING
+
+
+def _store_config(cluster: Cluster) -> PersistenceConfig:
+    if cluster.kind == "mysql":
+        return PersistenceConfig(kind="mysql", mysql=infra.mysql_config(cluster.database))
+    return PersistenceConfig(
+        kind="cassandra",
+        cassandra=CassandraConfig(
+            hosts=[infra.CASSANDRA_HOST], port=infra.CASSANDRA_PORT, keyspace=cluster.database
+        ),
+    )
 
 
 async def _has_timer(handle) -> bool:  # type: ignore[no-untyped-def]
