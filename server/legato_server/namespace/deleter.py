@@ -39,9 +39,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from legato.api.v1 import common_pb2
 from legato_server.common.errors import ServiceError, Unavailable
@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 transient_log = TransientLog(log)
 
 TERMINATE_REASON = "namespace deleted"
+T = TypeVar("T")
 
 
 class HistoryForDeleter(Protocol):
@@ -174,18 +175,11 @@ class NamespaceDeleter:
         return outcome
 
     async def _delete_schedules(self, entry: NamespaceEntry, outcome: DeletionPass) -> None:
-        token = b""
-        while True:
-            records, token = await self._schedules.list_schedules(
-                namespace_id=entry.id, page_size=self._page_size, page_token=token
+        async for record in self._every_page(self._schedules.list_schedules, entry):
+            await self._schedules.delete_schedule(
+                shard_id=record.shard_id, namespace_id=record.namespace_id, schedule_id=record.schedule_id
             )
-            for record in records:
-                await self._schedules.delete_schedule(
-                    shard_id=record.shard_id, namespace_id=record.namespace_id, schedule_id=record.schedule_id
-                )
-                outcome.schedules += 1
-            if not token:
-                return
+            outcome.schedules += 1
 
     async def _delete_executions(self, entry: NamespaceEntry, outcome: DeletionPass) -> None:
         # Always the first page: what was deleted is gone from it, so it moves forward by itself.
@@ -230,16 +224,23 @@ class NamespaceDeleter:
             await asyncio.sleep(slot - now)
 
     async def _delete_task_queues(self, entry: NamespaceEntry, outcome: DeletionPass) -> None:
+        async for record in self._every_page(self._task_queues.list_task_queues, entry):
+            await self._task_queues.delete_task_queue(
+                namespace_id=record.namespace_id, name=record.name, task_type=record.task_type
+            )
+            outcome.task_queues += 1
+
+    async def _every_page(
+        self, list_page: Callable[..., Awaitable[tuple[list[T], bytes]]], entry: NamespaceEntry
+    ) -> AsyncIterator[T]:
+        """Every record a paged store listing of the namespace returns, page after page."""
         token = b""
         while True:
-            records, token = await self._task_queues.list_task_queues(
+            records, token = await list_page(
                 namespace_id=entry.id, page_size=self._page_size, page_token=token
             )
             for record in records:
-                await self._task_queues.delete_task_queue(
-                    namespace_id=record.namespace_id, name=record.name, task_type=record.task_type
-                )
-                outcome.task_queues += 1
+                yield record
             if not token:
                 return
 
