@@ -39,22 +39,19 @@ async def delete_workflow(
     shard = engine.shard(namespace_id, workflow_id)
     key = (namespace_id, workflow_id, run_id)
     try:
-        running = await shard.read(key, lambda ms: ms.is_running)
+        await terminate_run(
+            engine,
+            namespace_id=namespace_id,
+            workflow_id=workflow_id,
+            run_id=run_id,
+            reason=request.reason,
+            identity=NAMESPACE_DELETER_IDENTITY,
+            details=None,
+        )
+    except FailedPrecondition:
+        pass  # already closed
     except NotFound:
-        running = False  # the execution is gone; its visibility row may not be
-    if running:
-        try:
-            await terminate_run(
-                engine,
-                namespace_id=namespace_id,
-                workflow_id=workflow_id,
-                run_id=run_id,
-                reason=request.reason,
-                identity=NAMESPACE_DELETER_IDENTITY,
-                details=None,
-            )
-        except FailedPrecondition:
-            pass  # it closed on its own meanwhile
+        pass  # the execution is gone; its visibility row may not be
     await delete_closed_run(shard, key)
     return hsvc.DeleteWorkflowExecutionResponse()
 
