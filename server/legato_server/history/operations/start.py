@@ -170,7 +170,10 @@ async def create_run(
         shard = engine.shard(spec.namespace_id, spec.workflow_id)
         ms = build_new_run(spec, now_ms=engine.clock.now_ms())
         # Captured before the write: once committed, the cached state may move on.
-        eager_task = started_task(ms, partial_history=False) if spec.eager_start else None
+        eager_task = None
+        if spec.eager_start:
+            eager_task = started_task(ms, partial_history=False)
+            eager_task.history = list(ms.new_events)  # a new run: these are all of its events
         try:
             await shard.create(ms, mode=mode, previous_run_id=previous_run_id)
             return CreatedRun(ms.run_id, True, eager_task)

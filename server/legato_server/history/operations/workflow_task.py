@@ -63,6 +63,9 @@ class StartedTask:
     """The task's own events when it is a transient retry (not in the store)."""
     trace_context: dict[str, str] | None = None
     """The run's trace context (tracing on), for the task token."""
+    history: list[history_pb2.HistoryEvent] | None = None
+    """The run's whole history up to the task when the caller holds it (a run it just created), so
+    the response is built without reading back what was just written."""
 
 
 def started_task(ms: MutableState, *, partial_history: bool) -> StartedTask:
@@ -92,9 +95,12 @@ async def poll_response(shard: Shard, task: StartedTask) -> ws.PollWorkflowTaskQ
     # A transient task's events are not in the store: read up to them (never
     # past: a batch there would be a leftover of a write that did not commit).
     end = task.transient_events[0].event_id if task.transient_events else task.started_event_id + 1
-    events = await read_run_events(
-        shard, (task.namespace_id, task.execution.workflow_id, task.execution.run_id), first, end
-    )
+    if task.history is not None:
+        events = [event for event in task.history if first <= event.event_id < end]
+    else:
+        events = await read_run_events(
+            shard, (task.namespace_id, task.execution.workflow_id, task.execution.run_id), first, end
+        )
     events.extend(task.transient_events)
     token = tokens_pb2.TaskToken(
         namespace_id=task.namespace_id,
