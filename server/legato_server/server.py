@@ -60,7 +60,6 @@ from legato_server.common import tracing
 from legato_server.common.deadline import call_deadline, set_call_timeout
 from legato_server.common.errors import NotOwner
 from legato_server.common.instrument import instrument_handler
-from legato_server.common.logs import TransientLog
 from legato_server.common.metrics import MetricsConfig, MetricsEndpoint, register_state, serve_metrics
 from legato_server.common.routing import PeerClients
 from legato_server.common.rpc import servicer_for
@@ -104,7 +103,6 @@ from legato_server.scheduler.operations import Schedules
 from legato_server.time_skipping import TimeSkipper
 
 log = logging.getLogger(__name__)
-readiness_log = TransientLog(log, repeat_after_s=300)
 
 ROLES = ("frontend", "history", "matching")
 WORKFLOW_SERVICE = workflow_service_pb2.DESCRIPTOR.services_by_name["WorkflowService"]
@@ -518,7 +516,9 @@ class _Readiness:
     history: every shard the ring gives this host is acquired. frontend: some
     history and some matching host is alive. matching: this host is in the
     matching ring. The overall status ("") is SERVING when every local role is.
-    A role that is not ready logs why (once, then rate-limited).
+    A role that is not ready logs why, again whenever the reason changes (a
+    frontend first missing both roles, then only matching), and one line
+    when it is ready again.
     """
 
     def __init__(self, services: Iterable[str], membership: MembershipMonitor, controller: Any) -> None:
@@ -526,6 +526,8 @@ class _Readiness:
         self._membership = membership
         self._controller = controller
         self._published: dict[str, bool] = {}
+        self._logged: dict[str, str] = {}
+        """Role -> the reason last logged for its not being ready."""
 
     def problems(self) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -554,10 +556,12 @@ class _Readiness:
                 )
                 await servicer.set(name, status)
         for role, problem in problems.items():
-            readiness_log.failed(f"{role} readiness", problem)
+            if self._logged.get(role) != problem:
+                self._logged[role] = problem
+                log.warning("%s is not ready: %s", role, problem)
         for role in self._services:
-            if role not in problems:
-                readiness_log.succeeded(f"{role} readiness")
+            if role not in problems and self._logged.pop(role, None) is not None:
+                log.info("%s is ready", role)
 
     async def track(self, servicer: Any) -> None:
         while True:
