@@ -301,11 +301,25 @@ def test_the_test_pod_asks_the_frontend_service_the_operator_names(tmp_path: Pat
     assert "legato_operator import health" in container["args"][-1]
 
 
-def test_the_test_pod_checks_over_tls_when_the_frontend_has_tls(tmp_path: Path) -> None:
-    spec = {**CLUSTER["spec"], "frontend": {"tls": {"secretName": "orders-tls"}}}
+@pytest.mark.parametrize(
+    "tls",
+    [{"secretName": "orders-tls"}, {"issuerRef": {"name": "ca", "kind": "ClusterIssuer"}}],
+    ids=["own-secret", "cert-manager"],
+)
+def test_the_test_pod_checks_over_tls_with_the_secret_the_frontend_mounts(
+    tmp_path: Path, tls: dict[str, Any]
+) -> None:
+    # With issuerRef there is no secretName in values: the Pod must name the
+    # Secret cert-manager writes, as the operator does, or the API refuses it.
+    sys.path.insert(0, str(ROOT / "operator"))
+    from legato_operator import render as operator_render
+
+    spec = {**CLUSTER["spec"], "frontend": {"tls": tls}}
     spec["internodeTLS"] = {"secretName": "orders-internode", "serverName": "internode.orders"}
     pod = one(render(tmp_path, {"cluster": {**CLUSTER, "spec": spec}}), "Pod")
-    assert pod["spec"]["volumes"] == [{"name": "frontend-tls", "secret": {"secretName": "orders-tls"}}]
+    secret = operator_render.frontend_tls_secret("orders", spec)
+    assert secret in ("orders-tls", "orders-frontend-tls")
+    assert pod["spec"]["volumes"] == [{"name": "frontend-tls", "secret": {"secretName": secret}}]
     env = {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"]}
     assert env["CA_FILE"] == "/tls/ca.crt"
 
