@@ -476,7 +476,10 @@ async def _assemble(
         metrics_stops.append(endpoint.stop)
         log.info("metrics on %s", endpoint.url)
     cleanup.extend(metrics_stops)
-    readiness = _Readiness(config.services, membership, controller)
+    advertised = None
+    if {"history", "matching"} & set(config.services):
+        advertised = _AddressCheck(membership.rpc_address, peers.channel)
+    readiness = _Readiness(config.services, membership, controller, advertised=advertised)
     await readiness.publish(health_servicer)
     health_task = asyncio.create_task(readiness.track(health_servicer), name="health")
     log.info("legato server %s listening on %s with %s", host_id, address, ", ".join(config.services))
@@ -515,36 +518,58 @@ class _Readiness:
 
     history: every shard the ring gives this host is acquired. frontend: some
     history and some matching host is alive. matching: this host is in the
-    matching ring. The overall status ("") is SERVING when every local role is.
+    matching ring. history and matching also need their advertised address to
+    reach this process, since that is where peers call them: a wrong
+    ``advertise_address`` (another pod's IP, a port nobody listens on) would
+    otherwise put a host in the ring that every call to it then fails on. The
+    overall status ("") is SERVING when every local role is.
+
     A role that is not ready logs why, again whenever the reason changes (a
     frontend first missing both roles, then only matching), and one line
     when it is ready again.
     """
 
-    def __init__(self, services: Iterable[str], membership: MembershipMonitor, controller: Any) -> None:
+    def __init__(
+        self,
+        services: Iterable[str],
+        membership: MembershipMonitor,
+        controller: Any,
+        *,
+        advertised: _AddressCheck | None = None,
+    ) -> None:
         self._services = tuple(services)
         self._membership = membership
         self._controller = controller
+        self._advertised = advertised
         self._published: dict[str, bool] = {}
         self._logged: dict[str, str] = {}
         """Role -> the reason last logged for its not being ready."""
 
     def problems(self) -> dict[str, str]:
-        found: dict[str, str] = {}
+        found: dict[str, list[str]] = {}
         if "history" in self._services and not (self._controller is not None and self._controller.ready):
-            found["history"] = "history shards are not all acquired yet"
+            found.setdefault("history", []).append("history shards are not all acquired yet")
         if (
             "matching" in self._services
             and self._membership.host_id not in self._membership.ring("matching").hosts
         ):
-            found["matching"] = "this host is not in the matching ring yet"
+            found.setdefault("matching", []).append("this host is not in the matching ring yet")
         if "frontend" in self._services:
             missing = [role for role in ("history", "matching") if not self._membership.ring(role).hosts]
             if missing:
-                found["frontend"] = f"no live {' or '.join(missing)} host in the membership ring"
-        return found
+                found.setdefault("frontend", []).append(
+                    f"no live {' or '.join(missing)} host in the membership ring"
+                )
+        unreachable = None if self._advertised is None else self._advertised.problem
+        if unreachable is not None:
+            for role in ("history", "matching"):
+                if role in self._services:
+                    found.setdefault(role, []).append(unreachable)
+        return {role: "; ".join(reasons) for role, reasons in found.items()}
 
     async def publish(self, servicer: Any) -> None:
+        if self._advertised is not None:
+            await self._advertised.check()
         problems = self.problems()
         for name, ready in _health_states(self._services, problems).items():
             if self._published.get(name) != ready:
@@ -567,6 +592,49 @@ class _Readiness:
         while True:
             await asyncio.sleep(0.5)
             await self.publish(servicer)
+
+
+class _AddressCheck:
+    """Whether this process answers at the address it advertises to its peers.
+
+    A gRPC health call to that address over the peer channel (internode TLS
+    included), every ``interval_s`` (every ``retry_s`` while it fails). Any
+    answer counts, even an error status: the question is only whether a peer
+    dialling the address reaches a server.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        channel: Callable[[str], grpc.aio.Channel],
+        *,
+        interval_s: float = 10.0,
+        retry_s: float = 2.0,
+    ) -> None:
+        self._address = address
+        self._channel = channel
+        self._interval_s = interval_s
+        self._retry_s = retry_s
+        self._next_check = 0.0
+        self.problem: str | None = None
+
+    async def check(self) -> None:
+        if time.monotonic() < self._next_check:
+            return
+        try:
+            stub = health_pb2_grpc.HealthStub(self._channel(self._address))
+            await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2.0)
+            self.problem = None
+        except grpc.aio.AioRpcError as error:
+            if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                self.problem = (
+                    f"its advertised address {self._address} does not reach it "
+                    f"({error.code().name}: {error.details()}); peers call it there, so set "
+                    "advertise_address (LEGATO_ADVERTISE_ADDRESS) to an address they can reach"
+                )
+            else:
+                self.problem = None
+        self._next_check = time.monotonic() + (self._interval_s if self.problem is None else self._retry_s)
 
 
 def _health_states(services: Iterable[str], problems: dict[str, str]) -> dict[str, bool]:

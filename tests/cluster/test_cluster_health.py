@@ -5,6 +5,9 @@ matching hosts), so it must not report SERVING: Kubernetes would send users to
 it. This starts the roles one at a time as real processes over MariaDB and
 checks the frontend's gRPC health and its log at each step, then kills the
 only matching host and checks the frontend notices within the heartbeat TTL.
+
+A history host that advertises an address peers cannot reach it at (a wrong
+``advertise_address``) is the other misconfiguration: it must not be SERVING.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from legato.testing import find_free_port
 from tests.cluster.harness import TTL_S, Cluster, Process
 from tests.store_servers import create_schema
 
@@ -50,12 +54,14 @@ def _status(process: Process, service: str = "") -> int | None:
 
 
 def _wait_for(process: Process, wanted: int, *, within_s: float, log_says: str | None = None) -> None:
+    """Until the process's overall health (and a frontend's WorkflowService) is ``wanted``."""
+    services = ("", WORKFLOW_SERVICE) if process.role == "frontend" else ("",)
     deadline = time.monotonic() + within_s
     while True:
         assert process.alive, process.log.read_text()[-3000:]
-        statuses = (_status(process), _status(process, WORKFLOW_SERVICE))
+        statuses = tuple(_status(process, service) for service in services)
         said = log_says is None or log_says in process.log.read_text()
-        if statuses == (wanted, wanted) and said:
+        if statuses == (wanted,) * len(services) and said:
             return
         assert time.monotonic() < deadline, (
             f"{process.role} health {statuses}, wanted {wanted}"
@@ -91,3 +97,21 @@ async def test_a_frontend_without_history_or_matching_hosts_is_not_serving_and_s
     await asyncio.to_thread(cluster.kill, matching)
     await asyncio.to_thread(_wait_for, frontend, NOT_SERVING, within_s=TTL_S + 15)
     assert "no live matching host" in frontend.log.read_text()[log_before:], frontend.log.read_text()[-3000:]
+
+
+async def test_a_history_host_whose_advertised_address_does_not_reach_it_is_not_serving(
+    cluster: Cluster,
+) -> None:
+    # Peers would dial this address for every call to the host's shards; nothing listens there.
+    nowhere = f"127.0.0.1:{find_free_port()}"
+    cluster.extra_config["advertise_address"] = nowhere
+    history = await asyncio.to_thread(cluster.add, "history", wait=False)
+    await asyncio.to_thread(
+        _wait_for,
+        history,
+        NOT_SERVING,
+        within_s=60,
+        log_says=f"its advertised address {nowhere} does not reach it",
+    )
+    await asyncio.sleep(3)  # shards acquired or not, it stays NOT_SERVING
+    assert _status(history) == NOT_SERVING

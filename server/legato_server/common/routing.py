@@ -65,11 +65,15 @@ class PeerClients:
         key = (address, service.full_name)
         found = self._clients.get(key)
         if found is None:
-            channel = self._channels.get(address)
-            if channel is None:
-                channel = self._channels[address] = self._open_channel(address)
-            found = self._clients[key] = GrpcClient(stub_class(channel), service)
+            found = self._clients[key] = GrpcClient(stub_class(self.channel(address)), service)
         return found
+
+    def channel(self, address: str) -> grpc.aio.Channel:
+        """The channel to ``address`` (opened on first use, shared by its clients)."""
+        channel = self._channels.get(address)
+        if channel is None:
+            channel = self._channels[address] = self._open_channel(address)
+        return channel
 
     async def retain(self, addresses: set[str]) -> None:
         """Close the channels of peers no longer listed (pods come and go with new addresses)."""
