@@ -1,10 +1,13 @@
-"""The ``helm test`` Pod's script, as the chart renders it, run against a real TLS frontend.
+"""The ``helm test`` Pod's script, as the chart renders it, run against a real TLS gRPC port.
 
 The e2e run checks the Pod on Kubernetes over plain gRPC; here its TLS branch
-runs against an in-process Legato server whose public API has TLS, with the
-CA file laid out as the frontend Secret's mount gives it (``/tls/ca.crt``).
-The script is taken from ``helm template`` output, so these tests follow the
-chart, not a copy of it.
+runs against a gRPC server bound the way the frontend binds its public port
+(``legato_server.common.tls.bind_port`` with a ``ServerTLSConfig``) and serving
+the standard health service, with the CA file laid out as the frontend
+Secret's mount gives it (``/tls/ca.crt``). Only the script is under test, so
+the port answers SERVING from the start, whatever a whole server's readiness
+rules are. The script is taken from ``helm template`` output, so these tests
+follow the chart, not a copy of it.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ import pytest
 
 pytest.importorskip("cryptography")
 
-from legato_server.common.tls import ServerTLSConfig  # noqa: E402
-from legato_server.server import RunningServer, start_server  # noqa: E402
+import grpc  # noqa: E402
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc  # noqa: E402
+
+from legato_server.common.tls import ServerTLSConfig, bind_port  # noqa: E402
 from tests.certificates import PublicPKI, public_pki  # noqa: E402
 from tests.chart.helm import ROOT, one, render  # noqa: E402
 from tests.chart.test_render import CLUSTER  # noqa: E402
-from tests.server.conftest import server_config_for_tests  # noqa: E402
 
 SCRIPT_DEADLINE_S = 60.0
 """A bound on the script's run; it stops on its own long before (DEADLINE_S, 5 s calls)."""
@@ -53,14 +57,19 @@ def pki(tmp_path: Path) -> PublicPKI:
 
 
 @pytest.fixture
-async def tls_frontend(pki: PublicPKI) -> AsyncIterator[RunningServer]:
-    server = await start_server(
-        server_config_for_tests(tls=ServerTLSConfig(cert_file=pki.server_cert, key_file=pki.server_key))
-    )
+async def tls_frontend(pki: PublicPKI) -> AsyncIterator[str]:
+    """``127.0.0.1:<port>``: TLS with the frontend certificate, health SERVING."""
+    server = grpc.aio.server()
+    servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    await servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    tls = ServerTLSConfig(cert_file=pki.server_cert, key_file=pki.server_key)
+    port = bind_port(server, "127.0.0.1:0", tls=tls, internode_tls=None)
+    await server.start()
     try:
-        yield server
+        yield f"127.0.0.1:{port}"
     finally:
-        await server.stop()
+        await server.stop(grace=None)
 
 
 async def run_pod_script(pod: HealthPod, **env: str) -> tuple[int, str]:
@@ -84,19 +93,19 @@ def secret_mount(directory: Path, files: dict[str, Path]) -> Path:
 
 
 async def test_the_pod_trusts_the_secrets_ca_and_sees_serving(
-    tmp_path: Path, pki: PublicPKI, tls_frontend: RunningServer
+    tmp_path: Path, pki: PublicPKI, tls_frontend: str
 ) -> None:
     pod = rendered_test_pod(tmp_path)
     mount = secret_mount(tmp_path / "tls", {"ca.crt": pki.server_ca, "tls.crt": pki.server_cert})
     code, output = await run_pod_script(
-        pod, FRONTEND=tls_frontend.address, CA_FILE=str(mount / Path(pod.env["CA_FILE"]).name)
+        pod, FRONTEND=tls_frontend, CA_FILE=str(mount / Path(pod.env["CA_FILE"]).name)
     )
     assert code == 0, output
-    assert f"{tls_frontend.address}: SERVING" in output
+    assert f"{tls_frontend}: SERVING" in output
 
 
 async def test_a_secret_without_ca_crt_means_the_default_roots(
-    tmp_path: Path, pki: PublicPKI, tls_frontend: RunningServer
+    tmp_path: Path, pki: PublicPKI, tls_frontend: str
 ) -> None:
     # A Secret holding only tls.crt and tls.key (a publicly issued certificate):
     # the Pod checks against the default roots instead of failing on a missing
@@ -105,9 +114,9 @@ async def test_a_secret_without_ca_crt_means_the_default_roots(
     pod = rendered_test_pod(tmp_path)
     mount = secret_mount(tmp_path / "tls", {"tls.crt": pki.server_cert, "tls.key": pki.server_key})
     code, output = await run_pod_script(
-        pod, FRONTEND=tls_frontend.address, CA_FILE=str(mount / "ca.crt"), DEADLINE_S="0"
+        pod, FRONTEND=tls_frontend, CA_FILE=str(mount / "ca.crt"), DEADLINE_S="0"
     )
     assert code != 0
     assert "Traceback" not in output, output
-    assert f"{tls_frontend.address}: UNREACHABLE" in output, output
+    assert f"{tls_frontend}: UNREACHABLE" in output, output
     assert "did not answer SERVING within 0 s" in output, output
