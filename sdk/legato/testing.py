@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Any
 
 import grpc
 import grpc.aio
@@ -45,6 +45,7 @@ import grpc.aio
 from legato.api.v1 import test_service_pb2, test_service_pb2_grpc
 from legato.client import Client
 from legato.converter import DataConverter, default_converter
+from legato.exceptions import RPCError
 from legato.interceptor import Interceptor
 
 __all__ = ["ServerStartError", "WorkflowEnvironment", "find_free_port", "start_local_environment"]
@@ -117,21 +118,29 @@ class WorkflowEnvironment:
             return
         request = test_service_pb2.SkipTimeRequest()
         request.duration.FromTimedelta(timedelta(seconds=seconds))
-        await self._test_service().SkipTime(request, timeout=max(60.0, seconds / 3600))
+        await self._call_test_service("SkipTime", request, deadline_s=max(60.0, seconds / 3600))
 
     async def get_current_time(self) -> datetime:
         """The server's current time (ahead of the wall clock by whatever was skipped)."""
         if not self._time_skipping:
             return datetime.now(UTC)
-        response = await self._test_service().GetCurrentTime(
-            test_service_pb2.GetCurrentTimeRequest(), timeout=10
+        response = await self._call_test_service(
+            "GetCurrentTime", test_service_pb2.GetCurrentTimeRequest(), deadline_s=10
         )
         return response.time.ToDatetime(tzinfo=UTC)
 
-    def _test_service(self) -> test_service_pb2_grpc.TestServiceStub:
+    async def _call_test_service(self, rpc: str, request: Any, *, deadline_s: float) -> Any:
+        """Call the TestService; a refusal is an ``RPCError``, as from every other call of the SDK."""
         if self._test_channel is None:
             self._test_channel = grpc.aio.insecure_channel(self.address)
-        return test_service_pb2_grpc.TestServiceStub(self._test_channel)
+        method = getattr(test_service_pb2_grpc.TestServiceStub(self._test_channel), rpc)
+        try:
+            return await method(request, timeout=deadline_s)
+        except grpc.aio.AioRpcError as err:
+            details = err.details() or ""
+            raise RPCError(
+                f"{rpc}: {details or err.code().name}", status=err.code(), details=details
+            ) from None
 
     @staticmethod
     def start_time_skipping(

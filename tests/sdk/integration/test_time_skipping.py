@@ -8,12 +8,14 @@ import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import grpc
 import pytest
 import pytest_asyncio
 
 from legato import activity, workflow
 from legato.client import Client
 from legato.common import WorkflowExecutionStatus
+from legato.exceptions import RPCError
 from legato.testing import ServerStartError, WorkflowEnvironment, start_local_environment
 from legato.worker import Worker
 
@@ -172,9 +174,13 @@ async def test_time_skips_while_a_caller_waits_for_an_update_result(
 
 
 async def test_skip_time_needs_a_positive_duration(skipping_env: WorkflowEnvironment) -> None:
-    import grpc
-
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await skipping_env.sleep(0)
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "duration must be positive" in (caught.value.details() or "")
+    before = await skipping_env.get_current_time()
+    for duration in (0, timedelta(hours=-1)):
+        # The SDK's typed error, as from any other call, not a bare gRPC one.
+        with pytest.raises(RPCError) as caught:
+            await skipping_env.sleep(duration)
+        assert caught.value.status == grpc.StatusCode.INVALID_ARGUMENT
+        assert "duration must be positive" in caught.value.details
+        assert str(caught.value).startswith("SkipTime: ")
+    # Refused, so the clock did not move.
+    assert await skipping_env.get_current_time() - before < timedelta(minutes=1)
