@@ -155,6 +155,10 @@ def render_description(response: ws.DescribeWorkflowExecutionResponse) -> str:
         (f"Memo {key}", value_text(decode_payload(payload)))
         for key, payload in sorted(info.memo.fields.items())
     )
+    fields.extend(
+        (f"Search attribute {name}", value_text(decode_payload(payload)))
+        for name, payload in sorted(info.search_attributes.indexed_fields.items())
+    )
     sections = [render_fields(fields)]
     if response.pending_activities:
         activity_rows = [

@@ -258,6 +258,16 @@ def _add_start_options(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=JSON",
         help="memo entry; repeat for more",
     )
+    parser.add_argument(
+        "--search-attribute",
+        dest="search_attributes",
+        type=key_json_arg,
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="a search attribute registered in the namespace, its value as JSON "
+        "(e.g. Amount=12.5); repeat for more",
+    )
 
 
 def _start(args: argparse.Namespace, context: Context) -> common_pb2.WorkflowExecution:
@@ -278,6 +288,8 @@ def _start(args: argparse.Namespace, context: Context) -> common_pb2.WorkflowExe
         cron_schedule=args.cron,
         memo=common_pb2.Memo(fields={key: _converter.to_payload(value) for key, value in args.memo}),
     )
+    for name, value in args.search_attributes:
+        request.search_attributes.indexed_fields[name].CopyFrom(_converter.to_payload(value))
     for field, value in (
         ("workflow_execution_timeout", args.execution_timeout),
         ("workflow_run_timeout", args.run_timeout),
