@@ -102,12 +102,17 @@ async def run_batch(
     rps: float = DEFAULT_RPS,
     concurrency: int = DEFAULT_CONCURRENCY,
     on_progress: Callable[[BatchProgress], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> BatchProgress:
-    """Apply ``apply`` to each target at most ``rps`` a second; ``status_of`` maps an error to its gRPC code."""
+    """Apply ``apply`` to each target at most ``rps`` a second; ``status_of`` maps an error to its gRPC code.
+
+    ``clock`` and ``sleep`` pace the calls; tests pass a fake clock so the pace is checked without waiting.
+    """
     check_rate(rps=rps, concurrency=concurrency)
     progress = BatchProgress(total=len(targets))
     slots = asyncio.Semaphore(concurrency)
-    start = time.monotonic()
+    start = clock()
 
     async def one(target: BatchTarget) -> None:
         try:
@@ -128,9 +133,9 @@ async def run_batch(
 
     async with asyncio.TaskGroup() as group:
         for index, target in enumerate(targets):
-            wait = start + index / rps - time.monotonic()
+            wait = start + index / rps - clock()
             if wait > 0:
-                await asyncio.sleep(wait)  # pacing the calls, not waiting for a condition
+                await sleep(wait)  # pacing the calls, not waiting for a condition
             await slots.acquire()
             group.create_task(one(target))
     if on_progress is not None and not targets:
