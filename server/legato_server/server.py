@@ -477,7 +477,10 @@ async def _assemble(
         log.info("metrics on %s", endpoint.url)
     cleanup.extend(metrics_stops)
     advertised = None
-    if {"history", "matching"} & set(config.services):
+    # Public TLS without internode TLS is allowed only with every role in this
+    # process (nothing dials it as a peer), and a plaintext peer channel could
+    # not talk to its port anyway.
+    if {"history", "matching"} & set(config.services) and (config.tls is None or config.internode_tls):
         advertised = _AddressCheck(membership.rpc_address, peers.channel)
     readiness = _Readiness(config.services, membership, controller, advertised=advertised)
     await readiness.publish(health_servicer)

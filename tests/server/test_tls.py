@@ -94,6 +94,18 @@ async def test_a_client_trusting_the_server_ca_connects(tls_server: RunningServe
         await client.close()
 
 
+async def test_a_single_process_with_public_tls_and_no_internode_tls_is_serving(
+    tls_server: RunningServer, pki: PublicPKI
+) -> None:
+    # Its history and matching roles are only called in-process: their advertised
+    # address check must not dial the TLS port in plaintext and call that unreachable.
+    await asyncio.sleep(1)  # a few readiness passes
+    credentials = grpc.ssl_channel_credentials(root_certificates=pki.server_ca.read_bytes())
+    async with grpc.aio.secure_channel(tls_server.address, credentials) as channel:
+        response = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    assert response.status == health_pb2.HealthCheckResponse.SERVING
+
+
 async def test_a_client_trusting_another_ca_gets_a_tls_error_at_once(
     tls_server: RunningServer, tmp_path: Path
 ) -> None:
