@@ -1,4 +1,4 @@
-"""Schedules through the SDK against a real dev server: create, describe, pause, trigger, list, delete, bad specs.
+"""Schedules through the SDK against a real dev server: every handle call (create to delete), and bad specs.
 
 Real time here (the server's own clock); the fake-clock tests of every
 overlap policy and catch-up are in tests/server/history/test_schedules.py.
@@ -6,6 +6,8 @@ Waits are on conditions with deadlines.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import grpc
 import pytest
@@ -105,4 +107,53 @@ async def test_malformed_requests_are_refused_before_anything_is_written(
         await handle.update(schedule_pb2.Schedule(spec=good, action=action), conflict_token=stale)
     assert conflict.value.status == grpc.StatusCode.FAILED_PRECONDITION
     assert "describe it again" in str(conflict.value)
+    await handle.delete()
+
+
+async def test_backfill_unpause_and_update_through_the_handle(
+    client: Client, task_queue: str, workflow_id: str
+) -> None:
+    action = await schedule_action(client, ScheduledJob, "backfilled", id=workflow_id, task_queue=task_queue)
+    daily = schedule_pb2.ScheduleSpec(cron_string=["0 6 * * *"])
+    handle = await client.create_schedule(
+        workflow_id,
+        schedule_pb2.Schedule(
+            spec=daily, action=action, state=schedule_pb2.ScheduleState(paused=True, notes="created paused")
+        ),
+    )
+    async with Worker(client, task_queue=task_queue, workflows=[ScheduledJob]):
+        await handle.backfill(
+            (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 3, 23, tzinfo=UTC)),
+            overlap=schedule_pb2.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL,
+        )
+
+        async def three_actions() -> bool:
+            return (await handle.describe()).info.action_count >= 3
+
+        await wait_until(three_actions, within=30, what="the three backfilled starts")
+        described = await handle.describe()
+        started = sorted(a.start_workflow_result.workflow_id for a in described.info.recent_actions)
+        assert started == [f"{workflow_id}-2026-01-0{day}T06:00:00Z" for day in (1, 2, 3)]
+        assert described.schedule.state.paused  # a backfill runs while paused
+        assert await client.get_workflow_handle(started[0]).result() == "done backfilled"
+
+    await handle.unpause(note="back")
+    unpaused = await handle.describe()
+    assert (unpaused.schedule.state.paused, unpaused.schedule.state.notes) == (False, "back")
+    assert unpaused.info.future_action_times
+
+    hourly = schedule_pb2.Schedule()
+    hourly.CopyFrom(unpaused.schedule)
+    hourly.spec.CopyFrom(
+        schedule_pb2.ScheduleSpec(
+            interval=[schedule_pb2.IntervalSpec(interval=duration_pb2.Duration(seconds=3600))]
+        )
+    )
+    hourly.state.paused, hourly.state.notes = True, "hourly now"
+    await handle.update(hourly, conflict_token=unpaused.conflict_token)
+    updated = await handle.describe()
+    assert [i.interval.seconds for i in updated.schedule.spec.interval] == [3600]
+    assert not updated.schedule.spec.cron_string
+    assert (updated.schedule.state.paused, updated.schedule.state.notes) == (True, "hourly now")
+    assert updated.info.action_count == 3  # the update keeps the schedule's record of what it did
     await handle.delete()
