@@ -202,7 +202,7 @@ start() {
         mapfile -t flags < <(jvm_flags)
         log "starting Cassandra $VERSION (log: $LOGFILE)"
         : >"$LOGFILE"
-        setsid nohup java "${flags[@]}" -cp "$RUN_DIR/conf:$DIST/lib/*" \
+        detach java "${flags[@]}" -cp "$RUN_DIR/conf:$DIST/lib/*" \
             org.apache.cassandra.service.CassandraDaemon >>"$LOGFILE" 2>&1 </dev/null &
         echo $! >"$PIDFILE"
     fi

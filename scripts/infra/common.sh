@@ -38,6 +38,22 @@ wait_until() {
     done
 }
 
+# detach CMD...: become CMD in a session of its own, holding none of the file
+# descriptors above 2 that the caller had open. Run it in the background with
+# the daemon's redirections: `detach CMD ARGS >LOG 2>&1 </dev/null &`; $! is
+# then the daemon's pid. Without this a daemon keeps whatever its starter held,
+# such as a lock taken with `flock LOCK scripts/...` or the shared build lock,
+# for as long as it runs, and everyone waiting on that lock waits with it.
+detach() {
+    local fd
+    for fd in $(ls "/proc/$BASHPID/fd"); do
+        if (( fd > 2 )); then
+            eval "exec $fd>&-"
+        fi
+    done
+    exec setsid nohup "$@"
+}
+
 # stop_pidfile PIDFILE NAME [GRACE_S]: TERM the process, KILL it after the grace period.
 stop_pidfile() {
     local pidfile=$1 name=$2 grace=${3:-30}

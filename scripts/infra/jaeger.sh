@@ -196,9 +196,7 @@ start() {
     command -v curl >/dev/null 2>&1 || die "missing tool 'curl': apt-get install curl"
     write_config
     local t0=$SECONDS
-    # 9>&-: after a cold build, fd 9 holds the shared build lock; a daemon that
-    # inherited it would keep e2e/infra/build.sh waiting for as long as it runs.
-    setsid "$JAEGER_BIN" --config "$CONFIG" >"$LOGFILE" 2>&1 </dev/null 9>&- &
+    detach "$JAEGER_BIN" --config "$CONFIG" >"$LOGFILE" 2>&1 </dev/null &
     echo $! >"$PIDFILE"
     WAIT_PIDFILE="$PIDFILE" wait_until "$START_TIMEOUT" "jaeger health on :$HEALTH_PORT" healthy \
         || { tail -n 30 "$LOGFILE" >&2; die "jaeger did not start; see $LOGFILE"; }

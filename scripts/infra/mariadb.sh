@@ -125,7 +125,7 @@ start() {
         log "starting $server (log: $LOGFILE)"
         # mariadbd writes its own pid file; we keep the launcher's pid, which is
         # the server's (no wrapper).
-        setsid nohup "$server" --no-defaults \
+        detach "$server" --no-defaults \
             --user="$(run_as)" \
             --datadir="$DATADIR" --socket="$SOCKET" --pid-file="$RUN_DIR/mariadbd.server.pid" \
             --bind-address="$BIND" --port="$PORT" --skip-name-resolve \
