@@ -481,7 +481,7 @@ async def _assemble(
     # process (nothing dials it as a peer), and a plaintext peer channel could
     # not talk to its port anyway.
     if {"history", "matching"} & set(config.services) and (config.tls is None or config.internode_tls):
-        advertised = _AddressCheck(membership.rpc_address, peers.channel)
+        advertised = AddressCheck(membership.rpc_address, peers.channel)
     readiness = _Readiness(config.services, membership, controller, advertised=advertised)
     await readiness.publish(health_servicer)
     health_task = asyncio.create_task(readiness.track(health_servicer), name="health")
@@ -538,7 +538,7 @@ class _Readiness:
         membership: MembershipMonitor,
         controller: Any,
         *,
-        advertised: _AddressCheck | None = None,
+        advertised: AddressCheck | None = None,
     ) -> None:
         self._services = tuple(services)
         self._membership = membership
@@ -597,13 +597,15 @@ class _Readiness:
             await self.publish(servicer)
 
 
-class _AddressCheck:
+class AddressCheck:
     """Whether this process answers at the address it advertises to its peers.
 
     A gRPC health call to that address over the peer channel (internode TLS
     included), every ``interval_s`` (every ``retry_s`` while it fails). Any
     answer counts, even an error status: the question is only whether a peer
-    dialling the address reaches a server.
+    dialling the address reaches a server. A refused connection is a problem at
+    once; a call that times out only after ``timeouts_tolerated`` in a row, since
+    a busy event loop (this process serves its own check) can be slow to answer.
     """
 
     def __init__(
@@ -613,11 +615,14 @@ class _AddressCheck:
         *,
         interval_s: float = 10.0,
         retry_s: float = 2.0,
+        timeouts_tolerated: int = 2,
     ) -> None:
         self._address = address
         self._channel = channel
         self._interval_s = interval_s
         self._retry_s = retry_s
+        self._timeouts_tolerated = timeouts_tolerated
+        self._timeouts = 0
         self._next_check = 0.0
         self.problem: str | None = None
 
@@ -627,17 +632,20 @@ class _AddressCheck:
         try:
             stub = health_pb2_grpc.HealthStub(self._channel(self._address))
             await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2.0)
-            self.problem = None
+            self.problem, self._timeouts = None, 0
         except grpc.aio.AioRpcError as error:
-            if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            timed_out = error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+            self._timeouts = self._timeouts + 1 if timed_out else 0
+            if error.code() == grpc.StatusCode.UNAVAILABLE or self._timeouts > self._timeouts_tolerated:
                 self.problem = (
                     f"its advertised address {self._address} does not reach it "
                     f"({error.code().name}: {error.details()}); peers call it there, so set "
                     "advertise_address (LEGATO_ADVERTISE_ADDRESS) to an address they can reach"
                 )
-            else:
+            elif not timed_out:
                 self.problem = None
-        self._next_check = time.monotonic() + (self._interval_s if self.problem is None else self._retry_s)
+        failing = self.problem is not None or self._timeouts > 0
+        self._next_check = time.monotonic() + (self._retry_s if failing else self._interval_s)
 
 
 def _health_states(services: Iterable[str], problems: dict[str, str]) -> dict[str, bool]:
