@@ -123,13 +123,17 @@ async def get_history(
     )
     last_returned = token.last_returned_event_id if token is not None else 0
 
-    def snapshot(ms: MutableState) -> tuple[int, int]:
-        return ms.next_event_id, ms.info.close_event_id
+    def snapshot(ms: MutableState) -> tuple[int, int, list[history_pb2.HistoryEvent] | None]:
+        close_event_id = ms.info.close_event_id
+        held = (
+            ms.events_between(close_event_id, close_event_id + 1) if close_only and close_event_id else None
+        )
+        return ms.next_event_id, close_event_id, held
 
     with shard.notifier.subscribe(key) as woken:
         deadline = asyncio.get_running_loop().time() + timeout_s
         while True:
-            next_event_id, close_event_id = await shard.read(key, snapshot)
+            next_event_id, close_event_id, close_held = await shard.read(key, snapshot)
             ready = close_event_id > 0 if close_only else next_event_id - 1 > last_returned
             if ready or not r.wait_new_event:
                 break
@@ -152,7 +156,7 @@ async def get_history(
     if close_only:
         if not close_event_id:
             return ws.GetWorkflowExecutionHistoryResponse(history=history_pb2.History())
-        close_events = await read_run_events(shard, key, close_event_id, close_event_id + 1)
+        close_events = close_held or await read_run_events(shard, key, close_event_id, close_event_id + 1)
         return ws.GetWorkflowExecutionHistoryResponse(history=history_pb2.History(events=close_events))
 
     bound = token.next_event_id if token is not None and token.next_event_id else next_event_id

@@ -172,8 +172,7 @@ async def create_run(
         # Captured before the write: once committed, the cached state may move on.
         eager_task = None
         if spec.eager_start:
-            eager_task = started_task(ms, partial_history=False)
-            eager_task.history = list(ms.new_events)  # a new run: these are all of its events
+            eager_task = started_task(ms, partial_history=False)  # a new run: it holds all its events
         try:
             await shard.create(ms, mode=mode, previous_run_id=previous_run_id)
             return CreatedRun(ms.run_id, True, eager_task)

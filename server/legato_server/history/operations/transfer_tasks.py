@@ -141,18 +141,26 @@ async def _upsert_visibility(shard: Shard, task: hs.TransferTaskInfo) -> None:
 async def _close_execution(engine: HistoryEngine, shard: Shard, task: hs.TransferTaskInfo) -> None:
     def closing(
         ms: MutableState,
-    ) -> tuple[VisibilityRecord, int, hs.ExecutionInfo, list[hs.ChildExecutionInfo]]:
+    ) -> tuple[
+        VisibilityRecord,
+        int,
+        hs.ExecutionInfo,
+        list[hs.ChildExecutionInfo],
+        list[history_pb2.HistoryEvent] | None,
+    ]:
         info = hs.ExecutionInfo()
         info.CopyFrom(ms.info)
         pending = [
             hs.ChildExecutionInfo.FromString(c.SerializeToString()) for c in ms.state.children.values()
         ]
-        return visibility_record(ms), ms.info.close_event_id, info, pending
+        close_event_id = ms.info.close_event_id
+        held = ms.events_between(close_event_id, close_event_id + 1) if info.parent_namespace_id else None
+        return visibility_record(ms), close_event_id, info, pending, held
 
-    record, close_event_id, info, pending_children = await shard.read(_key(task), closing)
+    record, close_event_id, info, pending_children, held = await shard.read(_key(task), closing)
     await shard.persistence.visibility.upsert_execution(record)
     if info.parent_namespace_id and info.status != STATUS.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
-        events = await read_run_events(shard, _key(task), close_event_id, close_event_id + 1)
+        events = held or await read_run_events(shard, _key(task), close_event_id, close_event_id + 1)
         if events:
             await _notify_parent(engine, task, info, events[0])
     for child in pending_children:

@@ -64,13 +64,14 @@ class StartedTask:
     trace_context: dict[str, str] | None = None
     """The run's trace context (tracing on), for the task token."""
     history: list[history_pb2.HistoryEvent] | None = None
-    """The run's whole history up to the task when the caller holds it (a run it just created), so
-    the response is built without reading back what was just written."""
+    """The events the response carries when the run held them in memory (``events_between``), so
+    the response is built without reading back what this process just wrote; None: read the store."""
 
 
 def started_task(ms: MutableState, *, partial_history: bool) -> StartedTask:
+    """The started task as its poll response needs it, with its history when the run holds it in memory."""
     wt = ms.wt
-    return StartedTask(
+    task = StartedTask(
         namespace_id=ms.namespace_id,
         namespace=ms.info.namespace,
         execution=ms.execution(),
@@ -86,15 +87,23 @@ def started_task(ms: MutableState, *, partial_history: bool) -> StartedTask:
         transient_events=ms.transient_workflow_task_events() if ms.workflow_task_transient else [],
         trace_context=dict(ms.info.trace_context) if ms.info.trace_context else None,
     )
+    task.history = ms.events_between(*_history_range(task))
+    return task
 
 
-async def poll_response(shard: Shard, task: StartedTask) -> ws.PollWorkflowTaskQueueResponse:
+def _history_range(task: StartedTask) -> tuple[int, int]:
+    """The ids ``first <= id < end`` of the stored events the task's response carries."""
     first = (
         task.previous_started_event_id + 1 if task.partial_history and task.previous_started_event_id else 1
     )
     # A transient task's events are not in the store: read up to them (never
     # past: a batch there would be a leftover of a write that did not commit).
     end = task.transient_events[0].event_id if task.transient_events else task.started_event_id + 1
+    return first, end
+
+
+async def poll_response(shard: Shard, task: StartedTask) -> ws.PollWorkflowTaskQueueResponse:
+    first, end = _history_range(task)
     if task.history is not None:
         events = [event for event in task.history if first <= event.event_id < end]
     else:

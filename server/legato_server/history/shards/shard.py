@@ -465,6 +465,7 @@ class Shard:
     def _after_commit(self, ms: MutableState, write: p.WorkflowMutation) -> None:
         ms.db_version = write.snapshot.db_version
         record_commit(ms)
+        ms.remember_committed_events()
         ms.clear_pending()
         if self.transfer_processor is not None and write.transfer_tasks:
             self.transfer_processor.add_tasks(write.transfer_tasks)

@@ -38,6 +38,10 @@ DEFAULT_WORKFLOW_TASK_TIMEOUT_S = 10.0
 # at once twice, then with a backoff doubling from 1s up to a minute, so a broken
 # worker does not spin the shard and grow the history as fast as it can fail.
 IMMEDIATE_WORKFLOW_TASK_ATTEMPTS = 2
+# How many committed events a cached run keeps for the next workflow task and
+# the close-event read (``recent_events``); past it, the oldest go first and
+# readers fall back to the store.
+MAX_RECENT_EVENTS = 128
 MAX_WORKFLOW_TASK_RETRY_DELAY_MS = 60_000
 
 
@@ -66,6 +70,11 @@ class MutableState:
     dirty: bool = False
     # A run created in the same transaction (continue-as-new, retry, cron).
     new_run: MutableState | None = None
+    # Committed events, consecutive ids, newest last: the ones after the last
+    # completed workflow task's start (what a sticky task's history and the close
+    # event read need), so those reads do not go back to the store for what this
+    # process just wrote. Not persisted: a run loaded from the store starts empty.
+    recent_events: list[history_pb2.HistoryEvent] = field(default_factory=list)
 
     # ------------------------------------------------------------ identity
 
@@ -113,6 +122,44 @@ class MutableState:
     @property
     def has_changes(self) -> bool:
         return self.dirty or bool(self.new_events or self.transfer_tasks or self.timer_tasks)
+
+    def remember_committed_events(self) -> None:
+        """After a commit: keep ``new_events`` in ``recent_events``, without what no task needs again."""
+        recent = self.recent_events
+        if self.new_events:
+            if recent and recent[-1].event_id + 1 != self.new_events[0].event_id:
+                recent.clear()
+            recent.extend(self.new_events)
+        floor = self.info.last_completed_workflow_task_started_event_id
+        drop = 0
+        while drop < len(recent) and recent[drop].event_id <= floor:
+            drop += 1
+        drop = max(drop, len(recent) - MAX_RECENT_EVENTS)
+        if drop:
+            del recent[:drop]
+
+    def events_between(self, first_event_id: int, end_event_id: int) -> list[history_pb2.HistoryEvent] | None:
+        """Events ``first_event_id <= id < end_event_id`` from memory, or None when some are not held.
+
+        Held are the recent committed events and this update's own (which the
+        caller uses only once they are committed).
+        """
+        if first_event_id >= end_event_id:
+            return []
+        held = self.recent_events
+        if self.new_events:
+            if held and held[-1].event_id + 1 == self.new_events[0].event_id:
+                held = held + self.new_events
+            else:
+                held = self.new_events
+        if not held:
+            return None
+        base = held[0].event_id
+        if base > first_event_id or held[-1].event_id < end_event_id - 1:
+            return None
+        if held[-1].event_id - base + 1 != len(held):
+            return None  # not consecutive: never expected, but then the store answers
+        return held[first_event_id - base : end_event_id - base]
 
     def clear_pending(self) -> None:
         self.new_events = []
