@@ -236,8 +236,12 @@ class TaskBacklog:
                 # Woken by this host's writes; the timeout also catches rows that
                 # another host wrote while both believed they owned the queue
                 # (a ring in transition), which no local event announces.
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a
+                # cancellation that lands as the write wakes it, and stop() then
+                # waits for this loop forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._written.wait(), _IDLE_REREAD_S)
+                    async with asyncio.timeout(_IDLE_REREAD_S):
+                        await self._written.wait()
                 continue
             for row in rows:
                 read_level = row.task_id
