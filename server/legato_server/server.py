@@ -753,7 +753,7 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
           sqlite: {path: /var/lib/legato/legato.db}
           mysql: {host: db, port: 3306, user: legato, password: ..., database: legato}
           cassandra: {hosts: [c1, c2], keyspace: legato}
-        matching: {poll_timeout_seconds: 60, sticky_poller_recency_seconds: 10}
+        matching: {poll_timeout_seconds: 60, sticky_poller_recency_seconds: 10, sync_match_wait_seconds: 0.2}
         shutdown_grace_seconds: 5
         membership: {heartbeat_seconds: 5, refresh_seconds: 1, ttl_seconds: 20}
         namespace_deletion: {interval_seconds: 5, grace_seconds: 15, runs_per_second: 200}
@@ -802,11 +802,18 @@ def server_config_from_mapping(data: dict[str, Any]) -> ServerConfig:
         "poll_timeout_seconds": "poll_timeout",
         "sticky_poller_recency_seconds": "sticky_poller_recency",
         "default_query_timeout_seconds": "default_query_timeout",
+        "sync_match_wait_seconds": "sync_match_wait",
     }
     _reject_unknown(matching_data, set(matching_keys), "matching.")
     matching = MatchingConfig()
     for key, value in matching_data.items():
-        setattr(matching, matching_keys[key], timedelta(seconds=float(value)))
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"matching.{key} must be a number of seconds, got {value!r}") from None
+        if seconds < 0:
+            raise ValueError(f"matching.{key} must not be negative, got {value!r}")
+        setattr(matching, matching_keys[key], timedelta(seconds=seconds))
     services = data.get("services", list(ROLES))
     if isinstance(services, str):
         services = [s.strip() for s in services.split(",") if s.strip()]

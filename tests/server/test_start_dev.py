@@ -176,6 +176,16 @@ def test_start_with_a_yaml_config(tmp_path: Path) -> None:
             "namespace_deletion: every value must be a number",
             id="namespace-deletion-not-a-number",
         ),
+        pytest.param(
+            "matching: {sync_match_wait_seconds: -1}\n",
+            "matching.sync_match_wait_seconds must not be negative, got -1",
+            id="matching-negative-wait",
+        ),
+        pytest.param(
+            "matching: {poll_timeout_seconds: soon}\n",
+            "matching.poll_timeout_seconds must be a number of seconds, got 'soon'",
+            id="matching-not-a-number",
+        ),
     ],
 )
 def test_start_rejects_a_bad_config_file(
@@ -205,6 +215,17 @@ def test_environment_variables_override_the_config_file() -> None:
     assert config.services == ("history", "matching")
     assert config.host_id is None
     assert config.num_history_shards == 8
+
+
+def test_matching_settings_come_from_the_config_file() -> None:
+    from legato_server.server import server_config_from_mapping
+
+    config = server_config_from_mapping(
+        {"matching": {"sync_match_wait_seconds": 0, "poll_timeout_seconds": 20}}
+    )
+    assert config.matching.sync_match_wait == timedelta(0)
+    assert config.matching.poll_timeout == timedelta(seconds=20)
+    assert server_config_from_mapping({}).matching.sync_match_wait == timedelta(milliseconds=200)
 
 
 def test_namespace_deletion_settings_come_from_the_config_file() -> None:

@@ -21,6 +21,13 @@ class MatchingConfig:
     until history's schedule-to-start timer moves them."""
     default_query_timeout: timedelta = timedelta(seconds=10)
     """How long a query waits for a worker when the call carries no deadline."""
+    sync_match_wait: timedelta = timedelta(milliseconds=200)
+    """How long a new task waits in memory for a poller, when none waits and the
+    queue has no backlog, before it is written to the backlog. Under load the
+    worker's next poll is usually milliseconds away, and a hand-off in memory
+    saves a backlog write, its read and its delete. The task stays safe meanwhile:
+    the add has not returned, so history still holds it and adds it again if this
+    host dies. 0 writes at once."""
     backlog_prefetch: int = 16
     """Backlog tasks read ahead into memory per queue, ready for the next pollers."""
     backlog_read_batch: int = 100

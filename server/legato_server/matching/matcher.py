@@ -2,13 +2,17 @@
 
 Pollers wait in arrival order (FIFO fairness): a task offered to the matcher
 goes to the poller that has waited longest. When no poller is waiting, tasks
-wait instead, in two lines that pollers serve first-come:
+wait instead, in three lines that pollers serve first-come:
 
 * queries, first: a caller is blocked on each of them, and they are never
   persisted;
 * backlog tasks read ahead from the store (at most ``prefetch`` of them, so a
   large backlog stays on disk), plus tasks given back by pollers that went
-  away.
+  away;
+* new tasks whose add waits a short while for a poller before it writes them
+  to the backlog (``offer_within``): under load the poller that will take the
+  task is usually busy with the previous one for a few milliseconds, and a
+  hand-off in memory saves the write, the read back and the delete.
 
 Everything is futures and callbacks on the event loop: a sync match is one
 ``set_result`` on the waiting poller's future, with no sleeping, no polling and
@@ -39,6 +43,9 @@ class TaskMatcher:
         self._pollers: dict[int, asyncio.Future[Task | None]] = {}
         self._poller_ids = itertools.count()
         self._queries: deque[QueryTask] = deque()
+        # Adds waiting for a poller (``offer_within``), oldest first.
+        self._offers: dict[int, tuple[MatchTask, asyncio.Future[bool]]] = {}
+        self._offer_ids = itertools.count()
         self._ready: deque[MatchTask] = deque()
         self._room = asyncio.Event()
         self._room.set()
@@ -57,6 +64,23 @@ class TaskMatcher:
                 poller.set_result(task)
                 return True
         return False
+
+    async def offer_within(self, task: MatchTask, wait_s: float) -> bool:
+        """Hand ``task`` to a poller now or to one that polls within ``wait_s``; False if none did."""
+        if self.offer(task):
+            return True
+        if wait_s <= 0 or self.released:
+            return False
+        loop = asyncio.get_running_loop()
+        taken: asyncio.Future[bool] = loop.create_future()
+        offer_id = next(self._offer_ids)
+        self._offers[offer_id] = (task, taken)
+        expiry = loop.call_later(wait_s, _resolve_untaken, taken)
+        try:
+            return await taken
+        finally:
+            expiry.cancel()
+            self._offers.pop(offer_id, None)
 
     def add_query(self, query: QueryTask) -> None:
         """Give a query to a poller now, or to the next one that comes."""
@@ -134,6 +158,11 @@ class TaskMatcher:
                 return query
         if self._ready:
             return self._pop_ready()
+        while self._offers:
+            task, taken = self._offers.pop(next(iter(self._offers)))
+            if not taken.done():  # done = its add stopped waiting
+                taken.set_result(True)
+                return task
         return None
 
     def _pop_ready(self) -> MatchTask:
@@ -146,8 +175,12 @@ class TaskMatcher:
 
     @property
     def has_waiting_tasks(self) -> bool:
-        """A query or a ready task waits for a poller."""
-        return bool(self._ready) or any(not query.answer.done() for query in self._queries)
+        """A query, a ready task or an add waits for a poller."""
+        return (
+            bool(self._ready)
+            or any(not query.answer.done() for query in self._queries)
+            or any(not taken.done() for _, taken in self._offers.values())
+        )
 
     @property
     def waiting_pollers(self) -> int:
@@ -167,6 +200,8 @@ class TaskMatcher:
         self._pollers.clear()
         for poller in pollers:
             _resolve_empty(poller)
+        for _, taken in self._offers.values():
+            _resolve_untaken(taken)  # those adds write their tasks to the backlog now
 
     def drain_ready(self) -> list[MatchTask]:
         """Remove and return the in-memory backlog tasks (on unload; they stay in the store)."""
@@ -179,3 +214,8 @@ class TaskMatcher:
 def _resolve_empty(poller: asyncio.Future[Task | None]) -> None:
     if not poller.done():
         poller.set_result(None)
+
+
+def _resolve_untaken(taken: asyncio.Future[bool]) -> None:
+    if not taken.done():
+        taken.set_result(False)

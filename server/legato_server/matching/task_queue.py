@@ -72,6 +72,7 @@ class TaskQueue:
     ) -> None:
         self.key = key
         self._now_ms = now_ms
+        self._sync_match_wait_s = config.sync_match_wait.total_seconds()
         self.matcher = TaskMatcher(prefetch=config.backlog_prefetch, on_orphan=self.give_back)
         self.backlog = TaskBacklog(
             key=key, store=store, matcher=self.matcher, read_batch=config.backlog_read_batch, now_ms=now_ms
@@ -101,21 +102,27 @@ class TaskQueue:
         await self.backlog.stop()
 
     async def add(self, task: MatchTask) -> bool:
-        """Sync-match ``task`` with a waiting poller (True), or persist it as backlog (False)."""
-        if not await self.offer(task):
+        """Sync-match ``task`` with a poller (True), or persist it as backlog (False).
+
+        With no backlog it waits up to ``sync_match_wait`` for a poller; behind a
+        backlog it does not, so it does not overtake the tasks already written.
+        """
+        wait_s = self._sync_match_wait_s if not self.backlog.count else 0.0
+        if not await self.offer(task, wait_s=wait_s):
             await self.backlog.persist(task)
             return False
         return True
 
-    async def offer(self, task: MatchTask) -> bool:
-        """Hand ``task`` to a waiting poller and wait until it is recorded started; False if none waits.
+    async def offer(self, task: MatchTask, *, wait_s: float = 0.0) -> bool:
+        """Hand ``task`` to a poller (one waiting, or one polling within ``wait_s``) and wait until it is
+        recorded started; False if none came.
 
         Once a poller took it, the task is this queue's to deliver (a poller
         that cannot record it gives it back, and it is persisted if need be),
         so True means "delivered or safely kept", never "lost".
         """
         task.settled = asyncio.get_running_loop().create_future()
-        if not self.matcher.offer(task):
+        if not await self.matcher.offer_within(task, wait_s):
             task.settled = None
             return False
         try:
