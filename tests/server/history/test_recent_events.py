@@ -114,7 +114,9 @@ async def test_a_run_reloaded_from_the_store_reads_its_events_back(
 
 
 def _event(event_id: int) -> history_pb2.HistoryEvent:
-    return history_pb2.HistoryEvent(event_id=event_id, event_type=enums_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+    return history_pb2.HistoryEvent(
+        event_id=event_id, event_type=enums_pb2.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    )
 
 
 def _state(last_completed_started: int = 0) -> msm.MutableState:
