@@ -42,8 +42,9 @@ server_peak_rss_mb server_hwm_rss_mb client_cpu_s_per_wf warmup warmup_errors
 the worker's counters over the workload: workflow_tasks_per_wf, full_replays
 (runs rebuilt from their whole history: one per workflow is the floor; more
 means sticky tasks were lost), workflow_task_failures and eager_activities
-(activity tasks handed back with a workflow task's completion); with --db-pid,
-db_cpu_s_per_wf (the database's CPU per workflow).
+(activity tasks handed back with a workflow task's completion),
+backlogged_workflow_tasks (polled while their queue had a stored backlog: the
+slow path); with --db-pid, db_cpu_s_per_wf (the database's CPU per workflow).
 
 Examples:
   python -m bench                                   # all five, default sizes

@@ -214,7 +214,14 @@ def _db_extras(before: float | None, after: float | None, *, n: int) -> dict[str
     return {"db_cpu_s_per_wf": round((after - before) / n, 6)}
 
 
-_COUNTERS = ("workflow_tasks", "full_replays", "task_failures", "eager_activities", "eager_starts")
+_COUNTERS = (
+    "workflow_tasks",
+    "full_replays",
+    "task_failures",
+    "eager_activities",
+    "eager_starts",
+    "backlogged_tasks",
+)
 
 
 def _worker_counters(worker: Any) -> dict[str, int] | None:
@@ -236,6 +243,7 @@ def _counter_extras(before: dict[str, int] | None, after: dict[str, int] | None,
         "workflow_task_failures": delta["task_failures"],
         "eager_activities": delta["eager_activities"],
         "eager_starts": delta["eager_starts"],
+        "backlogged_workflow_tasks": delta["backlogged_tasks"],
     }
 
 

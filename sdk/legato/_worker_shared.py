@@ -50,6 +50,46 @@ def to_timedelta(d: duration_pb2.Duration, present: bool) -> timedelta | None:
     return value if value > timedelta(0) else None
 
 
+class PollerScaler:
+    """How many pollers one queue runs: ``base`` always, up to ``limit`` while the server has a backlog.
+
+    The number of polls a worker needs waiting is the queue's task rate times
+    how long one poll takes to come back with its task, and that includes the
+    server recording the task started in its database: a few milliseconds on
+    SQLite, tens of milliseconds or more on a loaded MySQL or Cassandra. With too
+    few pollers, tasks miss them and go the slow way, written to the server's
+    backlog, read back and deleted, which costs the database more than the task
+    itself. So a poll that returns a task with a backlog hint (tasks are waiting
+    in the backlog) starts one more poller, up to ``limit``, and a poll that comes
+    back empty (it waited its whole long poll) stops one of the extra ones. A
+    queue that keeps up never grows, so an idle or fast setup pays nothing.
+    """
+
+    def __init__(self, *, base: int, limit: int) -> None:
+        self.base = base
+        self.limit = max(base, limit)
+        self.running = 0
+        self.peak = 0
+
+    def started(self) -> None:
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+
+    def should_grow(self, backlog_hint: int) -> bool:
+        """After a poll returned a task: True when one more poller should start (and it is counted)."""
+        if backlog_hint <= 0 or self.running >= self.limit:
+            return False
+        self.started()
+        return True
+
+    def should_stop(self) -> bool:
+        """After a poll came back empty: True when this poller should stop (and it is uncounted)."""
+        if self.running <= self.base:
+            return False
+        self.running -= 1
+        return True
+
+
 async def poll_loop(
     *,
     name: str,
@@ -60,12 +100,17 @@ async def poll_loop(
     in_flight: set[asyncio.Task[None]],
     error_backoff: float = 1.0,
     observer: PollObserver | None = None,
+    scaler: PollerScaler | None = None,
+    backlog_hint: Callable[[Any], int] | None = None,
+    spawn: Callable[[], None] | None = None,
 ) -> None:
     """Poll until cancelled: take a slot, long-poll, hand a task to ``handle`` in its own asyncio task.
 
     Transient errors (already retried by the service layer) are logged and
     polled again after a pause; fatal ones raise ``WorkerFatalError``.
     ``observer`` (``Worker(metrics=...)``) hears of each poll and each task.
+    With ``scaler``, a task whose ``backlog_hint`` is positive calls ``spawn``
+    (start one more poller), and an empty poll may end this loop.
     """
     failures = 0
     while True:
@@ -92,7 +137,12 @@ async def poll_loop(
             if response is None or not has_task(response):
                 slots.release()
                 released = True
+                if scaler is not None and scaler.should_stop():
+                    return
                 continue
+            if scaler is not None and spawn is not None and backlog_hint is not None:
+                if scaler.should_grow(backlog_hint(response)):
+                    spawn()
 
             start_in_slot(
                 response, name=name, slots=slots, handle=handle, in_flight=in_flight, observer=observer

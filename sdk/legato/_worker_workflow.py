@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -46,7 +47,7 @@ from legato._worker_activity import build_activity_chain
 from legato._worker_cache import WorkflowCache
 from legato._worker_local_activity import LocalActivityRunner
 from legato._worker_metrics import PollObserver
-from legato._worker_shared import poll_loop, start_in_slot
+from legato._worker_shared import PollerScaler, poll_loop, start_in_slot
 from legato._workflow_instance import StaleInstanceError, WorkflowInstance, get_workflow_definition
 from legato.api.v1 import common_pb2, enums_pb2, history_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
@@ -69,6 +70,9 @@ class WorkflowWorkerStats:
     """Workflow tasks (not queries) processed."""
     sticky_tasks: int = 0
     """Tasks received on the sticky queue."""
+    backlogged_tasks: int = 0
+    """Polled tasks that came with a backlog on their queue (the server had stored tasks no poll
+    was waiting for: the slow path, and the signal that makes the pollers scale up)."""
     cache_hits: int = 0
     """Tasks fed only their new events to a cached instance."""
     cache_misses: int = 0
@@ -121,6 +125,7 @@ class WorkflowWorker:
         interceptor_classes: Sequence[type[WorkflowInboundInterceptor]],
         local_activities: LocalActivityRunner | None = None,
         eager_activities: EagerActivitySink | None = None,
+        max_pollers: int | None = None,
     ) -> None:
         self._service = service
         self._eager = eager_activities
@@ -137,6 +142,9 @@ class WorkflowWorker:
         self._interceptor_classes = list(interceptor_classes)
         self._max_concurrent = max_concurrent
         self._pollers = pollers
+        self._max_pollers = pollers if max_pollers is None else max_pollers
+        self.scalers: dict[str, PollerScaler] = {}
+        """Per polled queue name (normal, sticky): how many pollers run, and the most that did."""
         self._sticky_timeout = sticky_schedule_to_start_timeout
         self._definitions: dict[str, Any] = {}
         for cls in workflows:
@@ -167,18 +175,33 @@ class WorkflowWorker:
             )
         async with asyncio.TaskGroup() as group:
             for queue in queues:
-                for i in range(self._pollers):
+                scaler = PollerScaler(base=self._pollers, limit=self._max_pollers)
+                self.scalers[queue.name] = scaler
+                numbers = itertools.count()
+
+                def spawn(
+                    queue: common_pb2.TaskQueue = queue,
+                    scaler: PollerScaler = scaler,
+                    numbers: Iterator[int] = numbers,
+                ) -> None:
                     group.create_task(
                         poll_loop(
-                            name=f"workflow-poller-{queue.name}-{i}",
+                            name=f"workflow-poller-{queue.name}-{next(numbers)}",
                             slots=slots,
                             poll=self._poller(queue),
                             has_task=lambda r: bool(r.task_token),
                             handle=self._handle,
                             in_flight=self._in_flight,
                             observer=self.observer,
+                            scaler=scaler,
+                            backlog_hint=lambda r: r.backlog_count_hint,
+                            spawn=spawn,
                         )
                     )
+
+                for _ in range(self._pollers):
+                    scaler.started()
+                    spawn()
 
     def _poller(self, queue: common_pb2.TaskQueue) -> Any:
         request = ws.PollWorkflowTaskQueueRequest(
@@ -190,8 +213,11 @@ class WorkflowWorker:
             response: ws.PollWorkflowTaskQueueResponse = await self._service.call(
                 "PollWorkflowTaskQueue", request, long_poll=True
             )
-            if sticky and response.task_token:
-                self.stats.sticky_tasks += 1
+            if response.task_token:
+                if sticky:
+                    self.stats.sticky_tasks += 1
+                if response.backlog_count_hint > 0:
+                    self.stats.backlogged_tasks += 1
             return response
 
         return poll

@@ -63,6 +63,7 @@ class Worker:
         max_concurrent_workflow_tasks: int = 100,
         max_concurrent_activities: int = 100,
         workflow_pollers: int = 5,
+        max_workflow_pollers: int | None = None,
         activity_pollers: int = 5,
         max_cached_workflows: int = 1000,
         sticky_queue_schedule_to_start_timeout: timedelta = timedelta(seconds=5),
@@ -85,6 +86,12 @@ class Worker:
                 With too few, a task often finds no poller waiting and takes the slower path
                 through the server's stored backlog; 5 instead of 2 made the benchmark's chain
                 workload 45% faster on SQLite and 28% on MariaDB. Each poller holds a slot.
+            max_workflow_pollers: how far the polls of each workflow queue may grow while the
+                server reports tasks waiting in its backlog (when recording a task started is
+                slow, as on a loaded MySQL or Cassandra, more polls must wait to keep up); they
+                shrink back to ``workflow_pollers`` as polls come back empty. None: 25, but at
+                most half of ``max_concurrent_workflow_tasks`` and at least ``workflow_pollers``.
+                Equal to ``workflow_pollers``: no scaling.
             activity_pollers: concurrent long-polls of the activity queue.
             max_cached_workflows: runs kept in memory between tasks; 0 disables the sticky cache.
             sticky_queue_schedule_to_start_timeout: how long the server waits for this worker to
@@ -106,6 +113,13 @@ class Worker:
             raise ValueError("max_concurrent_workflow_tasks and max_concurrent_activities must be at least 1")
         if workflow_pollers < 1 or activity_pollers < 1:
             raise ValueError("workflow_pollers and activity_pollers must be at least 1")
+        if max_workflow_pollers is None:
+            max_workflow_pollers = max(workflow_pollers, min(25, max_concurrent_workflow_tasks // 2))
+        elif max_workflow_pollers < workflow_pollers:
+            raise ValueError(
+                f"max_workflow_pollers ({max_workflow_pollers}) must be at least workflow_pollers "
+                f"({workflow_pollers})"
+            )
         self.client = client
         self.task_queue = task_queue
         self.identity = identity or client.identity or f"{os.getpid()}@{socket.gethostname()}"
@@ -155,6 +169,7 @@ class Worker:
                 workflows=workflows,
                 max_concurrent=max_concurrent_workflow_tasks,
                 pollers=workflow_pollers,
+                max_pollers=max_workflow_pollers,
                 max_cached=max_cached_workflows,
                 sticky_schedule_to_start_timeout=sticky_queue_schedule_to_start_timeout,
                 data_converter=client.data_converter,
