@@ -20,7 +20,8 @@ waits for grpc.health.v1 SERVING, and measures that process: CPU seconds
 (user+sys, /proc/<pid>/stat) over each workload divided by n, and peak RSS
 (VmRSS sampled every 100 ms). Its pid and log path are printed on stderr, e.g.
 for `py-spy top --pid PID`. With --address HOST:PORT nothing is started and
-the server figures are null. Set LEGATO_BENCH_KEEP=1 to keep the temp dir.
+the server figures are null. Set LEGATO_BENCH_KEEP=1 to keep the temp dir
+(and, with --store mysql|cassandra, the database, which is otherwise dropped).
 
 Production stores: --store mysql|cassandra starts `legato-server start` with
 every role in one process on a fresh database (made with the schema tool) of

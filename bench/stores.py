@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,8 @@ def database_port(kind: str) -> int | None:
     return None
 
 
-def _create_schema(kind: str, store: dict[str, Any], database: str, log: Path) -> None:
+def _schema(action: str, kind: str, store: dict[str, Any], database: str, log: Path) -> int:
+    """``legato-server schema <action>`` on the bench's database, output to ``log``; the exit code."""
     settings = store[kind]
     if kind == "mysql":
         target = ["--db", "mysql", "--host", settings["host"], "--port", str(settings["port"])]
@@ -98,16 +100,18 @@ def _create_schema(kind: str, store: dict[str, Any], database: str, log: Path) -
     else:
         target = ["--db", "cassandra", "--host", settings["hosts"][0], "--port", str(settings["port"])]
         target += ["--keyspace", database]
+    if action == "drop":
+        target.append("--yes")
     env = {**os.environ, "LEGATO_DB_PASSWORD": str(settings.get("password", ""))}
+    with open(log, "ab") as out:
+        return subprocess.run(
+            [sys.executable, "-c", SERVER_ENTRY, "schema", action, *target], env=env, stdout=out, stderr=out
+        ).returncode
+
+
+def _create_schema(kind: str, store: dict[str, Any], database: str, log: Path) -> None:
     for action in ("setup", "update"):
-        with open(log, "ab") as out:
-            done = subprocess.run(
-                [sys.executable, "-c", SERVER_ENTRY, "schema", action, *target],
-                env=env,
-                stdout=out,
-                stderr=out,
-            )
-        if done.returncode != 0:
+        if _schema(action, kind, store, database, log) != 0:
             raise ServerStartError(
                 f"legato-server schema {action} on {kind} failed (is the database running? "
                 f"scripts/infra/{'mariadb' if kind == 'mysql' else 'cassandra'}.sh start):\n{tail(log)}"
@@ -125,6 +129,8 @@ class StoreServer:
     log_path: Path
     store: str
     db_path: str | None = None
+    drop_database: Callable[[], int] | None = None
+    """Drops the bench's database/keyspace (runs at ``stop``; every run makes a new one)."""
 
     @property
     def pid(self) -> int:
@@ -193,6 +199,7 @@ class StoreServer:
             workdir=workdir,
             log_path=log_path,
             store=label,
+            drop_database=lambda: _schema("drop", kind, store, database, log_path),
         )
 
     async def _wait_serving(self, address: str, timeout_s: float) -> None:
@@ -220,6 +227,8 @@ class StoreServer:
                 self.process.wait()
             except ProcessLookupError:
                 pass
+        if self.drop_database is not None and os.environ.get("LEGATO_BENCH_KEEP") is None:
+            self.drop_database()
         if not keep_workdir and os.environ.get("LEGATO_BENCH_KEEP") is None:
             shutil.rmtree(self.workdir, ignore_errors=True)
         return self.process.returncode

@@ -44,6 +44,26 @@ def create_schema(kind: str, name: str) -> None:
         )
 
 
+def drop_schema(kind: str, name: str) -> None:
+    """Drop the database/keyspace ``name`` with the schema tool (best effort: cleanup after a test).
+
+    Left behind, every test run's keyspaces pile up in the long-lived local
+    Cassandra until its heap runs out.
+    """
+    from legato_server import schema_tool
+    from legato_server.persistence.config import CassandraConfig
+
+    if kind not in ("mysql", "cassandra"):
+        return
+    config = (
+        infra.mysql_config(name)
+        if kind == "mysql"
+        else CassandraConfig(hosts=[infra.CASSANDRA_HOST], port=infra.CASSANDRA_PORT, keyspace=name)
+    )
+    with contextlib.suppress(Exception):
+        schema_tool.run("drop", kind, config, confirmed=True)
+
+
 def _config(kind: str, name: str, port: int) -> dict[str, object]:
     if kind == "mysql":
         store: dict[str, object] = {
@@ -113,3 +133,5 @@ async def running_server_process(kind: str, workdir: Path) -> AsyncIterator[Serv
             await asyncio.to_thread(process.wait, 30)
         except subprocess.TimeoutExpired:
             process.kill()
+        if server.database:
+            await asyncio.to_thread(drop_schema, kind, server.database)

@@ -1,4 +1,4 @@
-"""``legato-server schema setup|update|version --db mysql|cassandra ...``.
+"""``legato-server schema setup|update|version|drop --db mysql|cassandra ...``.
 
 ``add_parser(subparsers)`` plugs the ``schema`` command into the server's CLI
 (``legato_server.cli``); ``main(argv)`` runs it on its own
@@ -25,6 +25,7 @@ COMMANDS = {
     "setup": "create the database/keyspace and its base schema version (no-op if it has one)",
     "update": "apply every pending schema version in order (no-op when up to date)",
     "version": "print the database's schema version and the newest one this Legato ships",
+    "drop": "delete the database/keyspace and every workflow in it (needs --yes)",
 }
 
 
@@ -35,10 +36,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="set up, update or inspect the MySQL/Cassandra schema",
         description="Manage the versioned schema of a MySQL/MariaDB database or a Cassandra keyspace.",
     )
-    actions = parser.add_subparsers(dest="schema_command", metavar="{setup,update,version}", required=True)
+    actions = parser.add_subparsers(
+        dest="schema_command", metavar="{setup,update,version,drop}", required=True
+    )
     for name, help_text in COMMANDS.items():
         action = actions.add_parser(name, help=help_text, description=help_text)
-        _add_connection_flags(action, with_target=name != "version")
+        _add_connection_flags(action, with_target=name in ("setup", "update"))
+        if name == "drop":
+            action.add_argument("--yes", action="store_true", help="confirm: the data cannot be recovered")
         action.set_defaults(run=run_from_args)
     return parser
 
@@ -120,6 +125,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             config_from_args(args),
             target_version=getattr(args, "target_version", None),
             schema_root=args.schema_dir,
+            confirmed=getattr(args, "yes", False),
         )
     except SchemaToolError as error:
         print(f"legato-server schema {args.schema_command}: {error}", file=sys.stderr)

@@ -15,6 +15,9 @@ for every database:
   newest shipped (or ``target_version``), oldest first, recording each as it
   goes, so an interrupted update resumes where it stopped and a second run is
   a no-op;
+* ``drop`` deletes the database/keyspace and everything in it (only when
+  confirmed: it is how a test run or a benchmark cleans up, and how an
+  operator removes a cluster's data for good).
 
 What the stores check at open (is the database's version one this code may
 use?) is ``legato_server.schema.compat``, below persistence, so the stores need
@@ -54,6 +57,7 @@ class SchemaBackend(Protocol):
     @property
     def location(self) -> str: ...
     def create_container(self) -> None: ...
+    def drop_container(self) -> None: ...
     def exists(self) -> bool: ...
     def bootstrap(self) -> None: ...
     def current(self) -> tuple[str, str] | None: ...
@@ -208,8 +212,13 @@ def run(
     *,
     target_version: str | None = None,
     schema_root: Path | None = None,
+    confirmed: bool = False,
 ) -> str:
-    """Run ``setup``, ``update`` or ``version``; return a line for the user. Raises SchemaToolError."""
+    """Run ``setup``, ``update``, ``version`` or ``drop``; return a line for the user. Raises SchemaToolError."""
+    if command == "drop" and not confirmed:
+        raise SchemaToolError(
+            "drop deletes the whole database/keyspace with every workflow in it; pass --yes to confirm"
+        )
     known = known_versions(db, schema_root=schema_root)
     backend = open_backend(db, config, schema_root=schema_root)
     try:
@@ -226,7 +235,12 @@ def run(
             )
         if command == "version":
             return status(backend, known=known).describe()
-        raise SchemaToolError(f"unknown schema command {command!r}; expected setup, update or version")
+        if command == "drop":
+            if not backend.exists():
+                return f"{db} {backend.location}: does not exist; nothing to drop"
+            backend.drop_container()
+            return f"{db} {backend.location}: dropped"
+        raise SchemaToolError(f"unknown schema command {command!r}; expected setup, update, version or drop")
     except SchemaToolError:
         raise
     except Exception as error:  # driver errors: connection refused, permissions, bad DDL

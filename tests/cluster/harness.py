@@ -24,7 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from legato.testing import find_free_port, server_command
 from tests import infra
-from tests.store_servers import create_schema
+from tests.store_servers import create_schema, drop_schema
 
 START_DEADLINE_S = 60.0
 NUM_SHARDS = 16
@@ -184,6 +184,7 @@ class Cluster:
                     process.popen.wait(30)
                 except subprocess.TimeoutExpired:
                     process.popen.kill()
+        drop_schema(self.kind, self.database)
 
     def logs(self) -> str:
         return "\n".join(f"== {p.log.name}\n{p.log.read_text()[-4000:]}" for p in self.processes)

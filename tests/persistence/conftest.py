@@ -20,7 +20,7 @@ ownership race tests use to model two hosts.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -84,6 +84,16 @@ def config_for(kind: str, tmp_path: Path) -> PersistenceConfig:
             ),
         )
     raise ValueError(f"unknown store kind {kind!r}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_session_databases() -> Iterator[None]:
+    """At the end of the session, drop the MySQL database and Cassandra keyspace it created."""
+    yield
+    from tests.store_servers import drop_schema
+
+    for kind in sorted(_prepared_kinds - {"sqlite"}):
+        drop_schema(kind, SESSION_DATABASE)
 
 
 @pytest.fixture(params=STORE_KINDS)

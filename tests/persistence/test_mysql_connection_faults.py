@@ -15,7 +15,7 @@ import pytest
 
 from legato_server.persistence.interface import Persistence, ShardOwnershipLostError
 from tests import infra
-from tests.store_servers import create_schema
+from tests.store_servers import create_schema, drop_schema
 
 
 @pytest.fixture
@@ -30,6 +30,7 @@ async def mysql_store() -> AsyncIterator[tuple[Persistence, str]]:
         yield store, name
     finally:
         await store.close()
+        drop_schema("mysql", name)
 
 
 def kill_connections_to(database: str) -> int:

@@ -20,23 +20,9 @@ DBConfig = MySQLConfig | CassandraConfig
 
 def drop(db: str, config: DBConfig) -> None:
     """Remove the test's database/keyspace (best effort: a failed test must still clean up)."""
-    if isinstance(config, MySQLConfig):
-        from legato_server.persistence.mysql.database import connect
+    from legato_server import schema_tool
 
-        connection = connect(config, database=None)
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(f"DROP DATABASE IF EXISTS `{config.database}`")
-        finally:
-            connection.close()
-    else:
-        from legato_server.persistence.cassandra.session import make_cluster
-
-        cluster = make_cluster(config)
-        try:
-            cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {config.keyspace}", timeout=60)
-        finally:
-            cluster.shutdown()
+    schema_tool.run("drop", db, config, confirmed=True)
 
 
 @pytest.fixture(params=["mysql", "cassandra"])

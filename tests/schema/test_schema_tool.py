@@ -186,6 +186,33 @@ def test_cli_setup_update_version(db: str, db_config: DBConfig, capsys: pytest.C
     assert "up to date" in out
 
 
+def _exists(db: str, config: DBConfig) -> bool:
+    backend = schema_tool.open_backend(db, config)
+    try:
+        return backend.exists()
+    finally:
+        backend.close()
+
+
+def test_cli_drop_needs_yes_then_removes_the_database(
+    db: str, db_config: DBConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags = connection_flags(db, db_config)
+    assert cli.main(["schema", "setup", *flags]) == 0
+    capsys.readouterr()
+
+    assert cli.main(["schema", "drop", *flags]) == 1
+    assert "pass --yes to confirm" in capsys.readouterr().err
+    assert _exists(db, db_config)
+
+    assert cli.main(["schema", "drop", "--yes", *flags]) == 0
+    assert "dropped" in capsys.readouterr().out
+    assert not _exists(db, db_config)
+
+    assert cli.main(["schema", "drop", "--yes", *flags]) == 0
+    assert "does not exist; nothing to drop" in capsys.readouterr().out
+
+
 def test_cli_version_of_a_database_without_schema(
     db: str, db_config: DBConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:

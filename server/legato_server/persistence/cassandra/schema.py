@@ -98,6 +98,11 @@ class CassandraSchemaBackend:
         self._execute(f"CREATE KEYSPACE IF NOT EXISTS {self._keyspace} WITH replication = {replication}")
         self._agree()
 
+    def drop_container(self) -> None:
+        """DROP KEYSPACE IF EXISTS: every table and row in it."""
+        self._execute(f"DROP KEYSPACE IF EXISTS {self._keyspace}")
+        self._agree()
+
     def exists(self) -> bool:
         rows = self._execute(
             "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = %s", (self._keyspace,)

@@ -96,6 +96,19 @@ class MySQLSchemaBackend:
         finally:
             server.close()
 
+    def drop_container(self) -> None:
+        """DROP DATABASE IF EXISTS: every table and row in it."""
+        name = self._config.database
+        if "`" in name:
+            raise ValueError(f"invalid database name {name!r}")
+        self.close()
+        server = connect(self._config, database=None)
+        try:
+            with server.cursor() as cursor:
+                cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        finally:
+            server.close()
+
     def exists(self) -> bool:
         server = connect(self._config, database=None)
         try:
