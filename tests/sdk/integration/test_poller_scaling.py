@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from legato import workflow
 from legato.api.v1 import common_pb2, enums_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
@@ -57,29 +59,19 @@ async def _with_backlog(client: Client, task_queue: str, workflow_id: str) -> li
     return handles
 
 
-async def test_polls_grow_while_tasks_wait_in_the_backlog(
-    client: Client, task_queue: str, workflow_id: str
+@pytest.mark.parametrize(
+    ("max_pollers", "lowest_peak", "highest_peak"),
+    [pytest.param(4, 2, 4, id="scaling"), pytest.param(1, 1, 1, id="scaling-off")],
+)
+async def test_polls_grow_while_tasks_wait_in_the_backlog_up_to_the_maximum(
+    client: Client, task_queue: str, workflow_id: str, max_pollers: int, lowest_peak: int, highest_peak: int
 ) -> None:
     handles = await _with_backlog(client, task_queue, workflow_id)
     async with Worker(
-        client, task_queue=task_queue, workflows=[Quick], workflow_pollers=1, max_workflow_pollers=4
+        client, task_queue=task_queue, workflows=[Quick], workflow_pollers=1, max_workflow_pollers=max_pollers
     ) as worker:
         assert sorted([await h.result() for h in handles]) == list(range(STARTED))
         stats = worker.workflow_stats
         assert stats is not None and stats.backlogged_tasks >= 1
         normal = worker._workflow_worker.scalers[task_queue]  # type: ignore[union-attr]
-        assert 1 < normal.peak <= 4
-
-
-async def test_without_scaling_the_polls_stay_as_configured(
-    client: Client, task_queue: str, workflow_id: str
-) -> None:
-    handles = await _with_backlog(client, task_queue, workflow_id)
-    async with Worker(
-        client, task_queue=task_queue, workflows=[Quick], workflow_pollers=1, max_workflow_pollers=1
-    ) as worker:
-        assert sorted([await h.result() for h in handles]) == list(range(STARTED))
-        stats = worker.workflow_stats
-        assert stats is not None and stats.backlogged_tasks >= 1
-        normal = worker._workflow_worker.scalers[task_queue]  # type: ignore[union-attr]
-        assert normal.peak == 1
+        assert lowest_peak <= normal.peak <= highest_peak
