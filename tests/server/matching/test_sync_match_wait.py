@@ -23,16 +23,23 @@ from tests.server.matching.test_matching import add_workflow_task, persisted, po
 LONG_WAIT = timedelta(seconds=60)
 
 
+def _matching(
+    persistence: Persistence, history: FakeHistory, clock: Clock, *, wait: timedelta
+) -> MatchingHandler:
+    """The real handler on the test's store, with polls of 5 s and an add waiting ``wait`` for a poller."""
+    return MatchingHandler(
+        task_queues=persistence.task_queues,
+        config=MatchingConfig(poll_timeout=timedelta(seconds=5), sync_match_wait=wait),
+        history=history,
+        now_ms=clock,
+    )
+
+
 @pytest.fixture
 async def patient(
     persistence: Persistence, history: FakeHistory, clock: Clock
 ) -> AsyncIterator[MatchingHandler]:
-    handler = MatchingHandler(
-        task_queues=persistence.task_queues,
-        config=MatchingConfig(poll_timeout=timedelta(seconds=5), sync_match_wait=LONG_WAIT),
-        history=history,
-        now_ms=clock,
-    )
+    handler = _matching(persistence, history, clock, wait=LONG_WAIT)
     yield handler
     await handler.stop()
 
@@ -55,12 +62,7 @@ async def test_a_poller_that_comes_while_the_add_waits_takes_the_task_and_nothin
 async def test_with_no_poller_the_task_is_written_once_the_wait_is_over(
     persistence: Persistence, history: FakeHistory, clock: Clock
 ) -> None:
-    handler = MatchingHandler(
-        task_queues=persistence.task_queues,
-        config=MatchingConfig(sync_match_wait=timedelta(milliseconds=50)),
-        history=history,
-        now_ms=clock,
-    )
+    handler = _matching(persistence, history, clock, wait=timedelta(milliseconds=50))
     try:
         added = await asyncio.wait_for(handler.AddWorkflowTask(add_workflow_task("wf-late")), 10)
         assert not added.matched
@@ -98,12 +100,7 @@ async def test_behind_a_backlog_an_add_does_not_wait_and_the_backlog_is_served_f
 async def test_stopping_matching_writes_the_waiting_adds_to_the_backlog(
     persistence: Persistence, history: FakeHistory, clock: Clock
 ) -> None:
-    handler = MatchingHandler(
-        task_queues=persistence.task_queues,
-        config=MatchingConfig(sync_match_wait=LONG_WAIT),
-        history=history,
-        now_ms=clock,
-    )
+    handler = _matching(persistence, history, clock, wait=LONG_WAIT)
     add = asyncio.create_task(handler.AddWorkflowTask(add_workflow_task("wf-stop")))
     await until(lambda: _waiting_adds(handler) == 1)
     stopping = asyncio.create_task(handler.stop())
