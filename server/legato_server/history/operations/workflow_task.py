@@ -105,7 +105,7 @@ def _history_range(task: StartedTask) -> tuple[int, int]:
 async def poll_response(shard: Shard, task: StartedTask) -> ws.PollWorkflowTaskQueueResponse:
     first, end = _history_range(task)
     if task.history is not None:
-        events = [event for event in task.history if first <= event.event_id < end]
+        events = list(task.history)  # events_between gave exactly first..end
     else:
         events = await read_run_events(
             shard, (task.namespace_id, task.execution.workflow_id, task.execution.run_id), first, end
