@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 
 from legato_server.persistence.interface import (
@@ -12,6 +15,7 @@ from legato_server.persistence.interface import (
     Persistence,
 )
 from tests.persistence.builders import unique
+from tests.persistence.conftest import OpenStore
 
 
 def _namespace(name: str | None = None, *, id: str | None = None) -> NamespaceRecord:
@@ -143,3 +147,81 @@ async def test_a_deleted_namespace_is_not_listed(persistence: Persistence) -> No
     listed, token = await persistence.namespaces.list_namespaces(page_size=1000)
     assert token == b""
     assert [r for r in listed if r.name.startswith(prefix)] == [kept]
+
+
+async def test_concurrent_creates_of_one_name_have_one_winner_that_every_reader_sees(
+    persistence: Persistence,
+) -> None:
+    # Every host of a cluster registers the configured namespaces as it starts, all at once.
+    name = unique("race")
+    contenders = [_namespace(name) for _ in range(12)]
+
+    outcomes = await asyncio.gather(
+        *(persistence.namespaces.create_namespace(record) for record in contenders), return_exceptions=True
+    )
+
+    winners = [record for record, outcome in zip(contenders, outcomes, strict=True) if outcome is None]
+    losers = [outcome for outcome in outcomes if outcome is not None]
+    assert len(winners) == 1, outcomes
+    assert all(isinstance(outcome, AlreadyExistsError) for outcome in losers), losers
+    assert await persistence.namespaces.get_namespace(name=name) == winners[0]
+    for record in contenders:
+        if record is not winners[0]:
+            with pytest.raises(NotFoundError):
+                await persistence.namespaces.get_namespace(id=record.id)
+
+
+class _PausedAfterFirstWrite:
+    """A Cassandra session that holds its caller after the first write returns, until released."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self.paused = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def execute(self, action: str, cql: str, params: Any = (), **kwargs: Any) -> Any:
+        rows = await self._session.execute(action, cql, params, **kwargs)
+        if not self.paused.is_set() and cql.split(None, 1)[0] in ("INSERT", "UPDATE", "DELETE"):
+            self.paused.set()
+            await self.release.wait()
+        return rows
+
+
+@pytest.mark.parametrize("store_kind", ["cassandra"])
+async def test_a_create_paused_between_its_two_cassandra_writes_is_not_overtaken(
+    persistence: Persistence, open_store: OpenStore
+) -> None:
+    # Cassandra writes the record and the name index in two steps; another host's create of
+    # the same name landing between them must not make a second namespace of that name.
+    from legato_server.persistence.cassandra.namespaces import CassandraNamespaceStore
+
+    other_host = await open_store()
+    paused = _PausedAfterFirstWrite(other_host.namespaces._session)  # type: ignore[attr-defined]
+    slow = _namespace()
+    slow_create = asyncio.create_task(CassandraNamespaceStore(paused).create_namespace(slow))  # type: ignore[arg-type]
+    await asyncio.wait_for(paused.paused.wait(), 30)
+    fast = _namespace(slow.name)
+
+    await persistence.namespaces.create_namespace(fast)
+    paused.release.set()
+    with pytest.raises(AlreadyExistsError):
+        await slow_create
+
+    assert await persistence.namespaces.get_namespace(name=slow.name) == fast
+    with pytest.raises(NotFoundError):
+        await persistence.namespaces.get_namespace(id=slow.id)
+
+
+@pytest.mark.parametrize("store_kind", ["cassandra"])
+async def test_a_name_left_by_an_interrupted_cassandra_delete_is_free(persistence: Persistence) -> None:
+    # A delete removes the record first; one that dies before releasing the name leaves the name row.
+    old = _namespace()
+    await persistence.namespaces.create_namespace(old)
+    session = persistence.namespaces._session  # type: ignore[attr-defined]
+    await session.execute("test", "DELETE FROM namespaces_by_id WHERE id = ?", (old.id,))
+
+    with pytest.raises(NotFoundError):
+        await persistence.namespaces.get_namespace(name=old.name)
+    again = _namespace(old.name)
+    await persistence.namespaces.create_namespace(again)
+    assert await persistence.namespaces.get_namespace(name=old.name) == again

@@ -502,7 +502,10 @@ class NamespaceStore(abc.ABC):
 
     @abc.abstractmethod
     async def update_namespace(self, record: NamespaceRecord, *, previous_notification_version: int) -> None:
-        """Overwrite data if the stored notification_version matches, else ConditionFailedError."""
+        """Overwrite data if the stored notification_version matches, else ConditionFailedError.
+
+        A namespace's name never changes: ``record.name`` must be the stored one.
+        """
 
     @abc.abstractmethod
     async def list_namespaces(

@@ -1,14 +1,18 @@
 """Namespaces on Cassandra: the record by id, plus a unique name index.
 
 Cassandra has no multi-table transactions, so uniqueness of both keys takes
-two lightweight transactions in a fixed order: claim the name
-(``namespaces_by_name ... IF NOT EXISTS``), then create the record
-(``namespaces_by_id ... IF NOT EXISTS``), releasing the name if the id is
-taken. ``namespaces_by_id`` is the source of truth; a name row whose record
-is missing (a create that died between the two steps, or a delete that died
-between its two) is treated as free and taken over by the next create of
-that name. Renames claim the new name first
-and release the old one after the record is updated.
+two lightweight transactions in a fixed order: create the record
+(``namespaces_by_id ... IF NOT EXISTS``), then claim the name
+(``namespaces_by_name ... IF NOT EXISTS``), removing the record again if
+another namespace holds the name. A name row therefore only ever points at a
+record that already exists; one whose record is missing is the leftover of a
+delete that died between its two steps (the record goes first), and the next
+create of that name takes it over. Claiming the name first would not do:
+a second host could not tell a create paused between its two steps from a
+leftover, take the name over, and both would believe they had registered it.
+
+A create that dies between its two steps leaves a record no name points at:
+nothing lists it, and nobody holds its id. A namespace's name never changes.
 """
 
 from __future__ import annotations
@@ -46,10 +50,7 @@ class CassandraNamespaceStore(NamespaceStore):
         return _to_record(rows[0]) if rows and rows[0]["name"] is not None else None
 
     async def _claim_name(self, name: str, id_: str, action: str) -> bool:
-        """Make the name row point at ``id_``; False if another live namespace holds it.
-
-        Returns True also when the row already pointed at ``id_`` (a retried create).
-        """
+        """Make the name row point at ``id_``; False if another live namespace holds it."""
         rows = await self._session.execute(
             action,
             "INSERT INTO namespaces_by_name (bucket, name, id) VALUES (0, ?, ?) IF NOT EXISTS",
@@ -58,12 +59,10 @@ class CassandraNamespaceStore(NamespaceStore):
         if applied(rows):
             return True
         holder = rows[0].get("id")
-        if holder == id_:
-            return True
         owner = await self._by_id(holder, action) if holder else None
         if owner is not None and owner.name == name:
             return False
-        # A leftover of an interrupted create or rename: take it over.
+        # The record went first, so a holder without one is the leftover of an interrupted delete.
         rows = await self._session.execute(
             action,
             "UPDATE namespaces_by_name SET id = ? WHERE bucket = 0 AND name = ? IF id = ?",
@@ -78,19 +77,20 @@ class CassandraNamespaceStore(NamespaceStore):
 
     async def create_namespace(self, record: NamespaceRecord) -> None:
         action = f"create namespace {record.name!r}"
-        if not await self._claim_name(record.name, record.id, action):
-            raise AlreadyExistsError(f"namespace {record.name!r} already exists")
         rows = await self._session.execute(
             action,
             "INSERT INTO namespaces_by_id (id, name, data, notification_version) VALUES (?, ?, ?, ?) IF NOT EXISTS",
             (record.id, record.name, record.data, record.notification_version),
         )
         if not applied(rows):
-            if rows[0].get("name") != record.name:
-                await self._release_name(record.name, record.id, action)
             raise AlreadyExistsError(
                 f"namespace id {record.id} already exists (name {rows[0].get('name')!r})"
             )
+        if not await self._claim_name(record.name, record.id, action):
+            await self._session.execute(
+                action, "DELETE FROM namespaces_by_id WHERE id = ? IF EXISTS", (record.id,)
+            )
+            raise AlreadyExistsError(f"namespace {record.name!r} already exists")
 
     async def get_namespace(self, *, name: str | None = None, id: str | None = None) -> NamespaceRecord:
         if (name is None) == (id is None):
@@ -117,9 +117,8 @@ class CassandraNamespaceStore(NamespaceStore):
         stored = await self._by_id(record.id, action)
         if stored is None:
             raise NotFoundError(f"namespace id {record.id!r} not found")
-        renamed = stored.name != record.name
-        if renamed and not await self._claim_name(record.name, record.id, action):
-            raise AlreadyExistsError(f"namespace name {record.name!r} is taken")
+        if stored.name != record.name:
+            raise ValueError(f"namespace {stored.name!r} cannot be renamed to {record.name!r}")
         rows = await self._session.execute(
             action,
             "UPDATE namespaces_by_id SET name = ?, data = ?, notification_version = ? WHERE id = ? "
@@ -127,14 +126,10 @@ class CassandraNamespaceStore(NamespaceStore):
             (record.name, record.data, record.notification_version, record.id, previous_notification_version),
         )
         if not applied(rows):
-            if renamed:
-                await self._release_name(record.name, record.id, action)
             raise ConditionFailedError(
                 f"namespace {record.name!r}: notification_version is {rows[0].get('notification_version')}, "
                 f"writer read {previous_notification_version}"
             )
-        if renamed:
-            await self._release_name(stored.name, record.id, action)
 
     async def list_namespaces(
         self, *, page_size: int, page_token: bytes = b""
