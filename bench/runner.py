@@ -220,6 +220,7 @@ _COUNTERS = (
     "task_failures",
     "eager_activities",
     "eager_starts",
+    "eager_workflow_tasks",
     "backlogged_tasks",
 )
 
@@ -243,6 +244,7 @@ def _counter_extras(before: dict[str, int] | None, after: dict[str, int] | None,
         "workflow_task_failures": delta["task_failures"],
         "eager_activities": delta["eager_activities"],
         "eager_starts": delta["eager_starts"],
+        "eager_workflow_tasks": delta["eager_workflow_tasks"],
         "backlogged_workflow_tasks": delta["backlogged_tasks"],
     }
 

@@ -30,7 +30,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
@@ -185,6 +185,16 @@ def build_activity_chain(
     return chain
 
 
+class EagerWorkflowTaskSink(Protocol):
+    """The workflow side of the same worker (``WorkflowWorker``), as the activity side uses it."""
+
+    async def reserve_eager_task(self, run_id: str) -> str | None: ...
+
+    def release_eager_task(self) -> None: ...
+
+    def run_eager_task(self, task: ws.PollWorkflowTaskQueueResponse) -> None: ...
+
+
 class ActivityWorker:
     def __init__(
         self,
@@ -220,6 +230,9 @@ class ActivityWorker:
         self._accepting = False
         self.observer: PollObserver | None = None
         """Set by ``Worker(metrics=...)``: told of each poll and task."""
+        self.eager_workflow_tasks: EagerWorkflowTaskSink | None = None
+        """Set by ``Worker`` when it runs workflows too: the workflow side, which may take the
+        workflow task a completion wakes in the completion's answer."""
 
     # ------------------------------------------------------------ eager dispatch
 
@@ -422,7 +435,7 @@ class ActivityWorker:
                     task_token=token, result=result, identity=self._identity, namespace=self._namespace
                 )
                 await self._converter.encode_message(request)
-                await self._service.call("RespondActivityTaskCompleted", request)
+                await self._respond_completed(request, running.context.info.workflow_run_id)
                 return
             is_cancel = isinstance(value, asyncio.CancelledError | CancelledError)
             if is_cancel and reason == CANCEL_BY_SERVER:
@@ -454,6 +467,26 @@ class ActivityWorker:
                 log.info("activity result not delivered, the server no longer knows the attempt: %s", err)
             else:
                 log.error("could not report activity outcome: %s", err)
+
+    async def _respond_completed(self, request: ws.RespondActivityTaskCompletedRequest, run_id: str) -> None:
+        """Report a result; take the workflow task it wakes when this worker's workflow side can run it."""
+        sink = self.eager_workflow_tasks
+        sticky_queue = await sink.reserve_eager_task(run_id) if sink is not None else None
+        if sink is None or sticky_queue is None:
+            await self._service.call("RespondActivityTaskCompleted", request)
+            return
+        request.eager_workflow_task_sticky_queue = sticky_queue
+        try:
+            response: ws.RespondActivityTaskCompletedResponse = await self._service.call(
+                "RespondActivityTaskCompleted", request
+            )
+        except BaseException:
+            sink.release_eager_task()
+            raise
+        if response.workflow_task.task_token:
+            sink.run_eager_task(response.workflow_task)
+        else:
+            sink.release_eager_task()
 
     async def _respond_failed(
         self, token: bytes, error: BaseException, details: Sequence[Any] | None

@@ -92,6 +92,8 @@ class WorkflowWorkerStats:
     """Activity tasks the server handed back with a completion (eager dispatch), run by this worker."""
     eager_starts: int = 0
     """First workflow tasks received in a start response of this worker's client (eager start)."""
+    eager_workflow_tasks: int = 0
+    """Workflow tasks received in the answer to an activity completion of this worker."""
 
 
 MAX_EAGER_ACTIVITIES = 3
@@ -157,6 +159,7 @@ class WorkflowWorker:
         self.stats = WorkflowWorkerStats()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(max_concurrent)
+        self._accepting = False
         self.observer: PollObserver | None = None
         """Set by ``Worker(metrics=...)``: told of each poll and task."""
 
@@ -173,35 +176,39 @@ class WorkflowWorker:
                     normal_name=self._task_queue,
                 )
             )
-        async with asyncio.TaskGroup() as group:
-            for queue in queues:
-                scaler = PollerScaler(base=self._pollers, limit=self._max_pollers)
-                self.scalers[queue.name] = scaler
-                numbers = itertools.count()
+        try:
+            async with asyncio.TaskGroup() as group:
+                for queue in queues:
+                    scaler = PollerScaler(base=self._pollers, limit=self._max_pollers)
+                    self.scalers[queue.name] = scaler
+                    numbers = itertools.count()
 
-                def spawn(
-                    queue: common_pb2.TaskQueue = queue,
-                    scaler: PollerScaler = scaler,
-                    numbers: Iterator[int] = numbers,
-                ) -> None:
-                    group.create_task(
-                        poll_loop(
-                            name=f"workflow-poller-{queue.name}-{next(numbers)}",
-                            slots=slots,
-                            poll=self._poller(queue),
-                            has_task=lambda r: bool(r.task_token),
-                            handle=self._handle,
-                            in_flight=self._in_flight,
-                            observer=self.observer,
-                            scaler=scaler,
-                            backlog_hint=lambda r: r.backlog_count_hint,
-                            spawn=spawn,
+                    def spawn(
+                        queue: common_pb2.TaskQueue = queue,
+                        scaler: PollerScaler = scaler,
+                        numbers: Iterator[int] = numbers,
+                    ) -> None:
+                        group.create_task(
+                            poll_loop(
+                                name=f"workflow-poller-{queue.name}-{next(numbers)}",
+                                slots=slots,
+                                poll=self._poller(queue),
+                                has_task=lambda r: bool(r.task_token),
+                                handle=self._handle,
+                                in_flight=self._in_flight,
+                                observer=self.observer,
+                                scaler=scaler,
+                                backlog_hint=lambda r: r.backlog_count_hint,
+                                spawn=spawn,
+                            )
                         )
-                    )
 
-                for _ in range(self._pollers):
-                    scaler.started()
-                    spawn()
+                    for _ in range(self._pollers):
+                        scaler.started()
+                        spawn()
+                self._accepting = True
+        finally:
+            self._accepting = False
 
     def _poller(self, queue: common_pb2.TaskQueue) -> Any:
         request = ws.PollWorkflowTaskQueueRequest(
@@ -240,6 +247,36 @@ class WorkflowWorker:
         start_in_slot(
             task,
             name="workflow-eager-start",
+            slots=self._slots,
+            handle=self._handle,
+            in_flight=self._in_flight,
+            observer=self.observer,
+        )
+
+    # ------------------------------------------------------------ eager task of an activity completion
+
+    async def reserve_eager_task(self, run_id: str) -> str | None:
+        """This worker's sticky queue, with a slot taken, if it can run the run's next task now.
+
+        The activity side asks it before reporting a completion: only while
+        polling, for a run in the cache (so the task's partial history is
+        enough), and never waiting for a slot. None: let the server dispatch it.
+        """
+        if not self._accepting or self.sticky_queue is None or run_id not in self.cache:
+            return None
+        if self._slots.locked():
+            return None
+        await self._slots.acquire()  # free (not locked), so this does not wait
+        return self.sticky_queue
+
+    def release_eager_task(self) -> None:
+        self._slots.release()
+
+    def run_eager_task(self, task: ws.PollWorkflowTaskQueueResponse) -> None:
+        self.stats.eager_workflow_tasks += 1
+        start_in_slot(
+            task,
+            name="workflow-eager-task",
             slots=self._slots,
             handle=self._handle,
             in_flight=self._in_flight,

@@ -105,7 +105,9 @@ class Worker:
             disable_eager_activity_execution: by default, when this worker runs both a workflow
                 and the activities it schedules on this task queue, and has free activity slots,
                 it asks the server to hand those activities straight back with the workflow
-                task's completion (no trip through matching). True: always dispatch them.
+                task's completion (no trip through matching); and when such an activity
+                completes while its run is cached here, the workflow task the result wakes
+                comes back in the completion's answer. True: always dispatch both.
         """
         if not workflows and not activities:
             raise ValueError("a worker needs at least one workflow or activity")
@@ -177,6 +179,8 @@ class Worker:
                 local_activities=local_activities,
                 eager_activities=None if disable_eager_activity_execution else self._activity_worker,
             )
+            if self._activity_worker is not None and not disable_eager_activity_execution:
+                self._activity_worker.eager_workflow_tasks = self._workflow_worker
         if metrics is not None:
             self._attach_metrics(metrics)
         self._pollers: asyncio.Task[None] | None = None

@@ -471,6 +471,11 @@ class FrontendHandler:
         namespace_id = await self._token_namespace(request.task_token, request.namespace)
         check.identity(request.identity)
         check.payloads(request, "result")
+        check.check_length(
+            request.eager_workflow_task_sticky_queue,
+            "eager_workflow_task_sticky_queue",
+            max_length=check.MAX_NAME_LENGTH,
+        )
         return await self._history.RespondActivityTaskCompleted(
             hs.RespondActivityTaskCompletedRequest(namespace_id=namespace_id, complete_request=request)
         )

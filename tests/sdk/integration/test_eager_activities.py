@@ -1,12 +1,18 @@
-"""Eager activity dispatch: the worker completing a workflow task runs the activities it scheduled.
+"""Eager dispatch between a worker's two sides, both ways.
 
-The worker asks for it only when it runs the activity type on the workflow's
-own task queue and has a free slot; the server starts those attempts in the
-same update that completes the workflow task and returns them in the
-response. Everything else (other queues, no free slot, retries, the option
-turned off) goes through matching as before. Each test checks where the
-activity ran (the worker's counter, the started event's identity) and that
-the workflow's result is right.
+* Activities: the worker completing a workflow task runs the activities it
+  scheduled. The worker asks for it only when it runs the activity type on the
+  workflow's own task queue and has a free slot; the server starts those
+  attempts in the same update that completes the workflow task and returns
+  them in the response.
+* Workflow tasks: the worker completing an activity of a run it caches, with a
+  free workflow task slot, gets the workflow task the result wakes in the
+  completion's answer, started in the same update.
+
+Everything else (other queues, no free slot, retries, no cache, the option
+turned off) goes through matching as before. Each test checks where the task
+ran (the worker's counters, the started event's identity) and that the
+workflow's result is right.
 """
 
 from __future__ import annotations
@@ -172,3 +178,52 @@ async def test_no_more_activities_are_taken_than_free_slots(
     assert result == ["0", "1", "2"]
     # The first activity ran eagerly, the other two went through matching.
     assert worker.workflow_stats is not None and worker.workflow_stats.eager_activities == 1
+
+
+async def test_the_workflow_task_an_activity_result_wakes_comes_back_with_the_completion(
+    client: Client, task_queue: str, workflow_id: str
+) -> None:
+    worker = Worker(
+        client, task_queue=task_queue, workflows=[ShoutTwice], activities=[shout], identity="eager-1"
+    )
+    async with worker:
+        result = await client.execute_workflow(ShoutTwice.run, "hi", id=workflow_id, task_queue=task_queue)
+    assert result == "HI HI!"
+    stats = worker.workflow_stats
+    assert stats is not None
+    # Both results woke a task that came back eagerly; none was polled from the sticky queue.
+    assert (stats.eager_workflow_tasks, stats.sticky_tasks, stats.full_replays) == (2, 0, 1)
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    types = [enums_pb2.EventType.Name(e.event_type)[len("EVENT_TYPE_") :] for e in history.events]
+    for completed in (i for i, t in enumerate(types) if t == "ACTIVITY_TASK_COMPLETED"):
+        assert types[completed + 1 : completed + 3] == ["WORKFLOW_TASK_SCHEDULED", "WORKFLOW_TASK_STARTED"]
+        assert history.events[completed + 2].workflow_task_started_event_attributes.identity == "eager-1"
+
+
+async def test_no_eager_workflow_task_without_a_cache_or_with_the_option_off(
+    client: Client, task_queue: str, workflow_id: str
+) -> None:
+    for n, options in enumerate(({"max_cached_workflows": 0}, {"disable_eager_activity_execution": True})):
+        worker = Worker(client, task_queue=task_queue, workflows=[ShoutTwice], activities=[shout], **options)
+        async with worker:
+            result = await client.execute_workflow(
+                ShoutTwice.run, "hi", id=f"{workflow_id}-{n}", task_queue=task_queue
+            )
+        assert result == "HI HI!"
+        assert worker.workflow_stats is not None and worker.workflow_stats.eager_workflow_tasks == 0, options
+
+
+async def test_an_activity_run_by_another_worker_leaves_the_workflow_task_to_matching(
+    client: Client, task_queue: str, workflow_id: str
+) -> None:
+    other_queue = task_queue + "-activities"
+    workflows = Worker(client, task_queue=task_queue, workflows=[ShoutElsewhere], activities=[shout])
+    activities = Worker(client, task_queue=other_queue, workflows=[ShoutTwice], activities=[shout])
+    async with workflows, activities:
+        result = await client.execute_workflow(
+            ShoutElsewhere.run, args=["hey", other_queue], id=workflow_id, task_queue=task_queue
+        )
+    assert result == "HEY"
+    for worker in (workflows, activities):
+        assert worker.workflow_stats is not None and worker.workflow_stats.eager_workflow_tasks == 0
+    assert workflows.workflow_stats.sticky_tasks == 1  # the result's task went through the sticky queue

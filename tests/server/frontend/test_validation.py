@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import grpc
 import pytest
@@ -263,3 +264,24 @@ async def test_a_poll_with_no_task_returns_empty_before_the_callers_deadline(stu
     )
     assert response == ws.PollActivityTaskQueueResponse()
     assert time.monotonic() - started < 2.0
+
+
+async def test_an_overlong_eager_sticky_queue_is_refused_before_the_activity_is_touched(
+    running_server, stub
+) -> None:  # type: ignore[no-untyped-def]
+    default = await running_server.namespaces.get_by_name("default")
+    token = tokens_pb2.TaskToken(
+        namespace_id=default.id,
+        workflow_id="w",
+        run_id=str(uuid.uuid4()),
+        scheduled_event_id=5,
+        activity_id="1",
+    )
+    await rejected(
+        stub.RespondActivityTaskCompleted,
+        ws.RespondActivityTaskCompletedRequest(
+            task_token=token.SerializeToString(), eager_workflow_task_sticky_queue="q" * 1001
+        ),
+        INVALID,
+        "eager_workflow_task_sticky_queue is 1001 chars long; the limit is 1000",
+    )

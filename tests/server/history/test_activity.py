@@ -260,3 +260,86 @@ async def test_activity_result_during_started_workflow_task_is_buffered_with_ids
     completed = next(e for e in events if e.event_type == enums_pb2.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
     assert completed.activity_task_completed_event_attributes.started_event_id == started.event_id
     assert completed.event_id == started.event_id + 1
+
+
+STICKY = "worker-1-sticky"
+
+
+async def _run_activity_with_sticky_worker(harness: Harness) -> ws.PollActivityTaskQueueResponse:
+    """The run's first task schedules an activity and makes worker-1's sticky queue the run's."""
+    await harness.start("wf")
+    task = await harness.poll_workflow_task("wf")
+    sticky = ws.StickyExecutionAttributes(
+        worker_task_queue=common_pb2.TaskQueue(name=STICKY, kind=enums_pb2.TASK_QUEUE_KIND_STICKY),
+        schedule_to_start_timeout=duration(5),
+    )
+    await harness.complete_workflow_task(task, cmd.schedule_activity("a1"), sticky_attributes=sticky)
+    return await harness.poll_activity_task("wf")
+
+
+async def _complete(
+    harness: Harness, task: ws.PollActivityTaskQueueResponse, *, eager_sticky_queue: str
+) -> ws.RespondActivityTaskCompletedResponse:
+    return await harness.handler.RespondActivityTaskCompleted(
+        hsvc.RespondActivityTaskCompletedRequest(
+            namespace_id=NS_ID,
+            complete_request=ws.RespondActivityTaskCompletedRequest(
+                task_token=task.task_token,
+                result=_payloads(b"ok"),
+                identity="worker-1",
+                eager_workflow_task_sticky_queue=eager_sticky_queue,
+            ),
+        )
+    )
+
+
+async def test_the_caching_worker_gets_the_workflow_task_its_completion_wakes(harness: Harness) -> None:
+    activity_task = await _run_activity_with_sticky_worker(harness)
+    dispatched = len(harness.matching.workflow_tasks)
+
+    response = await _complete(harness, activity_task, eager_sticky_queue=STICKY)
+
+    workflow_task = response.workflow_task
+    assert workflow_task.task_token, "no workflow task in the completion's answer"
+    assert len(harness.matching.workflow_tasks) == dispatched, "the task also went through matching"
+    stored = await harness.history("wf")
+    assert [enums_pb2.EventType.Name(e.event_type)[11:] for e in stored[-3:]] == [
+        "ACTIVITY_TASK_COMPLETED",
+        "WORKFLOW_TASK_SCHEDULED",
+        "WORKFLOW_TASK_STARTED",
+    ]
+    # A sticky task's history: what came after the previous task started, as stored.
+    assert list(workflow_task.history.events) == stored[workflow_task.previous_started_event_id :]
+    assert workflow_task.started_event_id == stored[-1].event_id
+    await harness.complete_workflow_task(workflow_task, cmd.complete())
+    assert (await harness.event_types("wf"))[-1] == "WORKFLOW_EXECUTION_COMPLETED"
+
+
+async def test_a_completion_from_another_worker_leaves_the_workflow_task_to_matching(
+    harness: Harness,
+) -> None:
+    activity_task = await _run_activity_with_sticky_worker(harness)
+
+    response = await _complete(harness, activity_task, eager_sticky_queue="worker-2-sticky")
+
+    assert not response.HasField("workflow_task")
+    dispatch = await harness.next_workflow_task_dispatch("wf")
+    assert dispatch.task_queue.name == STICKY
+    assert (await harness.event_types("wf"))[-1] == "WORKFLOW_TASK_SCHEDULED"
+
+
+async def test_no_eager_workflow_task_while_one_is_already_pending(harness: Harness) -> None:
+    activity_task = await _run_activity_with_sticky_worker(harness)
+    await harness.signal("wf")  # schedules a workflow task, dispatched to the sticky queue
+    dispatch = await harness.next_workflow_task_dispatch("wf")
+
+    response = await _complete(harness, activity_task, eager_sticky_queue=STICKY)
+
+    assert not response.HasField("workflow_task")
+    types = await harness.event_types("wf")
+    assert types[-1] == "ACTIVITY_TASK_COMPLETED" and types.count("WORKFLOW_TASK_SCHEDULED") == 2
+    polled = await harness.record_workflow_task_started(dispatch)  # the pending task sees the result
+    assert [enums_pb2.EventType.Name(e.event_type)[11:] for e in polled.history.events][-2:] == [
+        "ACTIVITY_TASK_COMPLETED",
+        "WORKFLOW_TASK_STARTED",
+    ]

@@ -10,13 +10,19 @@ poll response and into a timeout failure.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
-from legato.api.v1 import common_pb2
 from legato.api.v1 import workflow_service_pb2 as ws
 from legato_server.common.errors import InvalidArgument, NotFound
+from legato_server.history.operations.task_responses import (
+    StartedTask,
+    activity_task_response,
+    poll_response,
+    started_task,
+)
 from legato_server.history.shards.engine import HistoryEngine
-from legato_server.history.tokens import decode_task_token, encode_task_token
+from legato_server.history.tokens import decode_task_token
 from legato_server.history.workflow import events as ev
 from legato_server.history.workflow.activity_state import (
     cancel_activity,
@@ -84,48 +90,6 @@ async def record_activity_task_started(
     )
 
 
-def activity_task_response(
-    info: hs.ActivityInfo,
-    *,
-    namespace_id: str,
-    execution: common_pb2.WorkflowExecution,
-    namespace: str,
-    workflow_type: str,
-    trace_context: dict[str, str] | None,
-) -> ws.PollActivityTaskQueueResponse:
-    """What a worker gets for a started attempt: from a poll, or eagerly with its workflow task's completion."""
-    token = tokens_pb2.TaskToken(
-        namespace_id=namespace_id,
-        workflow_id=execution.workflow_id,
-        run_id=execution.run_id,
-        scheduled_event_id=info.scheduled_event_id,
-        attempt=info.attempt,
-        activity_id=info.activity_id,
-        trace_context=trace_context,
-    )
-    response = ws.PollActivityTaskQueueResponse(
-        task_token=encode_task_token(token),
-        workflow_namespace=namespace,
-        workflow_type=common_pb2.WorkflowType(name=workflow_type),
-        workflow_execution=execution,
-        activity_type=info.activity_type,
-        activity_id=info.activity_id,
-        header=info.header,
-        input=info.input,
-        scheduled_time=info.scheduled_time,
-        current_attempt_scheduled_time=info.current_attempt_scheduled_time,
-        started_time=info.started_time,
-        attempt=info.attempt,
-        schedule_to_close_timeout=info.schedule_to_close_timeout,
-        start_to_close_timeout=info.start_to_close_timeout,
-        heartbeat_timeout=info.heartbeat_timeout,
-        retry_policy=info.retry_policy,
-    )
-    if info.HasField("heartbeat_details"):
-        response.heartbeat_details.CopyFrom(info.heartbeat_details)
-    return response
-
-
 def _current_attempt(ms: MutableState, token: tokens_pb2.TaskToken) -> hs.ActivityInfo:
     info = ms.state.activities.get(token.scheduled_event_id) if ms.is_running else None
     if info is None or not info.started or info.attempt != token.attempt:
@@ -147,14 +111,37 @@ async def respond_activity_task_completed(
 ) -> ws.RespondActivityTaskCompletedResponse:
     r = request.complete_request
     token = _token(r.task_token, request.namespace_id)
+    shard = engine.shard(token.namespace_id, token.workflow_id)
 
-    async def action(ms: MutableState) -> None:
-        complete_activity(ms, _current_attempt(ms, token), result=r.result, identity=r.identity)
+    async def action(ms: MutableState) -> StartedTask | None:
+        info = _current_attempt(ms, token)
+        eager = _can_start_eagerly(ms, r.eager_workflow_task_sticky_queue)
+        complete_activity(ms, info, result=r.result, identity=r.identity, wake=not eager)
+        if not eager:
+            return None
+        ms.schedule_workflow_task(dispatch=False)
+        ms.start_workflow_task(request_id=str(uuid.uuid4()), identity=r.identity)
+        return started_task(ms, partial_history=True)
 
-    await engine.shard(token.namespace_id, token.workflow_id).update(
-        (token.namespace_id, token.workflow_id, token.run_id), action
+    task = await shard.update((token.namespace_id, token.workflow_id, token.run_id), action)
+    response = ws.RespondActivityTaskCompletedResponse()
+    if task is not None:
+        response.workflow_task.CopyFrom(await poll_response(shard, task))
+    return response
+
+
+def _can_start_eagerly(ms: MutableState, sticky_queue: str) -> bool:
+    """Whether the completion's workflow task may be started for the caller (its worker caches the run).
+
+    Only when the completion is what schedules the task (none is pending, so
+    its event goes to history now) and the run's sticky queue is the caller's.
+    """
+    return bool(
+        sticky_queue
+        and ms.info.sticky_task_queue == sticky_queue
+        and not ms.workflow_task_pending
+        and not ms.wt.waiting_for_backoff
     )
-    return ws.RespondActivityTaskCompletedResponse()
 
 
 async def respond_activity_task_failed(

@@ -28,8 +28,8 @@ from legato_server.common.errors import (
     WorkflowAlreadyStarted,
 )
 from legato_server.common.limits import quote
+from legato_server.history.operations.task_responses import StartedTask, poll_response, started_task
 from legato_server.history.operations.terminate import terminate_run
-from legato_server.history.operations.workflow_task import StartedTask, poll_response, started_task
 from legato_server.history.shards.engine import HistoryEngine
 from legato_server.history.workflow import events as ev
 from legato_server.history.workflow.cron import CronError, parse_cron

@@ -193,8 +193,9 @@ def _write_started_event(ms: MutableState, info: hs.ActivityInfo) -> int:
 
 
 def complete_activity(
-    ms: MutableState, info: hs.ActivityInfo, *, result: common_pb2.Payloads, identity: str
+    ms: MutableState, info: hs.ActivityInfo, *, result: common_pb2.Payloads, identity: str, wake: bool = True
 ) -> None:
+    """Write the attempt's ActivityTaskCompleted; ``wake=False``: schedule no workflow task for it."""
     started_id = _write_started_event(ms, info)
     ms.add_external_event(
         ms.new_event(
@@ -205,7 +206,8 @@ def complete_activity(
                 started_event_id=started_id,
                 identity=identity,
             ),
-        )
+        ),
+        wake=wake,
     )
     del ms.state.activities[info.scheduled_event_id]
 
