@@ -202,6 +202,11 @@ async def test_an_eager_activity_stays_in_the_trace(
     assert trace.parent(start_activity) is run, tree
     assert all(trace.parent(s) is start_activity for s in trace.named("RunActivity:greet")), tree
     assert not trace.named("DispatchActivityTask") and not trace.named("AddActivityTask"), tree
+    # The task the result wakes came back with the completion: only the first went through matching.
+    dispatched = [
+        s for s in trace.named("DispatchWorkflowTask") if s.tags.get("legato.workflow_id") == workflow_id
+    ]
+    assert len(dispatched) == 1, tree
     history = next(
         s
         for s in trace.named("StartWorkflowExecution", service_suffix="-history")
