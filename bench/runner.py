@@ -221,6 +221,7 @@ _COUNTERS = (
     "eager_activities",
     "eager_starts",
     "eager_workflow_tasks",
+    "returned_workflow_tasks",
     "backlogged_tasks",
 )
 
@@ -245,6 +246,7 @@ def _counter_extras(before: dict[str, int] | None, after: dict[str, int] | None,
         "eager_activities": delta["eager_activities"],
         "eager_starts": delta["eager_starts"],
         "eager_workflow_tasks": delta["eager_workflow_tasks"],
+        "returned_workflow_tasks": delta["returned_workflow_tasks"],
         "backlogged_workflow_tasks": delta["backlogged_tasks"],
     }
 

@@ -94,6 +94,9 @@ class WorkflowWorkerStats:
     """First workflow tasks received in a start response of this worker's client (eager start)."""
     eager_workflow_tasks: int = 0
     """Workflow tasks received in the answer to an activity completion of this worker."""
+    returned_workflow_tasks: int = 0
+    """Workflow tasks the server returned with the completion of the previous one (events had
+    arrived while it ran), processed at once instead of through the sticky queue."""
 
 
 MAX_EAGER_ACTIVITIES = 3
@@ -318,20 +321,27 @@ class WorkflowWorker:
     # ------------------------------------------------------------ one task
 
     async def _handle(self, task: ws.PollWorkflowTaskQueueResponse) -> None:
+        """Process a task and, in the same slot and under the same lock, the ones the server returns
+        with each completion (events that arrived while the previous one ran)."""
         run_id = task.workflow_execution.run_id
         async with self.cache.lock(run_id):
-            try:
-                await self._converter.decode_message(task)
-            except Exception as err:
+            next_task: ws.PollWorkflowTaskQueueResponse | None = task
+            while next_task is not None:
+                task, next_task = next_task, None
+                try:
+                    await self._converter.decode_message(task)
+                except Exception as err:
+                    if task.HasField("query"):
+                        await self._respond_query(task, None, f"could not decode the query task: {err}")
+                    else:
+                        await self._respond_failed(task, err)
+                    return
                 if task.HasField("query"):
-                    await self._respond_query(task, None, f"could not decode the query task: {err}")
+                    await self._answer_query(task)
                 else:
-                    await self._respond_failed(task, err)
-                return
-            if task.HasField("query"):
-                await self._answer_query(task)
-            else:
-                await self._activate(task)
+                    next_task = await self._activate(task)
+                    if next_task is not None:
+                        self.stats.returned_workflow_tasks += 1
 
     def _new_instance(self, task: ws.PollWorkflowTaskQueueResponse) -> WorkflowInstance:
 
@@ -388,7 +398,10 @@ class WorkflowWorker:
             return b""
         return response.next_page_token
 
-    async def _activate(self, task: ws.PollWorkflowTaskQueueResponse) -> None:
+    async def _activate(
+        self, task: ws.PollWorkflowTaskQueueResponse
+    ) -> ws.PollWorkflowTaskQueueResponse | None:
+        """Run the task and complete it; the next task of the run if the server returned one."""
         run_id = task.workflow_execution.run_id
         self.stats.workflow_tasks += 1
         instance: Any = None
@@ -425,16 +438,20 @@ class WorkflowWorker:
         except Exception as err:
             self.cache.evict(run_id)
             await self._respond_failed(task, err)
-            return
+            return None
         try:
             task, commands = await self._run_local_activities(task, instance, commands)
         except Exception as err:
             self.cache.evict(run_id)
             await self._respond_failed(task, err)
-            return
+            return None
 
         request = ws.RespondWorkflowTaskCompletedRequest(
-            task_token=task.task_token, commands=commands, identity=self._identity, namespace=self._namespace
+            task_token=task.task_token,
+            commands=commands,
+            identity=self._identity,
+            namespace=self._namespace,
+            return_new_workflow_task=True,
         )
         self._set_sticky(request, instance)
         reserved = await self._request_eager_activities(request)
@@ -456,7 +473,7 @@ class WorkflowWorker:
                 else logging.ERROR
             )
             log.log(level, "run %s: could not complete workflow task: %s", run_id, err)
-            return
+            return None
         if reserved:
             assert self._eager is not None
             granted = response.activity_tasks[:reserved]
@@ -468,6 +485,7 @@ class WorkflowWorker:
             self.cache.evict(run_id)
         else:
             self.cache.put(run_id, instance)
+        return response.workflow_task if response.workflow_task.task_token else None
 
     def _set_sticky(self, request: ws.RespondWorkflowTaskCompletedRequest, instance: Any) -> None:
         if self.sticky_queue is not None and not instance.is_completed:

@@ -45,7 +45,8 @@ class FakeService:
             return ws.GetWorkflowExecutionHistoryResponse(
                 history=history_pb2.History(events=self.full_history)
             )
-        return None
+        response_type = getattr(ws, f"{rpc}Response", None)
+        return response_type() if response_type is not None else None  # an empty answer, as the server's
 
     def last(self, rpc: str) -> Any:
         return [req for name, req in self.calls if name == rpc][-1]
