@@ -103,7 +103,7 @@ async def started_identities(client: Client, workflow_id: str) -> list[str]:
     ]
 
 
-async def test_activities_on_the_workflows_queue_run_eagerly(
+async def test_activities_and_the_workflow_tasks_their_results_wake_come_back_eagerly(
     client: Client, task_queue: str, workflow_id: str
 ) -> None:
     worker = Worker(
@@ -115,6 +115,13 @@ async def test_activities_on_the_workflows_queue_run_eagerly(
     stats = worker.workflow_stats
     assert stats is not None and stats.eager_activities == 2
     assert await started_identities(client, workflow_id) == ["eager-1", "eager-1"]
+    # Both results woke a task that came back eagerly; none was polled from the sticky queue.
+    assert (stats.eager_workflow_tasks, stats.sticky_tasks, stats.full_replays) == (2, 0, 1)
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    types = [enums_pb2.EventType.Name(e.event_type)[len("EVENT_TYPE_") :] for e in history.events]
+    for completed in (i for i, t in enumerate(types) if t == "ACTIVITY_TASK_COMPLETED"):
+        assert types[completed + 1 : completed + 3] == ["WORKFLOW_TASK_SCHEDULED", "WORKFLOW_TASK_STARTED"]
+        assert history.events[completed + 2].workflow_task_started_event_attributes.identity == "eager-1"
 
 
 async def test_turned_off_every_activity_goes_through_matching(
@@ -178,26 +185,6 @@ async def test_no_more_activities_are_taken_than_free_slots(
     assert result == ["0", "1", "2"]
     # The first activity ran eagerly, the other two went through matching.
     assert worker.workflow_stats is not None and worker.workflow_stats.eager_activities == 1
-
-
-async def test_the_workflow_task_an_activity_result_wakes_comes_back_with_the_completion(
-    client: Client, task_queue: str, workflow_id: str
-) -> None:
-    worker = Worker(
-        client, task_queue=task_queue, workflows=[ShoutTwice], activities=[shout], identity="eager-1"
-    )
-    async with worker:
-        result = await client.execute_workflow(ShoutTwice.run, "hi", id=workflow_id, task_queue=task_queue)
-    assert result == "HI HI!"
-    stats = worker.workflow_stats
-    assert stats is not None
-    # Both results woke a task that came back eagerly; none was polled from the sticky queue.
-    assert (stats.eager_workflow_tasks, stats.sticky_tasks, stats.full_replays) == (2, 0, 1)
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
-    types = [enums_pb2.EventType.Name(e.event_type)[len("EVENT_TYPE_") :] for e in history.events]
-    for completed in (i for i, t in enumerate(types) if t == "ACTIVITY_TASK_COMPLETED"):
-        assert types[completed + 1 : completed + 3] == ["WORKFLOW_TASK_SCHEDULED", "WORKFLOW_TASK_STARTED"]
-        assert history.events[completed + 2].workflow_task_started_event_attributes.identity == "eager-1"
 
 
 async def test_no_eager_workflow_task_without_a_cache_or_with_the_option_off(
