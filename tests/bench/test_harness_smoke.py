@@ -83,12 +83,13 @@ def test_one_command_compares_the_three_stores() -> None:
     require_mysql()
     require_cassandra()
     command = [sys.executable, "-m", "bench", "--store", "sqlite", "mysql", "cassandra"]
-    command += ["--workload", "hello", "--n", "3", "--conc", "2", "--warmup", "1", "--timeout", "60"]
+    # Enough workflows that each database uses several of the kernel's 10 ms CPU ticks.
+    command += ["--workload", "hello", "--n", "40", "--conc", "10", "--warmup", "1", "--timeout", "60"]
     completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=280)
     assert completed.returncode == 0, f"exit {completed.returncode}\nstderr:\n{completed.stderr[-4000:]}"
     records = [json.loads(line) for line in completed.stdout.splitlines() if line.strip()]
     assert [record["store"] for record in records] == ["sqlite-file", "mysql", "cassandra"]
-    assert all(record["completed"] == 3 and record["errors"] == 0 for record in records), records
+    assert all(record["completed"] == 40 and record["errors"] == 0 for record in records), records
     # The local databases were found by their ports and measured without --db-pid.
     assert "db_cpu_s_per_wf" not in records[0]
     assert records[1]["db_cpu_s_per_wf"] > 0 and records[2]["db_cpu_s_per_wf"] > 0, records
