@@ -248,3 +248,33 @@ async def test_an_unknown_namespace_lists_nothing(persistence: Persistence) -> N
     )
 
     assert (listed, token) == ([], b"")
+
+
+@pytest.mark.parametrize("store_kind", ["cassandra"])
+async def test_a_cassandra_upsert_that_landed_partly_is_completed_by_its_retry(
+    persistence: Persistence,
+) -> None:
+    # The record and its by-run row go in one unlogged batch, which may land partly;
+    # the visibility task retries the upsert, and the run must then be deletable.
+    namespace_id = unique("vis-partial")
+    running = _record(
+        namespace_id, "run-p", workflow_id="order-p", workflow_type="Checkout", task_queue="q", start=10
+    )
+    await persistence.visibility.upsert_execution(running)
+    session = persistence.visibility._session  # type: ignore[attr-defined]
+    await session.execute(
+        "test",
+        "DELETE FROM executions_visibility_by_run WHERE namespace_id = ? AND run_id = ?",
+        (namespace_id, "run-p"),
+    )
+    await persistence.visibility.delete_execution(namespace_id=namespace_id, run_id="run-p")
+    assert await _list_all(persistence, namespace_id, VisibilityFilter()) == [
+        running
+    ]  # not findable by run yet
+
+    closed = dataclasses.replace(running, status=COMPLETED, close_time_ms=T0 + 20, history_length=9)
+    await persistence.visibility.upsert_execution(closed)
+    assert await _list_all(persistence, namespace_id, VisibilityFilter()) == [closed]
+
+    await persistence.visibility.delete_execution(namespace_id=namespace_id, run_id="run-p")
+    assert await _list_all(persistence, namespace_id, VisibilityFilter()) == []

@@ -539,7 +539,11 @@ class MembershipStore(abc.ABC):
 class VisibilityStore(abc.ABC):
     @abc.abstractmethod
     async def upsert_execution(self, record: VisibilityRecord) -> None:
-        """Insert or replace the record of (namespace_id, run_id)."""
+        """Insert or replace the record of (namespace_id, run_id).
+
+        A run's ``start_time_ms`` is fixed at its creation: every upsert of a
+        run carries the same one, and a store may key the record by it.
+        """
 
     @abc.abstractmethod
     async def list_executions(

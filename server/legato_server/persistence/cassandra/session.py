@@ -220,10 +220,17 @@ class CassandraSession:
                 raise translate(error, action) from error
         raise AssertionError("unreachable")
 
-    async def execute_batch(self, action: str, statements: Sequence[tuple[str, Params]]) -> list[Row]:
-        """Run statements as one LOGGED batch (conditional if any has IF); return its rows."""
+    async def execute_batch(
+        self, action: str, statements: Sequence[tuple[str, Params]], *, logged: bool = True
+    ) -> list[Row]:
+        """Run statements as one batch (conditional if any has IF); return its rows.
+
+        ``logged=False`` skips the batchlog: statements on several partitions
+        then cost one request but may land partly, so only callers that
+        retry until all have landed may ask for it.
+        """
         batch = BatchStatement(
-            batch_type=BatchType.LOGGED,
+            batch_type=BatchType.LOGGED if logged else BatchType.UNLOGGED,
             consistency_level=self._consistency,
             serial_consistency_level=self._serial,
         )

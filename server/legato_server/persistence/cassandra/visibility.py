@@ -18,16 +18,14 @@ external visibility index (Elasticsearch/OpenSearch in Temporal's design).
 One namespace's visibility partition also grows without bound; retention
 deletes keep it in check.
 
-Writes: an upsert is plain idempotent writes sent together, not a logged
-batch (a batch across partitions costs Cassandra a batchlog write and its
-removal): the record, the run's start time in ``_by_run``, and the delete
-of the record at a moved start time. If some of them fail, the upsert fails and its caller (the visibility transfer task) runs it
-again until all have landed; nothing reads ``_by_run`` but later upserts and
-deletes, which then see the final start time. To know whether the start time
-moved an upsert reads ``_by_run``, unless this process itself wrote the run's
-record last (a bounded cache); a run's start time is fixed at its creation,
-so the cache can only be stale across processes if a caller moved it, which
-the engine never does.
+Writes: an upsert is the record and the run's start time in ``_by_run``,
+sent as one unlogged batch: one request, and no batchlog (which a logged
+batch across partitions costs Cassandra, a write and its removal). Without
+the batch's atomicity a failed upsert may leave one of the two written; its
+caller (the visibility transfer task) runs it again until both have landed.
+An upsert reads nothing: a run's start time is fixed at its creation (the
+interface's rule), so a record never has to be moved between two start
+times, and ``_by_run`` is only read to delete a run.
 
 List queries (``VisibilityFilter.query``) follow the same rule. What is
 pushed into CQL: the StartTime bounds implied by the query's top-level AND
@@ -46,9 +44,6 @@ can be read in without reading the whole partition and sorting it.
 
 from __future__ import annotations
 
-import asyncio
-import collections
-
 from legato_server.common.errors import InvalidArgument
 from legato_server.persistence.cassandra.session import CassandraSession, Row
 from legato_server.persistence.interface import VisibilityFilter, VisibilityRecord, VisibilityStore
@@ -56,9 +51,6 @@ from legato_server.persistence.paging import check_page_size, decode_token, enco
 from legato_server.visibility import evaluate
 from legato_server.visibility.attributes import Attribute, Value, ValueType, typed_values
 from legato_server.visibility.query import DEFAULT_ORDER, start_time_bounds
-
-START_TIME_CACHE = 10_000
-"""Runs whose visibility start time this process remembers (a hello workflow upserts twice)."""
 
 MIN_CHUNK = 100
 MAX_CHUNK = 1000
@@ -170,68 +162,38 @@ def _has_client_filters(f: VisibilityFilter) -> bool:
 class CassandraVisibilityStore(VisibilityStore):
     def __init__(self, session: CassandraSession) -> None:
         self._session = session
-        # (namespace_id, run_id) -> the start time this process last wrote
-        # for the run; see "Writes" in the module docstring.
-        self._start_times: collections.OrderedDict[tuple[str, str], int] = collections.OrderedDict()
 
     async def upsert_execution(self, record: VisibilityRecord) -> None:
         r = record
-        action = f"upsert visibility of run {r.run_id}"
-        key = (r.namespace_id, r.run_id)
-        written = self._start_times.get(key)
-        if written is None:
-            located = await self._session.execute(
-                action,
-                "SELECT start_time_ms FROM executions_visibility_by_run WHERE namespace_id = ? AND run_id = ?",
-                key,
-                idempotent=True,
-            )
-            written = int(located[0]["start_time_ms"]) if located else None
-        writes = [
-            self._session.execute(
-                action,
-                f"INSERT INTO executions_visibility ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        await self._session.execute_batch(
+            f"upsert visibility of run {r.run_id}",
+            [
                 (
-                    r.namespace_id,
-                    r.start_time_ms,
-                    r.run_id,
-                    r.workflow_id,
-                    r.workflow_type,
-                    r.task_queue,
-                    r.status,
-                    r.execution_time_ms,
-                    r.close_time_ms,
-                    r.history_length,
-                    r.memo,
-                    r.search_attributes,
-                    r.parent_workflow_id,
-                    r.parent_run_id,
+                    f"INSERT INTO executions_visibility ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        r.namespace_id,
+                        r.start_time_ms,
+                        r.run_id,
+                        r.workflow_id,
+                        r.workflow_type,
+                        r.task_queue,
+                        r.status,
+                        r.execution_time_ms,
+                        r.close_time_ms,
+                        r.history_length,
+                        r.memo,
+                        r.search_attributes,
+                        r.parent_workflow_id,
+                        r.parent_run_id,
+                    ),
                 ),
-            ),
-        ]
-        writes.append(
-            self._session.execute(
-                action,
-                "INSERT INTO executions_visibility_by_run (namespace_id, run_id, start_time_ms) VALUES (?, ?, ?)",
-                (r.namespace_id, r.run_id, r.start_time_ms),
-            )
+                (
+                    "INSERT INTO executions_visibility_by_run (namespace_id, run_id, start_time_ms) VALUES (?, ?, ?)",
+                    (r.namespace_id, r.run_id, r.start_time_ms),
+                ),
+            ],
+            logged=False,
         )
-        if written is not None and written != r.start_time_ms:
-            writes.append(
-                self._session.execute(
-                    action,
-                    "DELETE FROM executions_visibility WHERE namespace_id = ? AND start_time_ms = ? AND run_id = ?",
-                    (r.namespace_id, written, r.run_id),
-                )
-            )
-        await asyncio.gather(*writes)
-        self._remember(key, r.start_time_ms)
-
-    def _remember(self, key: tuple[str, str], start_time_ms: int) -> None:
-        self._start_times[key] = start_time_ms
-        self._start_times.move_to_end(key)
-        while len(self._start_times) > START_TIME_CACHE:
-            self._start_times.popitem(last=False)
 
     async def _scan(
         self,
@@ -318,7 +280,6 @@ class CassandraVisibilityStore(VisibilityStore):
             (namespace_id, run_id),
             idempotent=True,
         )
-        self._start_times.pop((namespace_id, run_id), None)
         if not located:
             return
         await self._session.execute_batch(
