@@ -278,3 +278,21 @@ async def test_a_cassandra_upsert_that_landed_partly_is_completed_by_its_retry(
 
     await persistence.visibility.delete_execution(namespace_id=namespace_id, run_id="run-p")
     assert await _list_all(persistence, namespace_id, VisibilityFilter()) == []
+
+
+async def test_a_record_with_a_large_memo_is_stored_and_replaced(persistence: Persistence) -> None:
+    # 60 KiB is over Cassandra's default batch_size_fail_threshold (50 KiB).
+    namespace_id = unique("vis-large")
+    running = dataclasses.replace(
+        _record(
+            namespace_id, "run-l", workflow_id="order-l", workflow_type="Checkout", task_queue="q", start=10
+        ),
+        memo=b"m" * 60 * 1024,
+    )
+    await persistence.visibility.upsert_execution(running)
+    closed = dataclasses.replace(running, status=COMPLETED, close_time_ms=T0 + 20, history_length=9)
+    await persistence.visibility.upsert_execution(closed)
+
+    assert await _list_all(persistence, namespace_id, VisibilityFilter()) == [closed]
+    await persistence.visibility.delete_execution(namespace_id=namespace_id, run_id="run-l")
+    assert await _list_all(persistence, namespace_id, VisibilityFilter()) == []

@@ -37,20 +37,12 @@ import contextvars
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
-from legato_server.persistence.cassandra.session import CassandraSession, Params, Row, applied
+from legato_server.persistence.cassandra.session import CassandraSession, Params, Row, applied, bound_size
 
 Statement = tuple[str, Params]
 
 MAX_STATEMENTS = 40
 MAX_BYTES = 24 * 1024
-
-
-def _size(statements: Sequence[Statement]) -> int:
-    total = 0
-    for _, params in statements:
-        for value in params:
-            total += len(value) if isinstance(value, bytes | str) else 8
-    return total
 
 
 @dataclass
@@ -94,7 +86,7 @@ class GroupCommitter:
             fence=fence,
             statements=list(statements),
             keys=keys,
-            size=_size(statements),
+            size=bound_size(statements),
             done=asyncio.get_running_loop().create_future(),
         )
         queue = self._queues.get(partition)

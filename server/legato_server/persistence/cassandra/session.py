@@ -265,6 +265,15 @@ def _resolve(done: asyncio.Future[list[Row]], rows: list[Row] | None, error: Bas
         done.set_result(list(rows or []))
 
 
+def bound_size(statements: Sequence[tuple[str, Params]]) -> int:
+    """Roughly the bytes of the statements' bound values, as Cassandra sizes a batch."""
+    total = 0
+    for _, params in statements:
+        for value in params:
+            total += len(value) if isinstance(value, bytes | str) else 8
+    return total
+
+
 def applied(rows: list[Row]) -> bool:
     """Whether a conditional statement or batch was applied."""
     return bool(rows) and bool(rows[0].get("[applied]"))

@@ -20,7 +20,8 @@ deletes keep it in check.
 
 Writes: an upsert is the record and the run's start time in ``_by_run``,
 sent as one unlogged batch: one request, and no batchlog (which a logged
-batch across partitions costs Cassandra, a write and its removal). Without
+batch across partitions costs Cassandra, a write and its removal); a record
+too big for a batch goes as two plain writes instead. Without
 the batch's atomicity a failed upsert may leave one of the two written; its
 caller (the visibility transfer task) runs it again until both have landed.
 An upsert reads nothing: a run's start time is fixed at its creation (the
@@ -44,13 +45,23 @@ can be read in without reading the whole partition and sorting it.
 
 from __future__ import annotations
 
+import asyncio
+
 from legato_server.common.errors import InvalidArgument
-from legato_server.persistence.cassandra.session import CassandraSession, Row
+from legato_server.persistence.cassandra.session import CassandraSession, Row, bound_size
 from legato_server.persistence.interface import VisibilityFilter, VisibilityRecord, VisibilityStore
 from legato_server.persistence.paging import check_page_size, decode_token, encode_token
 from legato_server.visibility import evaluate
 from legato_server.visibility.attributes import Attribute, Value, ValueType, typed_values
 from legato_server.visibility.query import DEFAULT_ORDER, start_time_bounds
+
+MAX_BATCH_BYTES = 4 * 1024
+"""An upsert larger than this (a big memo) is sent as separate writes.
+
+Below Cassandra's default batch_size_warn_threshold (5 KiB): a batch over it
+logs a warning on the node, and over batch_size_fail_threshold (50 KiB) it is
+refused, where two plain writes of the same record are not.
+"""
 
 MIN_CHUNK = 100
 MAX_CHUNK = 1000
@@ -165,35 +176,36 @@ class CassandraVisibilityStore(VisibilityStore):
 
     async def upsert_execution(self, record: VisibilityRecord) -> None:
         r = record
-        await self._session.execute_batch(
-            f"upsert visibility of run {r.run_id}",
-            [
+        action = f"upsert visibility of run {r.run_id}"
+        writes = [
+            (
+                f"INSERT INTO executions_visibility ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    f"INSERT INTO executions_visibility ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        r.namespace_id,
-                        r.start_time_ms,
-                        r.run_id,
-                        r.workflow_id,
-                        r.workflow_type,
-                        r.task_queue,
-                        r.status,
-                        r.execution_time_ms,
-                        r.close_time_ms,
-                        r.history_length,
-                        r.memo,
-                        r.search_attributes,
-                        r.parent_workflow_id,
-                        r.parent_run_id,
-                    ),
+                    r.namespace_id,
+                    r.start_time_ms,
+                    r.run_id,
+                    r.workflow_id,
+                    r.workflow_type,
+                    r.task_queue,
+                    r.status,
+                    r.execution_time_ms,
+                    r.close_time_ms,
+                    r.history_length,
+                    r.memo,
+                    r.search_attributes,
+                    r.parent_workflow_id,
+                    r.parent_run_id,
                 ),
-                (
-                    "INSERT INTO executions_visibility_by_run (namespace_id, run_id, start_time_ms) VALUES (?, ?, ?)",
-                    (r.namespace_id, r.run_id, r.start_time_ms),
-                ),
-            ],
-            logged=False,
-        )
+            ),
+            (
+                "INSERT INTO executions_visibility_by_run (namespace_id, run_id, start_time_ms) VALUES (?, ?, ?)",
+                (r.namespace_id, r.run_id, r.start_time_ms),
+            ),
+        ]
+        if bound_size(writes) <= MAX_BATCH_BYTES:
+            await self._session.execute_batch(action, writes, logged=False)
+        else:
+            await asyncio.gather(*(self._session.execute(action, cql, params) for cql, params in writes))
 
     async def _scan(
         self,
