@@ -268,9 +268,8 @@ async def test_a_cassandra_upsert_that_landed_partly_is_completed_by_its_retry(
         (namespace_id, "run-p"),
     )
     await persistence.visibility.delete_execution(namespace_id=namespace_id, run_id="run-p")
-    assert await _list_all(persistence, namespace_id, VisibilityFilter()) == [
-        running
-    ]  # not findable by run yet
+    # Without its by-run row the record cannot be found to delete.
+    assert await _list_all(persistence, namespace_id, VisibilityFilter()) == [running]
 
     closed = dataclasses.replace(running, status=COMPLETED, close_time_ms=T0 + 20, history_length=9)
     await persistence.visibility.upsert_execution(closed)

@@ -21,9 +21,9 @@ deletes keep it in check.
 Writes: an upsert is the record and the run's start time in ``_by_run``,
 sent as one unlogged batch: one request, and no batchlog (which a logged
 batch across partitions costs Cassandra, a write and its removal); a record
-too big for a batch goes as two plain writes instead. Without
-the batch's atomicity a failed upsert may leave one of the two written; its
-caller (the visibility transfer task) runs it again until both have landed.
+too big for a batch goes as two plain writes instead. Without the batch's
+atomicity a failed upsert may leave one of the two written; its caller (the
+visibility transfer task) runs it again until both have landed.
 An upsert reads nothing: a run's start time is fixed at its creation (the
 interface's rule), so a record never has to be moved between two start
 times, and ``_by_run`` is only read to delete a run.
